@@ -1,0 +1,100 @@
+import 'reflect-metadata';
+import { parseArgs } from 'node:util';
+import { NestFactory } from '@nestjs/core';
+import { loadConfig, readVersion } from '#libs/config';
+import { IdentityService } from '#libs/identity';
+import { migrateDatabase } from '#libs/persistence';
+import { describeStartupError } from '#libs/platform';
+import { GatewayError } from '#libs/protocol';
+import { CliModule } from './cli.module.js';
+
+const USAGE = `agent-gateway operator CLI (talks to Postgres directly; use it to bootstrap before SSO is set up)
+
+  tenant create <tenant_id> [--name NAME]
+  agent create <agent_id> --tenant TENANT [--name NAME] [--capabilities a,b] [--description TEXT] [--if-missing]
+  token create <agent_id> [--expires-in-s SECONDS]
+
+Configuration comes from the same environment as the gateway (DATABASE_URL). Output is JSON.`;
+
+async function run(argv: string[]): Promise<unknown> {
+  const { positionals, values } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      name: { type: 'string' },
+      tenant: { type: 'string' },
+      capabilities: { type: 'string' },
+      description: { type: 'string' },
+      'if-missing': { type: 'boolean' },
+      'expires-in-s': { type: 'string' },
+      help: { type: 'boolean' },
+    },
+  });
+  const [resource, verb, id] = positionals;
+  if (values.help || !resource || !verb || !id) throw new UsageError();
+
+  const config = loadConfig(process.env, readVersion());
+  await migrateDatabase(config.databaseUrl);
+  const app = await NestFactory.createApplicationContext(CliModule.forRoot(config), { logger: ['error'] });
+  try {
+    const identity = app.get(IdentityService);
+    switch (`${resource} ${verb}`) {
+      case 'tenant create': {
+        const tenant = await identity.ensureTenant(id, values.name ?? id);
+        return { tenant_id: tenant.id, name: tenant.name };
+      }
+      case 'agent create': {
+        if (!values.tenant) throw new UsageError('--tenant is required');
+        const existing = await identity.findAgent(id);
+        if (existing) {
+          if (!values['if-missing']) throw new GatewayError('CONFLICT', `agent "${id}" already exists`);
+          return { agent_id: existing.id, tenant_id: existing.tenantId, created: false };
+        }
+        await identity.ensureTenant(values.tenant, values.tenant);
+        const agent = await identity.registerAgent({
+          id,
+          tenantId: values.tenant,
+          name: values.name ?? id,
+          capabilities: values.capabilities
+            ? values.capabilities
+                .split(',')
+                .map((c) => c.trim())
+                .filter(Boolean)
+            : [],
+          description: values.description ?? null,
+          metadata: {},
+        });
+        return { agent_id: agent.id, tenant_id: agent.tenantId, created: true };
+      }
+      case 'token create': {
+        const agent = await identity.findAgent(id);
+        if (!agent) throw new GatewayError('AGENT_NOT_FOUND', `agent "${id}" is not registered`);
+        const seconds = values['expires-in-s'] === undefined ? null : Number(values['expires-in-s']);
+        if (seconds !== null && !(Number.isInteger(seconds) && seconds > 0))
+          throw new UsageError('--expires-in-s must be a positive integer');
+        return await identity.issueApiToken(id, seconds === null ? null : new Date(Date.now() + seconds * 1000));
+      }
+      default:
+        throw new UsageError(`unknown command "${resource} ${verb}"`);
+    }
+  } finally {
+    await app.close();
+  }
+}
+
+class UsageError extends Error {}
+
+run(process.argv.slice(2)).then(
+  (output) => {
+    process.stdout.write(`${JSON.stringify(output)}\n`);
+  },
+  (error: unknown) => {
+    if (error instanceof UsageError) {
+      process.stderr.write(`${error.message ? `${error.message}\n\n` : ''}${USAGE}\n`);
+      process.exit(2);
+    }
+    const line = error instanceof GatewayError ? `agent-gateway: ${error.code}: ${error.message}` : describeStartupError(error);
+    process.stderr.write(`${line}\n`);
+    process.exit(1);
+  },
+);

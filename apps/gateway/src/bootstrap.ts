@@ -1,0 +1,78 @@
+import { Logger, type INestApplication } from '@nestjs/common';
+import { AdminModule } from '#libs/admin';
+import { loadConfig, readVersion, type GatewayConfig } from '#libs/config';
+import { MetricsService, ReadinessState } from '#libs/observability';
+import { GatewayLogger, listen, preflight } from '#libs/platform';
+import { SessionService } from '#libs/routing';
+import { AgentPlaneModule } from './agent-plane.module.js';
+import { GatewayIoAdapter } from './socket/socket-io.adapter.js';
+
+/** A started gateway process: its listeners and how to stop it. */
+export interface RunningGateway {
+  config: GatewayConfig;
+  agentPort: number;
+  adminPort: number | null;
+  /** The drain of contract §1: stop accepting, tell agents, flush, close. */
+  shutdown(): Promise<void>;
+}
+
+/**
+ * Starts a gateway process from an environment: configuration validated, Postgres created and
+ * migrated, Redis checked, then the agent plane and (unless `ADMIN_ENABLED=false`) the admin plane.
+ * `main.ts` calls this; so do the end-to-end tests, through the compiled entry point.
+ */
+export async function bootstrap(env: NodeJS.ProcessEnv): Promise<RunningGateway> {
+  const config = loadConfig(env, readVersion());
+  const logger = new GatewayLogger(config.log);
+  Logger.overrideLogger(logger);
+  const log = new Logger('Bootstrap');
+
+  const migrations = await preflight(config);
+  if (migrations.databaseCreated) log.log('created the database');
+  if (migrations.applied.length > 0) log.log(`applied migrations: ${migrations.applied.join(', ')}`);
+
+  const agent = await listen(
+    AgentPlaneModule,
+    config,
+    { host: config.agentPlane.host, port: config.agentPlane.port, bodyLimit: config.agentPlane.maxMessageBytes },
+    logger,
+    undefined,
+    (app) => app.useWebSocketAdapter(new GatewayIoAdapter(app, config)),
+  );
+  let admin: { app: INestApplication; port: number } | null = null;
+  if (config.adminPlane.enabled) {
+    const shared = { metrics: agent.app.get(MetricsService), readiness: agent.app.get(ReadinessState) };
+    admin = await listen(
+      AdminModule,
+      config,
+      { host: config.adminPlane.host, port: config.adminPlane.port, bodyLimit: 1024 * 1024 },
+      logger,
+      shared,
+      undefined,
+      'ADMIN_PORT',
+    );
+  }
+  log.log({
+    event: 'ready',
+    node_id: config.nodeId,
+    version: config.version,
+    agent_port: agent.port,
+    admin_port: admin?.port ?? null,
+    auth_methods: config.auth.methods,
+  });
+
+  let stopping: Promise<void> | null = null;
+  return {
+    config,
+    agentPort: agent.port,
+    adminPort: admin?.port ?? null,
+    shutdown: () =>
+      (stopping ??= (async () => {
+        log.log('shutting down');
+        await agent.app.get(SessionService).drain();
+        await admin?.app.close();
+        await agent.app.close();
+        log.log('stopped');
+      })()),
+  };
+}

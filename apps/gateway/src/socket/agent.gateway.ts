@@ -1,0 +1,104 @@
+import { Logger } from '@nestjs/common';
+import { WebSocketGateway, type OnGatewayInit } from '@nestjs/websockets';
+import type { Namespace, Socket } from 'socket.io';
+import type { PresentedCredentials } from '#libs/auth';
+import { MetricsService } from '#libs/observability';
+import { GATEWAY_NAMESPACE, GatewayError, type ConnectErrorData, type ErrorAck } from '#libs/protocol';
+import { AgentCommandDispatcher, SessionService, type AdmittedSession, type Session } from '#libs/routing';
+import { bearerToken } from '../http/credentials.js';
+import { FrameMeter } from './frame-meter.js';
+import { SocketIoConnection } from './socket-io.connection.js';
+
+interface SocketData {
+  admitted?: AdmittedSession;
+  session?: Session;
+}
+
+/**
+ * The socket.io transport of the agent plane (contract §3): a thin adapter. The handshake goes to
+ * the session service; every event goes, with its measured size, to the dispatcher; the result or
+ * the refusal goes back in the ack.
+ */
+@WebSocketGateway({ namespace: GATEWAY_NAMESPACE })
+export class AgentGateway implements OnGatewayInit<Namespace> {
+  private readonly logger = new Logger('AgentGateway');
+
+  constructor(
+    private readonly sessions: SessionService,
+    private readonly dispatcher: AgentCommandDispatcher,
+    private readonly metrics: MetricsService,
+  ) {}
+
+  afterInit(namespace: Namespace): void {
+    // Only /gateway exists: a client connecting to the main namespace is refused, not left idle.
+    namespace.server
+      .of('/')
+      .use((_socket, next) => next(connectError(new GatewayError('INVALID_MESSAGE', `connect to the ${GATEWAY_NAMESPACE} namespace`))));
+    namespace.use((socket, next) => {
+      this.admit(socket).then(
+        () => next(),
+        (error: unknown) => {
+          const refusal = error instanceof GatewayError ? error : new GatewayError('UNAVAILABLE', 'connection could not be admitted');
+          if (!(error instanceof GatewayError)) this.logger.error(`admission failed: ${(error as Error).stack ?? String(error)}`);
+          this.metrics.connectRefusals.labels(refusal.code).inc();
+          next(connectError(refusal));
+        },
+      );
+    });
+    namespace.on('connection', (socket: Socket) => this.onConnection(socket));
+  }
+
+  private async admit(socket: Socket): Promise<void> {
+    const auth: unknown = socket.handshake.auth;
+    if (typeof auth !== 'object' || auth === null || Array.isArray(auth))
+      throw new GatewayError('INVALID_MESSAGE', 'handshake auth must be an object');
+    const { token, agent_id: agentId, agent_name, capabilities } = auth as Record<string, unknown>;
+    if (token !== undefined && typeof token !== 'string')
+      throw new GatewayError('INVALID_MESSAGE', 'handshake auth.token must be a string');
+    if (agentId !== undefined && typeof agentId !== 'string')
+      throw new GatewayError('INVALID_MESSAGE', 'handshake auth.agent_id must be a string');
+    const presented = token ?? bearerToken(socket.handshake.headers.authorization);
+    const credentials: PresentedCredentials = {
+      ...(presented !== undefined && { token: presented }),
+      ...(agentId !== undefined && { claimedAgentId: agentId }),
+      remoteAddress: socket.handshake.address,
+      transport: 'socket.io',
+    };
+    const admitted = await this.sessions.admit(credentials, { agent_name, capabilities });
+    const data = socket.data as SocketData;
+    data.admitted = admitted;
+    // The client may leave between admission and the connection opening.
+    socket.conn.once('close', () => {
+      if (!data.session) this.sessions.abandon(admitted);
+    });
+  }
+
+  private onConnection(socket: Socket): void {
+    const data = socket.data as SocketData;
+    if (!data.admitted) {
+      socket.disconnect(true);
+      return;
+    }
+    const meter = new FrameMeter(socket);
+    const session = this.sessions.activate(data.admitted, new SocketIoConnection(socket));
+    data.session = session;
+    socket.onAny((event: string, ...args: unknown[]) => this.onEvent(session, meter, event, args));
+    socket.once('disconnect', () => this.sessions.detach(session));
+  }
+
+  private onEvent(session: Session, meter: FrameMeter, event: string, args: unknown[]): void {
+    const frame = meter.take();
+    const ack = typeof args[args.length - 1] === 'function' ? (args.pop() as (response: unknown) => void) : undefined;
+    const refuse = (error: GatewayError): void => ack?.({ error: error.toBody() } satisfies ErrorAck);
+    if (frame.binary) return refuse(new GatewayError('INVALID_MESSAGE', 'binary attachments are not supported; send JSON'));
+    if (args.length > 1) return refuse(new GatewayError('INVALID_MESSAGE', 'an event takes one payload object and an ack callback'));
+    this.dispatcher.dispatch(session.caller, event, args[0], frame.bytes).then(
+      (result) => ack?.(result),
+      (error: GatewayError) => refuse(error),
+    );
+  }
+}
+
+function connectError(error: GatewayError): Error & { data: ConnectErrorData } {
+  return Object.assign(new Error(error.message), { data: error.toBody() });
+}

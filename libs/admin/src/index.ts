@@ -1,0 +1,2 @@
+/** The admin plane: admin REST API, metrics and health on the admin listener. */
+export { AdminModule } from './admin.module.js';

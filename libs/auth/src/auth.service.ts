@@ -1,0 +1,32 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { GatewayError } from '#libs/protocol';
+import { CREDENTIAL_VERIFIERS, type CredentialVerifier } from './credential.verifier.js';
+import type { PresentedCredentials, Principal } from './principal.js';
+
+/**
+ * Authenticates what a client presents, on every transport: picks the enabled verifier that accepts
+ * the credential's shape, verifies it, and refuses a claimed `agent_id` the credential is not bound to.
+ * Fails closed: no verifier, no entry.
+ */
+@Injectable()
+export class AuthService {
+  constructor(@Inject(CREDENTIAL_VERIFIERS) private readonly verifiers: CredentialVerifier[]) {}
+
+  /** The enabled methods, in the order they are tried. */
+  get methods(): string[] {
+    return this.verifiers.map((v) => v.method);
+  }
+
+  async authenticate(credentials: PresentedCredentials): Promise<Principal> {
+    const verifier = this.verifiers.find((v) => v.accepts(credentials));
+    if (!verifier) {
+      const what = credentials.token === undefined ? 'no credential presented' : 'credential type not accepted';
+      throw new GatewayError('UNAUTHORIZED', `${what}; this gateway accepts: ${this.methods.join(', ')}`);
+    }
+    const principal = await verifier.verify(credentials);
+    if (credentials.claimedAgentId !== undefined && credentials.claimedAgentId !== principal.agentId) {
+      throw new GatewayError('UNAUTHORIZED', 'the claimed agent_id is not the one this credential is bound to');
+    }
+    return principal;
+  }
+}

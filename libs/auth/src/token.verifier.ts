@@ -1,0 +1,59 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { ApiTokenRepository, hashApiToken, looksLikeApiToken, API_TOKEN_PREFIX } from '#libs/identity';
+import { GatewayError } from '#libs/protocol';
+import type { CredentialVerifier } from './credential.verifier.js';
+import type { PresentedCredentials, Principal } from './principal.js';
+
+const TOUCH_INTERVAL_MS = 60_000;
+
+/** `token`: an opaque API token (`agt_…`) looked up by its SHA-256 hash. */
+@Injectable()
+export class TokenVerifier implements CredentialVerifier {
+  readonly method = 'token' as const;
+  private readonly logger = new Logger('TokenVerifier');
+  private readonly lastTouched = new Map<string, number>();
+
+  constructor(private readonly tokens: ApiTokenRepository) {}
+
+  accepts(credentials: PresentedCredentials): boolean {
+    return credentials.token?.startsWith(API_TOKEN_PREFIX) === true;
+  }
+
+  async verify(credentials: PresentedCredentials): Promise<Principal> {
+    const token = credentials.token ?? '';
+    // Every refusal says the same thing, so a caller cannot tell a revoked token from a made-up one.
+    const refused = new GatewayError('UNAUTHORIZED', 'invalid or expired API token');
+    if (!looksLikeApiToken(token)) throw refused;
+    let record;
+    try {
+      record = await this.tokens.findByHash(hashApiToken(token));
+    } catch (error) {
+      throw new GatewayError('UNAVAILABLE', 'credential store unavailable', { cause: error });
+    }
+    const now = new Date();
+    if (!record || record.revokedAt !== null || (record.expiresAt !== null && record.expiresAt <= now)) throw refused;
+    if (record.agent.status !== 'enabled') throw new GatewayError('UNAUTHORIZED', 'agent is disabled');
+    this.touch(record.id, now);
+    return {
+      tenantId: record.agent.tenantId,
+      agentId: record.agent.id,
+      method: 'token',
+      credentialId: record.id,
+      expiresAt: record.expiresAt,
+      profile: {
+        agentName: record.agent.name,
+        capabilities: record.agent.capabilities,
+        description: record.agent.description,
+        metadata: (record.agent.metadata ?? {}) as Record<string, unknown>,
+      },
+    };
+  }
+
+  private touch(id: string, now: Date): void {
+    const last = this.lastTouched.get(id) ?? 0;
+    if (now.getTime() - last < TOUCH_INTERVAL_MS) return;
+    this.lastTouched.set(id, now.getTime());
+    if (this.lastTouched.size > 100_000) this.lastTouched.clear();
+    this.tokens.touch(id, now).catch((error: Error) => this.logger.warn(`could not record token use: ${error.message}`));
+  }
+}

@@ -1,0 +1,5 @@
+/** Metrics, health and readiness. */
+export { ObservabilityModule } from './observability.module.js';
+export { MetricsService } from './metrics.service.js';
+export { ReadinessState } from './readiness.state.js';
+export { HealthController } from './health.controller.js';

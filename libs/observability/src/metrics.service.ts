@@ -1,0 +1,60 @@
+import { Injectable } from '@nestjs/common';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** The gateway's Prometheus metrics, served on the admin port at `/metrics`. */
+@Injectable()
+export class MetricsService {
+  readonly registry = new Registry();
+
+  /** Live agent sessions on this node, by transport. */
+  readonly sessions = new Gauge({
+    name: 'agw_sessions',
+    help: 'Live agent sessions on this node',
+    labelNames: ['transport'] as const,
+    registers: [this.registry],
+  });
+  /** Messages and results routed by this node. */
+  readonly routed = new Counter({
+    name: 'agw_routed_total',
+    help: 'Messages and results routed',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
+  /** Client events refused, by error code. */
+  readonly refusals = new Counter({
+    name: 'agw_refusals_total',
+    help: 'Client events refused, by error code',
+    labelNames: ['code'] as const,
+    registers: [this.registry],
+  });
+  /** Connections refused, by error code. */
+  readonly connectRefusals = new Counter({
+    name: 'agw_connect_refusals_total',
+    help: 'Connections refused, by error code',
+    labelNames: ['code'] as const,
+    registers: [this.registry],
+  });
+  /** Sessions closed, by reason. */
+  readonly disconnects = new Counter({
+    name: 'agw_disconnects_total',
+    help: 'Sessions closed by the gateway or the client, by reason',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+  /** From receiving a `send` to the recipient's ack. */
+  readonly deliverySeconds = new Histogram({
+    name: 'agw_delivery_seconds',
+    help: 'Time from a send to the recipient client acknowledging the message',
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5],
+    registers: [this.registry],
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry, prefix: 'agw_' });
+  }
+
+  /** The exposition text for `/metrics`. */
+  render(): Promise<string> {
+    return this.registry.metrics();
+  }
+}

@@ -1,0 +1,81 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { INestApplication, LoggerService, Type } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { ConfigError, redactUrl, type GatewayConfig } from '#libs/config';
+import { DatabaseUnavailableError, migrateDatabase } from '#libs/persistence';
+import { RedisUnavailableError, checkRedis } from '#libs/redis';
+import { ProcessModule, type SharedState } from './process.module.js';
+
+/**
+ * Checks the dependencies before any module starts: creates and migrates the database, then pings
+ * Redis. Each failure is an error that {@link describeStartupError} turns into one line.
+ */
+export async function preflight(config: GatewayConfig): Promise<{ databaseCreated: boolean; applied: string[] }> {
+  const report = await migrateDatabase(config.databaseUrl);
+  await checkRedis(config.redis.url);
+  return report;
+}
+
+/** A Nest application for one plane, listening on `host:port`; resolves to it and its bound port. */
+export async function listen(
+  plane: Type,
+  config: GatewayConfig,
+  address: { host: string; port: number; bodyLimit: number },
+  logger: LoggerService,
+  shared?: SharedState,
+  configure?: (app: NestExpressApplication) => void,
+  portVariable = 'PORT',
+): Promise<{ app: NestExpressApplication; port: number }> {
+  const app = await NestFactory.create<NestExpressApplication>(ProcessModule.forRoot(config, plane, shared), {
+    logger,
+    abortOnError: false,
+    forceCloseConnections: true,
+  });
+  app.useBodyParser('json', { limit: address.bodyLimit });
+  app.disable('x-powered-by');
+  configure?.(app);
+  return { app, port: await bind(app, address.host, address.port, portVariable) };
+}
+
+/** Listens, turning "address in use" into a {@link StartupError} naming the variable. */
+export async function bind(app: INestApplication, host: string, port: number, variable = 'PORT'): Promise<number> {
+  try {
+    await app.listen(port, host);
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    if (code === 'EADDRINUSE')
+      throw new StartupError(`${host}:${port} is already in use (${variable})`, `stop the other process or set ${variable}`);
+    if (code === 'EADDRNOTAVAIL' || code === 'EACCES')
+      throw new StartupError(`cannot listen on ${host}:${port} (${code})`, `check ${variable} and its host variable`);
+    throw error;
+  }
+  return ((app.getHttpServer() as Server).address() as AddressInfo).port;
+}
+
+/** A start-up failure with a hint for the operator. */
+export class StartupError extends Error {
+  override readonly name = 'StartupError';
+  constructor(
+    message: string,
+    readonly hint: string,
+  ) {
+    super(message);
+  }
+}
+
+/** One clear line (a few for configuration) for a failure at start: what, where, how to fix it. */
+export function describeStartupError(error: unknown, config?: GatewayConfig): string {
+  if (error instanceof ConfigError) return `agent-gateway: ${error.message}`;
+  if (error instanceof DatabaseUnavailableError) {
+    const url = config ? ` (DATABASE_URL=${redactUrl(config.databaseUrl)})` : '';
+    return `agent-gateway: ${error.message}${url}: ${error.hint}`;
+  }
+  if (error instanceof RedisUnavailableError) {
+    const url = config ? ` (REDIS_URL=${redactUrl(config.redis.url)})` : '';
+    return `agent-gateway: ${error.message}${url}: ${error.hint}`;
+  }
+  if (error instanceof StartupError) return `agent-gateway: ${error.message}: ${error.hint}`;
+  return `agent-gateway: failed to start: ${(error as Error)?.message ?? String(error)}`;
+}

@@ -1,0 +1,35 @@
+import { Module, type DynamicModule, type Type } from '@nestjs/common';
+import { APP_FILTER } from '@nestjs/core';
+import { ConfigModule, type GatewayConfig } from '#libs/config';
+import { MetricsService, ObservabilityModule, ReadinessState } from '#libs/observability';
+import { PersistenceModule } from '#libs/persistence';
+import { RedisModule } from '#libs/redis';
+import { HttpErrorFilter } from './http-error.filter.js';
+
+/** Process-wide state shared by both listeners of one process (metrics, readiness). */
+export interface SharedState {
+  metrics: MetricsService;
+  readiness: ReadinessState;
+}
+
+/**
+ * The root module of one listener: configuration, Postgres, Redis and observability around a
+ * plane module. When both planes run in one process, the second reuses the first's metrics and
+ * readiness so `/metrics` and `/readyz` speak for the whole process.
+ */
+@Module({})
+export class ProcessModule {
+  static forRoot(config: GatewayConfig, plane: Type, shared?: SharedState): DynamicModule {
+    return {
+      module: ProcessModule,
+      imports: [
+        ConfigModule.forRoot(config),
+        shared ? ObservabilityModule.withInstances(shared.metrics, shared.readiness) : ObservabilityModule.forRoot(),
+        PersistenceModule,
+        RedisModule,
+        plane,
+      ],
+      providers: [{ provide: APP_FILTER, useClass: HttpErrorFilter }],
+    };
+  }
+}

@@ -1,0 +1,90 @@
+import { randomUUID } from 'node:crypto';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { GATEWAY_CONFIG, type GatewayConfig } from '#libs/config';
+import { MetricsService } from '#libs/observability';
+import {
+  CLIENT_PAYLOAD_SCHEMAS,
+  GatewayError,
+  describeSchemaError,
+  isClientEventName,
+  type ClientAcks,
+  type ClientEventName,
+  type ClientPayloads,
+} from '#libs/protocol';
+import { MESSAGE_GUARDS, type MessageContext, type MessageGuard } from './guards.js';
+import { RoutingService } from './routing.service.js';
+import type { Caller, Session } from './session.js';
+import { SessionService } from './session.service.js';
+
+/**
+ * The one pipeline every client event goes through, whatever the transport:
+ * size → schema → guards (authorization, rate limit) → handler. Returns the success ack or throws
+ * a `GatewayError`; anything else thrown becomes `UNAVAILABLE` with a reference id that is logged.
+ */
+@Injectable()
+export class AgentCommandDispatcher {
+  private readonly logger = new Logger('Dispatcher');
+
+  constructor(
+    @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
+    @Inject(MESSAGE_GUARDS) private readonly guards: MessageGuard[],
+    private readonly routing: RoutingService,
+    private readonly sessions: SessionService,
+    private readonly metrics: MetricsService,
+  ) {}
+
+  async dispatch(caller: Caller, event: string, payload: unknown, frameBytes: number): Promise<ClientAcks[ClientEventName]> {
+    if (caller.session) caller.session.lastSeenAt = Date.now();
+    try {
+      if (frameBytes > this.config.agentPlane.maxMessageBytes) {
+        throw new GatewayError(
+          'PAYLOAD_TOO_LARGE',
+          `frame of ${frameBytes} bytes is over the limit of ${this.config.agentPlane.maxMessageBytes}`,
+        );
+      }
+      if (!isClientEventName(event)) throw new GatewayError('INVALID_MESSAGE', `unknown event "${String(event).slice(0, 64)}"`);
+      const parsed = CLIENT_PAYLOAD_SCHEMAS[event].safeParse(payload);
+      if (!parsed.success) throw new GatewayError('INVALID_MESSAGE', `${event}: ${describeSchemaError(parsed.error)}`);
+      const context = { caller, event, payload: parsed.data, frameBytes } as MessageContext;
+      for (const guard of this.guards) await guard.check(context);
+      return await this.handle(context);
+    } catch (error) {
+      const refusal = this.toGatewayError(error, event);
+      this.metrics.refusals.labels(refusal.code).inc();
+      throw refusal;
+    }
+  }
+
+  private handle(context: MessageContext): Promise<ClientAcks[ClientEventName]> | ClientAcks[ClientEventName] {
+    const { caller } = context;
+    if (context.event === 'send') return this.routing.send(caller, context.payload as ClientPayloads['send']);
+    const session = this.requireSession(caller, context.event);
+    switch (context.event) {
+      case 'result':
+        return this.routing.result(session, context.payload as ClientPayloads['result']);
+      case 'heartbeat':
+        return this.sessions.heartbeat(session);
+      case 'ping':
+        return { status: 'pong' };
+      case 'update_card':
+        return this.sessions.updateCard(session, context.payload as ClientPayloads['update_card']);
+      case 'subscribe':
+      case 'unsubscribe':
+      case 'publish':
+      case 'refresh':
+        throw new GatewayError('INVALID_MESSAGE', `event "${context.event}" is not supported by this gateway version`);
+    }
+  }
+
+  private requireSession(caller: Caller, event: ClientEventName): Session {
+    if (!caller.session) throw new GatewayError('INVALID_MESSAGE', `"${event}" needs a connected session`);
+    return caller.session;
+  }
+
+  private toGatewayError(error: unknown, event: string): GatewayError {
+    if (error instanceof GatewayError) return error;
+    const ref = randomUUID();
+    this.logger.error(`unexpected failure handling "${event}" (ref ${ref}): ${(error as Error)?.stack ?? String(error)}`);
+    return new GatewayError('UNAVAILABLE', `internal error (ref ${ref})`);
+  }
+}

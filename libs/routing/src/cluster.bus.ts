@@ -1,0 +1,125 @@
+import { randomUUID } from 'node:crypto';
+import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
+import { GATEWAY_CONFIG, type GatewayConfig } from '#libs/config';
+import { GatewayError, type DisconnectReason, type ErrorBody, type MessageEvent, type ResultEvent } from '#libs/protocol';
+import { RedisBus } from '#libs/redis';
+
+/** Work one node asks another to do for an agent connected there. */
+export type ClusterRequest =
+  | { op: 'deliver'; tenant_id: string; message: MessageEvent }
+  | { op: 'result'; tenant_id: string; to_agent_id: string; result: ResultEvent };
+
+/** A one-way instruction to a node (or to every node). */
+export type ClusterSignal = { op: 'close_session'; session_id: string; reason: DisconnectReason; message: string };
+
+type Envelope =
+  | { kind: 'request'; rid: string; reply_to: string; body: ClusterRequest }
+  | { kind: 'reply'; rid: string; error?: ErrorBody }
+  | { kind: 'signal'; body: ClusterSignal };
+
+interface Pending {
+  resolve: () => void;
+  reject: (error: GatewayError) => void;
+  timer: NodeJS.Timeout;
+}
+
+/**
+ * Requests between gateway nodes over Redis pub/sub: each node listens on its own channel, and a
+ * request carries the channel to reply on. Requests time out; a node that is gone answers nothing
+ * (publish reaches no subscriber) and the caller learns it at once.
+ */
+@Injectable()
+export class ClusterBus implements OnModuleInit {
+  private readonly logger = new Logger('ClusterBus');
+  private readonly pending = new Map<string, Pending>();
+  private requestHandler: ((request: ClusterRequest) => Promise<void>) | null = null;
+  private signalHandler: ((signal: ClusterSignal) => void) | null = null;
+  readonly nodeId: string;
+
+  constructor(
+    private readonly bus: RedisBus,
+    @Inject(GATEWAY_CONFIG) config: GatewayConfig,
+  ) {
+    this.nodeId = config.nodeId;
+  }
+
+  async onModuleInit(): Promise<void> {
+    const onEnvelope = (raw: unknown): void => this.onEnvelope(raw as Envelope);
+    await this.bus.subscribe(`node:${this.nodeId}`, onEnvelope);
+    await this.bus.subscribe('broadcast', onEnvelope);
+  }
+
+  /** Sets the handler of requests addressed to this node (the routing service). */
+  handleRequests(handler: (request: ClusterRequest) => Promise<void>): void {
+    this.requestHandler = handler;
+  }
+
+  /** Sets the handler of signals addressed to this node or to all. */
+  handleSignals(handler: (signal: ClusterSignal) => void): void {
+    this.signalHandler = handler;
+  }
+
+  /** Asks `nodeId` to do `body`; resolves when it did, rejects with its error or TIMEOUT. */
+  async request(nodeId: string, body: ClusterRequest, timeoutMs: number): Promise<void> {
+    const rid = randomUUID();
+    const done = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(rid);
+        reject(new GatewayError('TIMEOUT', 'the node holding the recipient did not answer in time'));
+      }, timeoutMs);
+      this.pending.set(rid, { resolve, reject, timer });
+    });
+    let receivers: number;
+    try {
+      receivers = await this.bus.publish(`node:${nodeId}`, { kind: 'request', rid, reply_to: this.nodeId, body } satisfies Envelope);
+    } catch (error) {
+      this.settle(rid, { code: 'UNAVAILABLE', message: 'routing between nodes is unavailable' });
+      this.logger.error(`cluster request to ${nodeId} failed: ${(error as Error).message}`);
+      return done;
+    }
+    if (receivers === 0) this.settle(rid, { code: 'AGENT_NOT_FOUND', message: 'agent is not connected' });
+    return done;
+  }
+
+  /** Sends a signal to one node, or to every node when `nodeId` is null. */
+  async signal(nodeId: string | null, body: ClusterSignal): Promise<void> {
+    await this.bus.publish(nodeId === null ? 'broadcast' : `node:${nodeId}`, { kind: 'signal', body } satisfies Envelope);
+  }
+
+  private onEnvelope(envelope: Envelope): void {
+    switch (envelope.kind) {
+      case 'reply':
+        this.settle(envelope.rid, envelope.error);
+        return;
+      case 'signal':
+        this.signalHandler?.(envelope.body);
+        return;
+      case 'request':
+        void this.serve(envelope);
+        return;
+    }
+  }
+
+  private async serve(envelope: Extract<Envelope, { kind: 'request' }>): Promise<void> {
+    let error: ErrorBody | undefined;
+    try {
+      if (!this.requestHandler) throw new GatewayError('UNAVAILABLE', 'node is starting');
+      await this.requestHandler(envelope.body);
+    } catch (caught) {
+      error =
+        caught instanceof GatewayError ? caught.toBody() : { code: 'UNAVAILABLE', message: "delivery failed on the recipient's node" };
+      if (!(caught instanceof GatewayError)) this.logger.error(`cluster request failed: ${(caught as Error).message}`);
+    }
+    const reply: Envelope = error ? { kind: 'reply', rid: envelope.rid, error } : { kind: 'reply', rid: envelope.rid };
+    await this.bus.publish(`node:${envelope.reply_to}`, reply).catch((e: Error) => this.logger.warn(`cluster reply lost: ${e.message}`));
+  }
+
+  private settle(rid: string, error: ErrorBody | undefined): void {
+    const pending = this.pending.get(rid);
+    if (!pending) return;
+    this.pending.delete(rid);
+    clearTimeout(pending.timer);
+    if (error) pending.reject(GatewayError.fromBody(error));
+    else pending.resolve();
+  }
+}

@@ -1,0 +1,94 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { GATEWAY_CONFIG, type GatewayConfig } from '#libs/config';
+import {
+  GatewayError,
+  type AgentDetailResponse,
+  type DirectoryEntry,
+  type DirectoryResponse,
+  type ManifestResponse,
+  type StatusResponse,
+} from '#libs/protocol';
+import { MessageCounterRepository } from './message-counter.repository.js';
+import { NodeRepository } from './node.repository.js';
+import { PresenceRepository, type PresenceEntry } from './presence.repository.js';
+import { SessionService } from './session.service.js';
+
+/** The agent directory and gateway status, as the agent HTTP API serves them, scoped by tenant. */
+@Injectable()
+export class DirectoryService {
+  constructor(
+    @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
+    private readonly presence: PresenceRepository,
+    private readonly nodes: NodeRepository,
+    private readonly counters: MessageCounterRepository,
+    private readonly sessions: SessionService,
+  ) {}
+
+  async list(tenantId: string): Promise<DirectoryResponse> {
+    const entries = await this.unavailableIfDown(() => this.presence.listTenant(tenantId));
+    return { agents: entries.map(toDirectoryEntry) };
+  }
+
+  async get(tenantId: string, agentId: string): Promise<AgentDetailResponse> {
+    const entry = await this.unavailableIfDown(() => this.presence.get(agentId));
+    if (!entry || entry.tenant_id !== tenantId) throw new GatewayError('AGENT_NOT_FOUND', `agent "${agentId}" is not connected`);
+    return {
+      ...toDirectoryEntry(entry),
+      description: entry.card.description,
+      metadata: entry.card.metadata,
+      connected_at: entry.connected_at,
+    };
+  }
+
+  async status(tenantId: string): Promise<StatusResponse> {
+    const [connected, total] = await this.unavailableIfDown(() =>
+      Promise.all([this.presence.countTenant(tenantId), this.counters.total(tenantId)]),
+    );
+    return {
+      status: 'running',
+      version: this.config.version,
+      uptime_seconds: this.sessions.uptimeSeconds,
+      connected_agents: connected,
+      total_messages: total,
+    };
+  }
+
+  async manifest(features: string[], transports: ManifestResponse['transports']): Promise<ManifestResponse> {
+    const [current, nodes] = await this.unavailableIfDown(() => Promise.all([this.presence.countAll(), this.nodes.live()]));
+    const capacity = nodes.reduce((sum, node) => sum + node.max_connections, 0) || this.config.agentPlane.maxConnections;
+    return {
+      name: this.config.manifest.name,
+      description: this.config.manifest.description,
+      version: this.config.version,
+      current_agents: current,
+      max_capacity: capacity,
+      auth_methods: this.config.auth.methods,
+      transports,
+      features,
+      endpoints: { socketio: { path: '/socket.io', namespace: '/gateway' }, http: { base: '/gateway' } },
+      limits: {
+        max_message_bytes: this.config.agentPlane.maxMessageBytes,
+        heartbeat_interval_s: this.config.heartbeat.intervalS,
+        heartbeat_timeout_s: this.config.heartbeat.timeoutS,
+      },
+    };
+  }
+
+  private async unavailableIfDown<T>(read: () => Promise<T>): Promise<T> {
+    try {
+      return await read();
+    } catch (error) {
+      throw new GatewayError('UNAVAILABLE', 'agent directory unavailable', { cause: error });
+    }
+  }
+}
+
+function toDirectoryEntry(entry: PresenceEntry): DirectoryEntry {
+  return {
+    agent_id: entry.agent_id,
+    agent_name: entry.card.agent_name,
+    capabilities: entry.card.capabilities,
+    status: 'online',
+    last_heartbeat: entry.last_heartbeat,
+  };
+}

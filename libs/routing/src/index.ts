@@ -1,0 +1,12 @@
+/** The routing core: sessions, presence, direct messages and results, independent of transports. */
+export { RoutingModule } from './routing.module.js';
+export type { RoutingModuleOptions } from './routing.module.js';
+export { AgentCommandDispatcher } from './agent-command.dispatcher.js';
+export { DirectoryService } from './directory.service.js';
+export { RoutingService } from './routing.service.js';
+export { SessionService } from './session.service.js';
+export { Session } from './session.js';
+export type { AdmittedSession, AgentConnection, Caller } from './session.js';
+export { MESSAGE_GUARDS } from './guards.js';
+export type { MessageContext, MessageGuard } from './guards.js';
+export { TtlCache } from './ttl-cache.js';

@@ -1,0 +1,38 @@
+import { Injectable } from '@nestjs/common';
+import { RedisService } from '#libs/redis';
+
+/**
+ * Messages routed per tenant (`total_messages` of `/gateway/status`), counted in memory and added
+ * to Redis in one pipeline per flush, so the hot path never waits on Redis for a counter.
+ */
+@Injectable()
+export class MessageCounterRepository {
+  private pending = new Map<string, number>();
+
+  constructor(private readonly redis: RedisService) {}
+
+  increment(tenantId: string): void {
+    this.pending.set(tenantId, (this.pending.get(tenantId) ?? 0) + 1);
+  }
+
+  async flush(): Promise<void> {
+    if (this.pending.size === 0) return;
+    const batch = this.pending;
+    this.pending = new Map();
+    const pipeline = this.redis.command.pipeline();
+    for (const [tenant, n] of batch) pipeline.incrby(this.redis.key('stats', 'messages', tenant), n);
+    try {
+      const results = (await pipeline.exec()) ?? [];
+      const failed = results.find(([error]) => error);
+      if (failed) throw failed[0];
+    } catch (error) {
+      for (const [tenant, n] of batch) this.pending.set(tenant, (this.pending.get(tenant) ?? 0) + n);
+      throw error;
+    }
+  }
+
+  async total(tenantId: string): Promise<number> {
+    const stored = Number((await this.redis.command.get(this.redis.key('stats', 'messages', tenantId))) ?? 0);
+    return stored + (this.pending.get(tenantId) ?? 0);
+  }
+}

@@ -1,0 +1,222 @@
+import { randomUUID } from 'node:crypto';
+import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
+import { GATEWAY_CONFIG, type GatewayConfig } from '#libs/config';
+import { MetricsService } from '#libs/observability';
+import {
+  GatewayError,
+  type MessageEvent,
+  type ResultAck,
+  type ResultEvent,
+  type ResultPayload,
+  type SendAck,
+  type SendPayload,
+} from '#libs/protocol';
+import { ClusterBus, type ClusterRequest } from './cluster.bus.js';
+import { ConversationRepository } from './conversation.repository.js';
+import { MessageCounterRepository } from './message-counter.repository.js';
+import { PresenceRepository } from './presence.repository.js';
+import type { Caller, Session } from './session.js';
+import { SessionRegistry } from './session.registry.js';
+
+/** Where an agent can be reached: a session on this node, or another node. */
+type Target = { local: Session } | { node: string };
+
+// Time a node-to-node request may take on top of the delivery time-out itself.
+const CLUSTER_MARGIN_MS = 2_000;
+
+/**
+ * Direct messages and their results, independent of transports: finds the recipient (this node or
+ * another, through presence), delivers, waits for the recipient client's ack, remembers the
+ * conversation so the `result` goes back, and times out expected results.
+ */
+@Injectable()
+export class RoutingService implements OnModuleInit {
+  private readonly logger = new Logger('Routing');
+  private readonly expectations = new Map<string, NodeJS.Timeout>();
+  private inflight = 0;
+  private readonly routedMessages;
+  private readonly routedResults;
+
+  constructor(
+    @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
+    private readonly registry: SessionRegistry,
+    private readonly presence: PresenceRepository,
+    private readonly conversations: ConversationRepository,
+    private readonly counters: MessageCounterRepository,
+    private readonly cluster: ClusterBus,
+    private readonly metrics: MetricsService,
+  ) {
+    this.routedMessages = metrics.routed.labels('message');
+    this.routedResults = metrics.routed.labels('result');
+  }
+
+  onModuleInit(): void {
+    this.cluster.handleRequests((request) => this.serveClusterRequest(request));
+  }
+
+  /** Deliveries waiting for a recipient's ack on this node (the drain waits for them). */
+  get inflightCount(): number {
+    return this.inflight;
+  }
+
+  /** Routes a direct message; resolves once the recipient's client acknowledged it. */
+  async send(sender: Caller, payload: SendPayload): Promise<SendAck> {
+    const started = performance.now();
+    const target = await this.locate(sender.tenantId, payload.to_agent_id);
+    const timestamp = new Date().toISOString();
+    const conversationId = payload.conversation_id ?? randomUUID();
+    const expectResult = payload.expect_result === true && sender.session !== null;
+    const timeoutMs = payload.timeout_ms ?? this.config.routing.defaultResultTimeoutMs;
+    const message: MessageEvent = {
+      message_id: randomUUID(),
+      from_agent_id: sender.agentId,
+      to_agent_id: payload.to_agent_id,
+      conversation_id: conversationId,
+      content: payload.content,
+      metadata: payload.metadata ?? {},
+      timestamp,
+      expect_result: expectResult,
+    };
+    if (expectResult) {
+      message.result_deadline = new Date(Date.now() + timeoutMs).toISOString();
+      // Armed before delivery: a fast recipient can answer before the delivery ack is back.
+      this.expect(sender.tenantId, sender.agentId, payload.to_agent_id, conversationId, timeoutMs);
+    }
+    this.inflight++;
+    try {
+      if ('local' in target) await this.deliverMessageHere(sender.tenantId, message);
+      else
+        await this.cluster.request(
+          target.node,
+          { op: 'deliver', tenant_id: sender.tenantId, message },
+          this.config.routing.deliveryTimeoutMs + CLUSTER_MARGIN_MS,
+        );
+    } catch (error) {
+      if (expectResult) this.cancelExpectation(sender.agentId, conversationId);
+      throw error;
+    } finally {
+      this.inflight--;
+    }
+    this.counters.increment(sender.tenantId);
+    this.routedMessages.inc();
+    this.metrics.deliverySeconds.observe((performance.now() - started) / 1000);
+    return { message_id: message.message_id, conversation_id: conversationId, status: 'delivered', timestamp };
+  }
+
+  /** Routes a `result` to whoever sent the last message of the conversation to `session`'s agent. */
+  async result(session: Session, payload: ResultPayload): Promise<ResultAck> {
+    const origin = await this.conversations.lookup(session.agentId, payload.conversation_id);
+    if (origin === null) {
+      throw new GatewayError('AGENT_NOT_FOUND', `no message of conversation "${payload.conversation_id}" was delivered to you`);
+    }
+    const result: ResultEvent = {
+      conversation_id: payload.conversation_id,
+      from_agent_id: session.agentId,
+      success: payload.success,
+      metadata: payload.metadata ?? {},
+    };
+    if (payload.result !== undefined) result.result = payload.result;
+    if (payload.error !== undefined) result.error = payload.error;
+    await this.routeResult(session.tenantId, origin, result);
+    this.routedResults.inc();
+    return { status: 'delivered' };
+  }
+
+  /** Forgets the pending result expectations of an agent whose session ended. */
+  forgetAgent(agentId: string): void {
+    const prefix = `${agentId}\u0000`;
+    for (const [key, timer] of this.expectations) {
+      if (key.startsWith(prefix)) {
+        clearTimeout(timer);
+        this.expectations.delete(key);
+      }
+    }
+  }
+
+  private async routeResult(tenantId: string, toAgentId: string, result: ResultEvent): Promise<void> {
+    const target = await this.locate(tenantId, toAgentId);
+    if ('local' in target) this.deliverResultHere(tenantId, toAgentId, result);
+    else
+      await this.cluster.request(target.node, { op: 'result', tenant_id: tenantId, to_agent_id: toAgentId, result }, CLUSTER_MARGIN_MS * 2);
+  }
+
+  private async locate(tenantId: string, agentId: string): Promise<Target> {
+    const local = this.registry.forAgent(agentId);
+    if (local && !local.closed && local.tenantId === tenantId) return { local };
+    let entry;
+    try {
+      entry = await this.presence.get(agentId);
+    } catch (error) {
+      throw new GatewayError('UNAVAILABLE', 'agent directory unavailable', { cause: error });
+    }
+    // An agent of another tenant is invisible: the same answer as for one that does not exist.
+    if (!entry || entry.tenant_id !== tenantId || entry.node_id === this.cluster.nodeId) {
+      throw new GatewayError('AGENT_NOT_FOUND', `agent "${agentId}" is not connected`);
+    }
+    return { node: entry.node_id };
+  }
+
+  private async deliverMessageHere(tenantId: string, message: MessageEvent): Promise<void> {
+    const session = this.registry.forAgent(message.to_agent_id);
+    if (!session || session.closed || session.tenantId !== tenantId) {
+      throw new GatewayError('AGENT_NOT_FOUND', `agent "${message.to_agent_id}" is not connected`);
+    }
+    this.conversations.remember(message.to_agent_id, message.conversation_id, message.from_agent_id);
+    await session.connection.deliverMessage(message, this.config.routing.deliveryTimeoutMs);
+  }
+
+  private deliverResultHere(tenantId: string, toAgentId: string, result: ResultEvent): void {
+    const session = this.registry.forAgent(toAgentId);
+    if (!session || session.closed || session.tenantId !== tenantId) {
+      throw new GatewayError('AGENT_NOT_FOUND', `agent "${toAgentId}" is not connected`);
+    }
+    this.cancelExpectation(toAgentId, result.conversation_id);
+    session.connection.deliverResult(result);
+  }
+
+  private async serveClusterRequest(request: ClusterRequest): Promise<void> {
+    switch (request.op) {
+      case 'deliver':
+        this.inflight++;
+        try {
+          await this.deliverMessageHere(request.tenant_id, request.message);
+        } finally {
+          this.inflight--;
+        }
+        return;
+      case 'result':
+        this.deliverResultHere(request.tenant_id, request.to_agent_id, request.result);
+        return;
+    }
+  }
+
+  private expect(tenantId: string, senderId: string, targetId: string, conversationId: string, timeoutMs: number): void {
+    const key = `${senderId}\u0000${conversationId}`;
+    const previous = this.expectations.get(key);
+    if (previous) clearTimeout(previous);
+    const timer = setTimeout(() => {
+      this.expectations.delete(key);
+      const timeout: ResultEvent = {
+        conversation_id: conversationId,
+        from_agent_id: targetId,
+        success: false,
+        error: { code: 'TIMEOUT', message: `no result from "${targetId}" within ${timeoutMs} ms` },
+        metadata: {},
+      };
+      this.routeResult(tenantId, senderId, timeout).catch((error: Error) => {
+        this.logger.debug(`TIMEOUT result for ${senderId} not delivered: ${error.message}`);
+      });
+    }, timeoutMs);
+    timer.unref();
+    this.expectations.set(key, timer);
+  }
+
+  private cancelExpectation(senderId: string, conversationId: string): void {
+    const key = `${senderId}\u0000${conversationId}`;
+    const timer = this.expectations.get(key);
+    if (timer) {
+      clearTimeout(timer);
+      this.expectations.delete(key);
+    }
+  }
+}

@@ -1,0 +1,87 @@
+import type { CredentialTransport, Principal } from '#libs/auth';
+import type {
+  AgentCard,
+  MessageEvent,
+  ResultEvent,
+  SessionClosedEvent,
+  SessionEvent,
+  TopicMessageEvent,
+  TransportName,
+} from '#libs/protocol';
+
+/**
+ * The port a transport implements for one live connection. The routing core talks to agents only
+ * through this; it never touches a socket.
+ */
+export interface AgentConnection {
+  readonly transport: Exclude<TransportName, 'http'>;
+  sendSession(event: SessionEvent): void;
+  /** Emits `message` and resolves once the client acknowledges it; rejects with TIMEOUT after `timeoutMs`. */
+  deliverMessage(event: MessageEvent, timeoutMs: number): Promise<void>;
+  deliverResult(event: ResultEvent): void;
+  deliverTopicMessage(event: TopicMessageEvent): void;
+  /** Tells the client why (`session_closed`) and drops the connection. */
+  close(event: SessionClosedEvent): void;
+}
+
+/** A session admitted but not yet attached to its connection. */
+export interface AdmittedSession {
+  id: string;
+  principal: Principal;
+  card: AgentCard;
+  remoteAddress: string;
+  connectedAt: Date;
+}
+
+/** A live agent connection on this node. */
+export class Session {
+  readonly id: string;
+  readonly principal: Principal;
+  readonly tenantId: string;
+  readonly agentId: string;
+  readonly remoteAddress: string;
+  readonly connectedAt: Date;
+  card: AgentCard;
+  /** Last frame of any kind (ms since epoch): what the silence time-out measures. */
+  lastSeenAt: number;
+  /** Last `heartbeat` event. */
+  lastHeartbeatAt: Date;
+  expiresAt: Date | null;
+  closed = false;
+  /** This session as the author of the events it sends. */
+  readonly caller: Caller;
+
+  constructor(
+    admitted: AdmittedSession,
+    readonly connection: AgentConnection,
+  ) {
+    this.id = admitted.id;
+    this.principal = admitted.principal;
+    this.tenantId = admitted.principal.tenantId;
+    this.agentId = admitted.principal.agentId;
+    this.remoteAddress = admitted.remoteAddress;
+    this.connectedAt = admitted.connectedAt;
+    this.card = admitted.card;
+    this.lastSeenAt = admitted.connectedAt.getTime();
+    this.lastHeartbeatAt = admitted.connectedAt;
+    this.expiresAt = admitted.principal.expiresAt;
+    this.caller = {
+      principal: admitted.principal,
+      tenantId: this.tenantId,
+      agentId: this.agentId,
+      session: this,
+      remoteAddress: this.remoteAddress,
+      transport: connection.transport,
+    };
+  }
+}
+
+/** Who is acting: a live session, or an authenticated HTTP caller without one. */
+export interface Caller {
+  principal: Principal;
+  tenantId: string;
+  agentId: string;
+  session: Session | null;
+  remoteAddress: string;
+  transport: CredentialTransport;
+}
