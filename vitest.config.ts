@@ -4,7 +4,7 @@ import { defineConfig } from 'vitest/config';
 
 const root = fileURLToPath(new URL('.', import.meta.url));
 
-export default defineConfig({
+const shared = {
   // Tests run the TypeScript sources; `#libs/<name>` maps to each library's single entry point,
   // as package.json "imports" does for the compiled build.
   resolve: {
@@ -12,8 +12,28 @@ export default defineConfig({
   },
   // SWC instead of esbuild: NestJS dependency injection needs emitDecoratorMetadata.
   plugins: [swc.vite({ module: { type: 'es6' } })],
+};
+
+export default defineConfig({
+  ...shared,
   test: {
-    include: ['apps/**/*.spec.ts', 'libs/**/*.spec.ts', 'test/**/*.e2e-spec.ts'],
-    pool: 'forks',
+    projects: [
+      {
+        ...shared,
+        test: { name: 'unit', include: ['apps/**/*.spec.ts', 'libs/**/*.spec.ts', 'scripts/**/*.spec.ts'] },
+      },
+      {
+        ...shared,
+        // End-to-end: the compiled production entry point against the real Postgres and Redis.
+        test: {
+          name: 'e2e',
+          include: ['test/**/*.e2e-spec.ts'],
+          globalSetup: ['test/support/global-setup.ts'],
+          testTimeout: 30_000,
+          hookTimeout: 30_000,
+          pool: 'forks',
+        },
+      },
+    ],
   },
 });

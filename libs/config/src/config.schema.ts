@@ -195,6 +195,8 @@ export function loadConfig(env: NodeJS.ProcessEnv, version: string): GatewayConf
     if (p.NODE_ENV === 'production' && p.AUTH_METHODS.includes('none')) {
       problems.push('AUTH_METHODS must not include "none" when NODE_ENV=production: it lets any agent claim any agent_id');
     }
+    const unbuilt = p.AUTH_METHODS.filter((m) => m === 'oidc' || m === 'mtls');
+    if (unbuilt.length > 0) problems.push(`AUTH_METHODS includes ${unbuilt.join(', ')}, which this build does not implement yet`);
     if (p.HEARTBEAT_TIMEOUT_S <= p.HEARTBEAT_INTERVAL_S) {
       problems.push(
         `HEARTBEAT_TIMEOUT_S must be greater than HEARTBEAT_INTERVAL_S (${p.HEARTBEAT_TIMEOUT_S} <= ${p.HEARTBEAT_INTERVAL_S})`,

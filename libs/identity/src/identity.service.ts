@@ -25,7 +25,7 @@ export class IdentityService {
   /** Creates the tenant, or returns it unchanged when it exists. */
   async ensureTenant(id: string, name: string): Promise<Tenant> {
     if (!TENANT_ID_PATTERN.test(id)) throw new GatewayError('INVALID_MESSAGE', 'tenant_id: must match ^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$');
-    return this.tenants.upsert(id, name);
+    return this.tenants.ensure(id, name);
   }
 
   /** Registers an agent in an existing tenant. */

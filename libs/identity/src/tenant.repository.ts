@@ -10,8 +10,10 @@ export class TenantRepository {
     return this.prisma.tenant.create({ data: { id, name } });
   }
 
-  upsert(id: string, name: string): Promise<Tenant> {
-    return this.prisma.tenant.upsert({ where: { id }, create: { id, name }, update: {} });
+  /** Creates the tenant unless it exists (INSERT … ON CONFLICT DO NOTHING: safe when callers race). */
+  async ensure(id: string, name: string): Promise<Tenant> {
+    await this.prisma.tenant.createMany({ data: [{ id, name }], skipDuplicates: true });
+    return this.prisma.tenant.findUniqueOrThrow({ where: { id } });
   }
 
   find(id: string): Promise<Tenant | null> {

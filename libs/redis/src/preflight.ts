@@ -16,16 +16,18 @@ export class RedisUnavailableError extends Error {
 export async function checkRedis(url: string): Promise<void> {
   const where = hostPortOf(url, 6379);
   const client = createRedis(url, { lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0, enableOfflineQueue: false });
-  client.on('error', () => undefined);
+  // ioredis rejects `connect()` with a generic "Connection is closed"; the cause comes as an event.
+  const seen: { cause?: Error & { code?: string } } = {};
+  client.on('error', (error: Error) => (seen.cause ??= error));
   try {
     await client.connect();
     await client.ping();
   } catch (error) {
-    const message = (error as Error).message;
+    const message = seen.cause?.message ?? (error as Error).message;
     if (/NOAUTH|WRONGPASS|invalid password|invalid username/i.test(message)) {
       throw new RedisUnavailableError(`Redis at ${where} refused the credentials in REDIS_URL`, 'fix the user or password in REDIS_URL');
     }
-    const code = (error as { code?: string }).code ?? message;
+    const code = seen.cause?.code ?? (error as { code?: string }).code ?? message;
     throw new RedisUnavailableError(`cannot reach Redis at ${where} (${code})`, 'start Redis or set REDIS_URL to a reachable server');
   } finally {
     client.disconnect();

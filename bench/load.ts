@@ -1,0 +1,83 @@
+/**
+ * The load generator of `npm run bench`, run as its own process. Modes:
+ *   roundtrip <url> <pairs> <inflight> <seconds> <payloadBytes>  → send/ack round trips between pairs
+ *   idle <url> <count>                                            → open `count` connections and hold them
+ * Prints one JSON line with the figures.
+ */
+import { io, type Socket } from 'socket.io-client';
+
+const [mode, url = '', ...rest] = process.argv.slice(2);
+
+function connect(agentId: string): Promise<Socket> {
+  const socket = io(`${url}/gateway`, { transports: ['websocket'], reconnection: false, forceNew: true, auth: { agent_id: agentId } });
+  socket.on('message', (_m: unknown, ack: (r: unknown) => void) => ack({ status: 'received' }));
+  return new Promise((resolve, reject) => {
+    socket.once('session', () => resolve(socket));
+    socket.once('connect_error', reject);
+  });
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
+}
+
+async function roundtrip(pairs: number, inflight: number, seconds: number, payloadBytes: number): Promise<void> {
+  const run = Math.random().toString(36).slice(2, 8);
+  const sockets = await Promise.all(Array.from({ length: pairs * 2 }, (_, i) => connect(`bench-${run}-${i}`)));
+  const content = [{ type: 'text', text: 'x'.repeat(payloadBytes) }];
+  const latencies: number[] = [];
+  let errors = 0;
+  let measuring = false;
+  let stop = false;
+  const loop = async (sender: Socket, to: string): Promise<void> => {
+    while (!stop) {
+      const started = performance.now();
+      const ack = (await sender.timeout(15_000).emitWithAck('send', { to_agent_id: to, content })) as { status?: string };
+      if (!measuring) continue;
+      if (ack.status === 'delivered') latencies.push(performance.now() - started);
+      else errors++;
+    }
+  };
+  const loops: Promise<void>[] = [];
+  for (let p = 0; p < pairs; p++) {
+    for (let k = 0; k < inflight; k++) loops.push(loop(sockets[2 * p], `bench-${run}-${2 * p + 1}`));
+  }
+  await new Promise((r) => setTimeout(r, 1_000)); // warm-up
+  measuring = true;
+  const started = performance.now();
+  await new Promise((r) => setTimeout(r, seconds * 1000));
+  measuring = false;
+  const elapsed = (performance.now() - started) / 1000;
+  const count = latencies.length;
+  stop = true;
+  await Promise.allSettled(loops);
+  latencies.sort((a, b) => a - b);
+  for (const s of sockets) s.close();
+  console.log(
+    JSON.stringify({
+      msgs_per_s: Math.round(count / elapsed),
+      p50_ms: +percentile(latencies, 50).toFixed(2),
+      p99_ms: +percentile(latencies, 99).toFixed(2),
+      errors,
+      count,
+    }),
+  );
+}
+
+async function idle(count: number): Promise<void> {
+  const run = Math.random().toString(36).slice(2, 8);
+  const sockets: Socket[] = [];
+  for (let i = 0; i < count; i += 50) {
+    sockets.push(...(await Promise.all(Array.from({ length: Math.min(50, count - i) }, (_, j) => connect(`idle-${run}-${i + j}`)))));
+  }
+  console.log(JSON.stringify({ connected: sockets.length }));
+  // Hold the connections until told to stop.
+  process.once('SIGTERM', () => {
+    for (const s of sockets) s.close();
+    process.exit(0);
+  });
+}
+
+if (mode === 'roundtrip') await roundtrip(Number(rest[0]), Number(rest[1]), Number(rest[2]), Number(rest[3]));
+else if (mode === 'idle') await idle(Number(rest[0]));
+else throw new Error(`unknown mode ${mode}`);

@@ -1,0 +1,53 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { CONFIG_KEYS, ConfigError, loadConfig } from './config.schema.js';
+
+describe('loadConfig', () => {
+  it('starts with nothing set: the contract defaults', () => {
+    const config = loadConfig({}, '1.2.3');
+    expect(config.agentPlane).toMatchObject({ host: '0.0.0.0', port: 8700, maxMessageBytes: 1_048_576 });
+    expect(config.adminPlane).toMatchObject({ host: '127.0.0.1', port: 8701, adminToken: undefined });
+    expect(config.databaseUrl).toBe('postgresql://postgres@localhost:5432/agent_gateway');
+    expect(config.redis.url).toBe('redis://localhost:6379');
+    expect(config.auth.methods).toEqual(['token']);
+    expect(config.version).toBe('1.2.3');
+  });
+
+  it('names every faulty variable at once and never echoes a secret', () => {
+    const error = (() => {
+      try {
+        loadConfig({ PORT: '99999', AUTH_METHODS: 'token,magic', ADMIN_TOKEN: 'too-short', REDIS_URL: 'http://x' }, '0');
+      } catch (e) {
+        return e as ConfigError;
+      }
+      throw new Error('expected a ConfigError');
+    })();
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(error.problems).toEqual([
+      'PORT must be at most 65535 (got "99999")',
+      'REDIS_URL must be a URL starting with redis:// or rediss:// (got "http://x")',
+      'ADMIN_TOKEN must be at least 32 characters',
+      expect.stringMatching(/^AUTH_METHODS must list methods among token, oidc, mtls, none \(got "token,magic"\)$/),
+    ]);
+    expect(error.message).not.toContain('too-short');
+  });
+
+  it('refuses `none` in production and a heartbeat time-out not above the interval', () => {
+    expect(() => loadConfig({ NODE_ENV: 'production', AUTH_METHODS: 'none' }, '0')).toThrow(
+      /must not include "none" when NODE_ENV=production/,
+    );
+    expect(() => loadConfig({ HEARTBEAT_INTERVAL_S: '30', HEARTBEAT_TIMEOUT_S: '30' }, '0')).toThrow(
+      /HEARTBEAT_TIMEOUT_S must be greater than HEARTBEAT_INTERVAL_S/,
+    );
+  });
+
+  it('dedupes AUTH_METHODS and trims spaces', () => {
+    expect(loadConfig({ AUTH_METHODS: ' token , none,token' }, '0').auth.methods).toEqual(['token', 'none']);
+  });
+
+  it('is documented: docs/configuration.md lists every variable', () => {
+    const doc = readFileSync(new URL('../../../docs/configuration.md', import.meta.url), 'utf8');
+    const missing = Object.keys(CONFIG_KEYS).filter((name) => !doc.includes(`\`${name}\``));
+    expect(missing).toEqual([]);
+  });
+});

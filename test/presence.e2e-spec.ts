@@ -1,0 +1,71 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { connectAgent, http, waitFor, type TestAgent } from './support/agents.js';
+import { uniqueId, uniquePrefix } from './support/env.js';
+import { startGateway, type GatewayProcess } from './support/gateway-process.js';
+
+// Real gateway processes sharing one Redis prefix; presence lives in Redis, not in a process.
+describe('presence and heartbeats', () => {
+  const cleanup: (() => Promise<unknown> | void)[] = [];
+  afterEach(async () => {
+    for (const fn of cleanup.splice(0).reverse()) await fn();
+  });
+  const track = <T extends GatewayProcess | TestAgent>(thing: T): T => {
+    cleanup.push(() => {
+      if ('socket' in thing) thing.socket.close();
+      else return thing.stop('SIGKILL');
+    });
+    return thing;
+  };
+  const directory = async (gateway: GatewayProcess): Promise<string[]> => {
+    const { body } = await http('GET', `${gateway.url}/gateway/agents`, { headers: { 'x-agent-id': 'observer' } });
+    return (body.agents as { agent_id: string }[]).map((a) => a.agent_id);
+  };
+
+  it('disconnects a silent agent after the heartbeat time-out and removes it from the directory', async () => {
+    const gateway = track(await startGateway({ AUTH_METHODS: 'none', HEARTBEAT_INTERVAL_S: '1', HEARTBEAT_TIMEOUT_S: '2' }));
+    const silent = track(await connectAgent(gateway.url, { agentId: uniqueId('silent') }));
+    const chatty = track(await connectAgent(gateway.url, { agentId: uniqueId('chatty') }));
+    const beat = setInterval(() => void chatty.call('heartbeat', {}).catch(() => undefined), 500);
+    cleanup.push(() => clearInterval(beat));
+    expect(await directory(gateway)).toEqual(expect.arrayContaining([silent.session.agent.agent_id, chatty.session.agent.agent_id]));
+    const started = Date.now();
+    await silent.disconnected;
+    const elapsed = Date.now() - started;
+    expect(silent.closed).toEqual([{ reason: 'heartbeat_timeout', message: 'no heartbeat for 2 s', reconnect: true }]);
+    expect(elapsed).toBeGreaterThanOrEqual(1_500);
+    const listed = await directory(gateway);
+    expect(listed).not.toContain(silent.session.agent.agent_id);
+    expect(listed).toContain(chatty.session.agent.agent_id);
+    expect(chatty.socket.connected).toBe(true);
+  });
+
+  it('drops the agents of a node that died (SIGKILL) once their heartbeat time-out passes', async () => {
+    const prefix = uniquePrefix();
+    const env = { AUTH_METHODS: 'none', HEARTBEAT_INTERVAL_S: '1', HEARTBEAT_TIMEOUT_S: '2', REDIS_KEY_PREFIX: prefix };
+    const doomed = track(await startGateway(env));
+    const survivor = track(await startGateway(env));
+    const orphan = track(await connectAgent(doomed.url, { agentId: uniqueId('orphan') }));
+    await waitFor(async () => (await directory(survivor)).includes(orphan.session.agent.agent_id), 2_000, 'the orphan in the directory');
+    doomed.child.kill('SIGKILL');
+    await doomed.exited;
+    const killedAt = Date.now();
+    await waitFor(
+      async () => !(await directory(survivor)).includes(orphan.session.agent.agent_id),
+      5_000,
+      'the orphan to leave the directory',
+    );
+    expect(Date.now() - killedAt).toBeLessThanOrEqual(2_000 + 1_000);
+    const sender = track(await connectAgent(survivor.url, { agentId: uniqueId('sender') }));
+    expect(await sender.call('send', { to_agent_id: orphan.session.agent.agent_id, content: [{ type: 'text', text: 'x' }] })).toMatchObject(
+      { error: { code: 'AGENT_NOT_FOUND' } },
+    );
+  });
+
+  it('removes an agent from the directory as soon as it disconnects', async () => {
+    const gateway = track(await startGateway({ AUTH_METHODS: 'none' }));
+    const agent = await connectAgent(gateway.url, { agentId: uniqueId('leaver') });
+    expect(await directory(gateway)).toContain(agent.session.agent.agent_id);
+    agent.socket.close();
+    await waitFor(async () => !(await directory(gateway)).includes(agent.session.agent.agent_id), 2_000, 'the leaver to leave');
+  });
+});
