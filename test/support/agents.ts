@@ -86,7 +86,7 @@ export async function provisionAgent(
   tenantId: string,
   options: { capabilities?: string[]; expiresInS?: number } = {},
 ): Promise<string> {
-  const env = { ...process.env, DATABASE_URL: TEST_DATABASE_URL };
+  const env = { ...process.env, DATABASE_URL: TEST_DATABASE_URL, DATABASE_POOL_SIZE: '2' };
   const create = ['agent', 'create', agentId, '--tenant', tenantId];
   if (options.capabilities) create.push('--capabilities', options.capabilities.join(','));
   await run(process.execPath, [CLI_MAIN, ...create], { env });

@@ -37,6 +37,8 @@ export function testEnv(overrides: Record<string, string> = {}): Record<string, 
     REDIS_KEY_PREFIX: uniquePrefix(),
     LOG_FORMAT: 'json',
     LOG_LEVEL: 'log',
+    // Many gateways run at once in the suite; keep them within Postgres's 100 connections.
+    DATABASE_POOL_SIZE: '3',
     ...overrides,
   };
 }

@@ -15,7 +15,7 @@ async function main(): Promise<void> {
     Logger.overrideLogger(logger);
     await preflight(config);
     const admin = await listen(
-      AdminModule,
+      AdminModule.forRoot(config),
       config,
       { host: config.adminPlane.host, port: config.adminPlane.port, bodyLimit: 1024 * 1024 },
       logger,

@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { parseArgs } from 'node:util';
 import { NestFactory } from '@nestjs/core';
 import { loadConfig, readVersion } from '#libs/config';
-import { IdentityService } from '#libs/identity';
+import { AgentService, CredentialService, TenantService } from '#libs/identity';
 import { migrateDatabase } from '#libs/persistence';
 import { describeStartupError } from '#libs/platform';
 import { GatewayError } from '#libs/protocol';
@@ -37,21 +37,23 @@ async function run(argv: string[]): Promise<unknown> {
   await migrateDatabase(config.databaseUrl);
   const app = await NestFactory.createApplicationContext(CliModule.forRoot(config), { logger: ['error'] });
   try {
-    const identity = app.get(IdentityService);
+    const tenants = app.get(TenantService);
+    const agents = app.get(AgentService);
+    const credentials = app.get(CredentialService);
     switch (`${resource} ${verb}`) {
       case 'tenant create': {
-        const tenant = await identity.ensureTenant(id, values.name ?? id);
+        const tenant = await tenants.ensure(id, values.name ?? id);
         return { tenant_id: tenant.id, name: tenant.name };
       }
       case 'agent create': {
         if (!values.tenant) throw new UsageError('--tenant is required');
-        const existing = await identity.findAgent(id);
+        const existing = await agents.find(id);
         if (existing) {
           if (!values['if-missing']) throw new GatewayError('CONFLICT', `agent "${id}" already exists`);
           return { agent_id: existing.id, tenant_id: existing.tenantId, created: false };
         }
-        await identity.ensureTenant(values.tenant, values.tenant);
-        const agent = await identity.registerAgent({
+        await tenants.ensure(values.tenant, values.tenant);
+        const agent = await agents.register({
           id,
           tenantId: values.tenant,
           name: values.name ?? id,
@@ -67,12 +69,10 @@ async function run(argv: string[]): Promise<unknown> {
         return { agent_id: agent.id, tenant_id: agent.tenantId, created: true };
       }
       case 'token create': {
-        const agent = await identity.findAgent(id);
-        if (!agent) throw new GatewayError('AGENT_NOT_FOUND', `agent "${id}" is not registered`);
         const seconds = values['expires-in-s'] === undefined ? null : Number(values['expires-in-s']);
         if (seconds !== null && !(Number.isInteger(seconds) && seconds > 0))
           throw new UsageError('--expires-in-s must be a positive integer');
-        return await identity.issueApiToken(id, seconds === null ? null : new Date(Date.now() + seconds * 1000));
+        return (await credentials.issueToken(id, seconds === null ? null : new Date(Date.now() + seconds * 1000))).issued;
       }
       default:
         throw new UsageError(`unknown command "${resource} ${verb}"`);

@@ -1,14 +1,24 @@
-import { Module } from '@nestjs/common';
+import { Module, type DynamicModule } from '@nestjs/common';
+import { PassportModule } from '@nestjs/passport';
+import type { GatewayConfig } from '#libs/config';
 import { HealthController } from '#libs/observability';
 import { RoutingModule } from '#libs/routing';
+import { CredentialExtractor } from './auth/credential-extractor.js';
 import { AgentAuthGuard } from './http/agent-auth.guard.js';
 import { AgentHttpController } from './http/agent-http.controller.js';
+import { AgentStrategy } from './http/agent.strategy.js';
 import { AgentGateway } from './socket/agent.gateway.js';
+import { TlsContextReloader } from './tls/tls-context.reloader.js';
 
 /** The agent plane: socket.io and the agent HTTP API over the routing core. */
-@Module({
-  imports: [RoutingModule.forRoot()],
-  controllers: [AgentHttpController, HealthController],
-  providers: [AgentGateway, AgentAuthGuard],
-})
-export class AgentPlaneModule {}
+@Module({})
+export class AgentPlaneModule {
+  static forRoot(config: GatewayConfig): DynamicModule {
+    return {
+      module: AgentPlaneModule,
+      imports: [RoutingModule.forRoot(config), PassportModule],
+      controllers: [AgentHttpController, HealthController],
+      providers: [AgentGateway, CredentialExtractor, AgentStrategy, AgentAuthGuard, TlsContextReloader],
+    };
+  }
+}

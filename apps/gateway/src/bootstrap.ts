@@ -6,6 +6,7 @@ import { GatewayLogger, listen, preflight } from '#libs/platform';
 import { SessionService } from '#libs/routing';
 import { AgentPlaneModule } from './agent-plane.module.js';
 import { GatewayIoAdapter } from './socket/socket-io.adapter.js';
+import { tlsOptions } from './tls/tls-options.js';
 
 /** A started gateway process: its listeners and how to stop it. */
 export interface RunningGateway {
@@ -31,10 +32,16 @@ export async function bootstrap(env: NodeJS.ProcessEnv): Promise<RunningGateway>
   if (migrations.databaseCreated) log.log('created the database');
   if (migrations.applied.length > 0) log.log(`applied migrations: ${migrations.applied.join(', ')}`);
 
+  const httpsOptions = config.tls ? tlsOptions(config.tls) : undefined;
   const agent = await listen(
-    AgentPlaneModule,
+    AgentPlaneModule.forRoot(config),
     config,
-    { host: config.agentPlane.host, port: config.agentPlane.port, bodyLimit: config.agentPlane.maxMessageBytes },
+    {
+      host: config.agentPlane.host,
+      port: config.agentPlane.port,
+      bodyLimit: config.agentPlane.maxMessageBytes,
+      ...(httpsOptions && { httpsOptions }),
+    },
     logger,
     undefined,
     (app) => app.useWebSocketAdapter(new GatewayIoAdapter(app, config)),
@@ -43,7 +50,7 @@ export async function bootstrap(env: NodeJS.ProcessEnv): Promise<RunningGateway>
   if (config.adminPlane.enabled) {
     const shared = { metrics: agent.app.get(MetricsService), readiness: agent.app.get(ReadinessState) };
     admin = await listen(
-      AdminModule,
+      AdminModule.forRoot(config),
       config,
       { host: config.adminPlane.host, port: config.adminPlane.port, bodyLimit: 1024 * 1024 },
       logger,

@@ -1,7 +1,8 @@
 import { Controller, Get, Header } from '@nestjs/common';
-import { MetricsService } from '#libs/observability';
+import { MetricsService, Public } from '#libs/observability';
 
 /** `GET /metrics` on the admin port, Prometheus text format. */
+@Public()
 @Controller()
 export class MetricsController {
   constructor(private readonly metrics: MetricsService) {}

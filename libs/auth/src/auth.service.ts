@@ -1,16 +1,20 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { GatewayError } from '#libs/protocol';
+import { AuthThrottle } from './auth-throttle.js';
 import { CREDENTIAL_VERIFIERS, type CredentialVerifier } from './credential.verifier.js';
 import type { PresentedCredentials, Principal } from './principal.js';
 
 /**
- * Authenticates what a client presents, on every transport: picks the enabled verifier that accepts
- * the credential's shape, verifies it, and refuses a claimed `agent_id` the credential is not bound to.
- * Fails closed: no verifier, no entry.
+ * Authenticates what a client presents, on every transport: refuses addresses over the failure
+ * limit, picks the enabled verifier that accepts the credential's shape, verifies it, and refuses a
+ * claimed `agent_id` the credential is not bound to. Fails closed: no verifier, no entry.
  */
 @Injectable()
 export class AuthService {
-  constructor(@Inject(CREDENTIAL_VERIFIERS) private readonly verifiers: CredentialVerifier[]) {}
+  constructor(
+    @Inject(CREDENTIAL_VERIFIERS) private readonly verifiers: CredentialVerifier[],
+    private readonly throttle: AuthThrottle,
+  ) {}
 
   /** The enabled methods, in the order they are tried. */
   get methods(): string[] {
@@ -18,9 +22,22 @@ export class AuthService {
   }
 
   async authenticate(credentials: PresentedCredentials): Promise<Principal> {
+    await this.throttle.check(credentials.remoteAddress);
+    try {
+      return await this.verify(credentials);
+    } catch (error) {
+      if (error instanceof GatewayError && error.code === 'UNAUTHORIZED') await this.throttle.fail(credentials.remoteAddress);
+      throw error;
+    }
+  }
+
+  private async verify(credentials: PresentedCredentials): Promise<Principal> {
     const verifier = this.verifiers.find((v) => v.accepts(credentials));
     if (!verifier) {
-      const what = credentials.token === undefined ? 'no credential presented' : 'credential type not accepted';
+      const what =
+        credentials.token === undefined && credentials.certificate === undefined
+          ? 'no credential presented'
+          : 'credential type not accepted';
       throw new GatewayError('UNAUTHORIZED', `${what}; this gateway accepts: ${this.methods.join(', ')}`);
     }
     const principal = await verifier.verify(credentials);

@@ -1,6 +1,12 @@
 /** The auth plane: verifiers behind one interface, each returning a {@link Principal}. */
-export { AuthModule } from './auth.module.js';
+export { AuthModule, AuthThrottleModule } from './auth.module.js';
+export { AuthThrottle } from './auth-throttle.js';
 export { AuthService } from './auth.service.js';
 export { CREDENTIAL_VERIFIERS } from './credential.verifier.js';
 export type { CredentialVerifier } from './credential.verifier.js';
 export type { AgentProfile, CredentialTransport, PresentedCredentials, Principal } from './principal.js';
+export { certificateFromTls, certificateFromXfcc } from './client-certificate.js';
+export type { PresentedCertificate } from './client-certificate.js';
+export { parseXfcc } from './xfcc.js';
+export { resolveClientAddress } from './client-address.js';
+export { profileOf } from './agent-profile.js';

@@ -6,8 +6,8 @@ import type { PresentedCredentials, Principal } from './principal.js';
 
 /**
  * `none` (development only; refused at start when NODE_ENV=production): any client is the agent it
- * claims to be, in the tenant `NONE_TENANT_ID`. It never accepts a connection that presents a token,
- * so a bad token is not silently downgraded to no authentication.
+ * claims to be, in the tenant `NONE_TENANT_ID`. It never accepts a connection that presents a token
+ * or a certificate, so a bad credential is not silently downgraded to no authentication.
  */
 @Injectable()
 export class NoneVerifier implements CredentialVerifier {
@@ -16,7 +16,7 @@ export class NoneVerifier implements CredentialVerifier {
   constructor(@Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig) {}
 
   accepts(credentials: PresentedCredentials): boolean {
-    return credentials.token === undefined;
+    return credentials.token === undefined && credentials.certificate === undefined;
   }
 
   verify(credentials: PresentedCredentials): Promise<Principal> {

@@ -1,4 +1,5 @@
 import type { AuthMethod } from '#libs/protocol';
+import type { PresentedCertificate } from './client-certificate.js';
 
 /** What the gateway knows about a registered agent, as the credential's lookup found it. */
 export interface AgentProfile {
@@ -33,6 +34,9 @@ export interface PresentedCredentials {
   token?: string;
   /** The `agent_id` the client claims to be; must match the credential's agent. */
   claimedAgentId?: string;
+  /** A client certificate: from the TLS handshake, or forwarded by a trusted proxy. */
+  certificate?: PresentedCertificate;
+  /** The client's address (through trusted proxies), for throttling and audit. */
   remoteAddress: string;
   transport: CredentialTransport;
 }

@@ -1,6 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { ApiTokenRepository, hashApiToken, looksLikeApiToken, API_TOKEN_PREFIX } from '#libs/identity';
 import { GatewayError } from '#libs/protocol';
+import { profileOf } from './agent-profile.js';
 import type { CredentialVerifier } from './credential.verifier.js';
 import type { PresentedCredentials, Principal } from './principal.js';
 
@@ -28,6 +29,7 @@ export class TokenVerifier implements CredentialVerifier {
     try {
       record = await this.tokens.findByHash(hashApiToken(token));
     } catch (error) {
+      this.logger.error(`credential store unavailable: ${(error as Error).message}`);
       throw new GatewayError('UNAVAILABLE', 'credential store unavailable', { cause: error });
     }
     const now = new Date();
@@ -40,12 +42,7 @@ export class TokenVerifier implements CredentialVerifier {
       method: 'token',
       credentialId: record.id,
       expiresAt: record.expiresAt,
-      profile: {
-        agentName: record.agent.name,
-        capabilities: record.agent.capabilities,
-        description: record.agent.description,
-        metadata: (record.agent.metadata ?? {}) as Record<string, unknown>,
-      },
+      profile: profileOf(record.agent),
     };
   }
 

@@ -1,6 +1,8 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import * as z from 'zod';
+import { parseCidr } from './cidr.js';
 import type { AuthMethod } from '#libs/protocol';
 
 /**
@@ -62,6 +64,48 @@ const url = (protocols: string[]) =>
     { error: `must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}` },
   );
 
+const filePath = z
+  .string()
+  .min(1)
+  .refine((v) => existsSync(v), { error: 'must name a readable file' })
+  .optional();
+
+const csv = z.string().transform((v) =>
+  v
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean),
+);
+
+// Asymmetric JWS algorithms only: `none` and HMAC (which would let a public key act as a shared secret) are never accepted.
+const ASYMMETRIC_ALGORITHMS = [
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
+  'Ed25519',
+] as const;
+
+const algorithms = csv.pipe(
+  z
+    .array(
+      z.enum(ASYMMETRIC_ALGORITHMS, {
+        error: `must list asymmetric algorithms among ${ASYMMETRIC_ALGORITHMS.join(', ')} (never none or HS*)`,
+      }),
+    )
+    .min(1, { error: 'must name at least one algorithm' }),
+);
+
+const cidrs = csv.pipe(
+  z.array(z.string().refine((v) => parseCidr(v) !== null, { error: 'must list IP addresses or CIDR ranges (10.0.0.0/8, ::1)' })),
+);
+
 const AUTH_METHOD_NAMES = ['token', 'oidc', 'mtls', 'none'] as const;
 
 const authMethods = z
@@ -92,6 +136,7 @@ export const CONFIG_KEYS = {
     'postgresql://postgres@localhost:5432/agent_gateway',
     url(['postgresql:', 'postgres:']),
   ),
+  DATABASE_POOL_SIZE: key('Most Postgres connections one process opens.', '10', int(1, 200)),
   REDIS_URL: key(
     'Redis connection URL (presence, routing between nodes, rate limits, queues).',
     'redis://localhost:6379',
@@ -109,6 +154,57 @@ export const CONFIG_KEYS = {
     true,
   ),
   AUTH_METHODS: key('Comma list of agent authentication methods: `token`, `oidc`, `mtls`, `none`.', 'token', authMethods),
+  OIDC_ISSUER: key(
+    'OIDC/OAuth issuer URL of agent access tokens (discovery at `/.well-known/openid-configuration`). Required with `oidc`.',
+    undefined,
+    url(['https:', 'http:']).optional(),
+  ),
+  OIDC_AUDIENCE: key('Required `aud` of agent access tokens. Required with `oidc`.', undefined, z.string().min(1).optional()),
+  OIDC_AGENT_CLAIM: key(
+    'Claim whose value is bound to an agent (`sub`; `client_id` or `azp` for client-credentials tokens).',
+    'sub',
+    z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/, { error: 'must be a claim name' }),
+  ),
+  OIDC_ALGORITHMS: key('Accepted JWS algorithms of access tokens (asymmetric only).', 'RS256,PS256,ES256,EdDSA', algorithms),
+  OIDC_CLOCK_SKEW_S: key('Clock skew tolerated on `exp` and `nbf`, in seconds.', '30', int(0, 300)),
+  OIDC_CLIENT_ID: key(
+    'Client id for RFC 7662 introspection of opaque tokens (with `OIDC_CLIENT_SECRET`); unset: opaque tokens are refused.',
+    undefined,
+    z.string().min(1).optional(),
+  ),
+  OIDC_CLIENT_SECRET: key('Client secret for introspection (client_secret_basic).', undefined, z.string().min(1).optional(), true),
+  OIDC_JWKS_COOLDOWN_S: key('Least time between two JWKS fetches caused by an unknown `kid`.', '5', int(1, 3600)),
+  OIDC_HTTP_TIMEOUT_MS: key(
+    'Time-out of calls to the IdP (discovery, JWKS, introspection); past it the agent gets `UNAVAILABLE`.',
+    '5000',
+    int(100, 60_000),
+  ),
+  OIDC_ALLOW_HTTP: key('Allow a plain-HTTP issuer (tests, local IdPs). Refused when NODE_ENV=production.', 'false', bool),
+  TLS_CERT: key('PEM certificate (chain) of the agent plane; with `TLS_KEY`, the agent plane serves TLS.', undefined, filePath),
+  TLS_KEY: key('PEM private key of `TLS_CERT`.', undefined, filePath),
+  TLS_CLIENT_CA: key('PEM CA bundle that client certificates must chain to (`mtls`).', undefined, filePath),
+  TLS_CRL: key('PEM CRL(s) of `TLS_CLIENT_CA`; a revoked client certificate is refused.', undefined, filePath),
+  TLS_RELOAD_S: key(
+    'How often `TLS_CERT`, `TLS_KEY`, `TLS_CLIENT_CA` and `TLS_CRL` are re-read (rotation, new CRLs), in seconds.',
+    '300',
+    int(5, 86_400),
+  ),
+  TRUSTED_PROXIES: key(
+    'Comma list of proxy addresses/CIDRs whose `X-Forwarded-Client-Cert` and `X-Forwarded-For` are believed; others are ignored.',
+    '',
+    cidrs,
+  ),
+  AUTH_FAILURE_LIMIT: key(
+    'Failed authentications per remote address per window before further attempts get `RATE_LIMIT`.',
+    '20',
+    int(1, 100_000),
+  ),
+  AUTH_FAILURE_WINDOW_S: key('The window of `AUTH_FAILURE_LIMIT`, in seconds.', '60', int(1, 86_400)),
+  CREDENTIAL_RECHECK_S: key(
+    "How often live sessions' credentials are re-checked against Postgres (backstop of instant revocation).",
+    '30',
+    int(1, 3600),
+  ),
   NONE_TENANT_ID: key(
     'Tenant that agents authenticated with `none` belong to.',
     'default',
@@ -154,8 +250,29 @@ export interface GatewayConfig {
   agentPlane: { host: string; port: number; maxMessageBytes: number; maxConnections: number };
   adminPlane: { enabled: boolean; host: string; port: number; adminToken: string | undefined };
   databaseUrl: string;
+  databasePoolSize: number;
   redis: { url: string; keyPrefix: string };
-  auth: { methods: AuthMethod[]; noneTenantId: string };
+  auth: {
+    methods: AuthMethod[];
+    noneTenantId: string;
+    failureLimit: number;
+    failureWindowS: number;
+    recheckS: number;
+    trustedProxies: string[];
+  };
+  oidc: {
+    issuer: string;
+    audience: string;
+    agentClaim: string;
+    algorithms: string[];
+    clockSkewS: number;
+    clientId: string | undefined;
+    clientSecret: string | undefined;
+    jwksCooldownS: number;
+    httpTimeoutMs: number;
+    allowHttp: boolean;
+  } | null;
+  tls: { certPath: string; keyPath: string; clientCaPath: string | undefined; crlPath: string | undefined; reloadS: number } | null;
   heartbeat: { intervalS: number; timeoutS: number };
   routing: { deliveryTimeoutMs: number; defaultResultTimeoutMs: number; conversationTtlS: number };
   shutdown: { graceMs: number };
@@ -195,8 +312,21 @@ export function loadConfig(env: NodeJS.ProcessEnv, version: string): GatewayConf
     if (p.NODE_ENV === 'production' && p.AUTH_METHODS.includes('none')) {
       problems.push('AUTH_METHODS must not include "none" when NODE_ENV=production: it lets any agent claim any agent_id');
     }
-    const unbuilt = p.AUTH_METHODS.filter((m) => m === 'oidc' || m === 'mtls');
-    if (unbuilt.length > 0) problems.push(`AUTH_METHODS includes ${unbuilt.join(', ')}, which this build does not implement yet`);
+    const oidc = p.AUTH_METHODS.includes('oidc');
+    if (oidc && !p.OIDC_ISSUER) problems.push('OIDC_ISSUER is required when AUTH_METHODS includes oidc');
+    if (oidc && !p.OIDC_AUDIENCE) problems.push('OIDC_AUDIENCE is required when AUTH_METHODS includes oidc');
+    if (!!p.OIDC_CLIENT_ID !== !!p.OIDC_CLIENT_SECRET) problems.push('OIDC_CLIENT_ID and OIDC_CLIENT_SECRET go together (introspection)');
+    if (p.OIDC_ISSUER?.startsWith('http:') && !p.OIDC_ALLOW_HTTP)
+      problems.push('OIDC_ISSUER must use https (set OIDC_ALLOW_HTTP=true for a local test IdP)');
+    if (p.NODE_ENV === 'production' && p.OIDC_ALLOW_HTTP) problems.push('OIDC_ALLOW_HTTP must not be true when NODE_ENV=production');
+    if (!!p.TLS_CERT !== !!p.TLS_KEY) problems.push('TLS_CERT and TLS_KEY go together');
+    if (p.TLS_CRL && !p.TLS_CLIENT_CA) problems.push('TLS_CRL needs TLS_CLIENT_CA');
+    if (p.TLS_CLIENT_CA && !p.TLS_CERT) problems.push('TLS_CLIENT_CA needs TLS_CERT and TLS_KEY (client certificates come over TLS)');
+    if (p.AUTH_METHODS.includes('mtls') && !p.TLS_CLIENT_CA && p.TRUSTED_PROXIES.length === 0) {
+      problems.push(
+        'AUTH_METHODS includes mtls: set TLS_CERT, TLS_KEY and TLS_CLIENT_CA, or TRUSTED_PROXIES for a TLS-terminating proxy sending X-Forwarded-Client-Cert',
+      );
+    }
     if (p.HEARTBEAT_TIMEOUT_S <= p.HEARTBEAT_INTERVAL_S) {
       problems.push(
         `HEARTBEAT_TIMEOUT_S must be greater than HEARTBEAT_INTERVAL_S (${p.HEARTBEAT_TIMEOUT_S} <= ${p.HEARTBEAT_INTERVAL_S})`,
@@ -213,8 +343,35 @@ export function loadConfig(env: NodeJS.ProcessEnv, version: string): GatewayConf
     agentPlane: { host: p.HOST, port: p.PORT, maxMessageBytes: p.MAX_MESSAGE_BYTES, maxConnections: p.MAX_CONNECTIONS },
     adminPlane: { enabled: p.ADMIN_ENABLED, host: p.ADMIN_HOST, port: p.ADMIN_PORT, adminToken: p.ADMIN_TOKEN },
     databaseUrl: p.DATABASE_URL,
+    databasePoolSize: p.DATABASE_POOL_SIZE,
     redis: { url: p.REDIS_URL, keyPrefix: p.REDIS_KEY_PREFIX },
-    auth: { methods: p.AUTH_METHODS, noneTenantId: p.NONE_TENANT_ID },
+    auth: {
+      methods: p.AUTH_METHODS,
+      noneTenantId: p.NONE_TENANT_ID,
+      failureLimit: p.AUTH_FAILURE_LIMIT,
+      failureWindowS: p.AUTH_FAILURE_WINDOW_S,
+      recheckS: p.CREDENTIAL_RECHECK_S,
+      trustedProxies: p.TRUSTED_PROXIES,
+    },
+    oidc:
+      p.OIDC_ISSUER && p.OIDC_AUDIENCE
+        ? {
+            issuer: p.OIDC_ISSUER,
+            audience: p.OIDC_AUDIENCE,
+            agentClaim: p.OIDC_AGENT_CLAIM,
+            algorithms: p.OIDC_ALGORITHMS,
+            clockSkewS: p.OIDC_CLOCK_SKEW_S,
+            clientId: p.OIDC_CLIENT_ID,
+            clientSecret: p.OIDC_CLIENT_SECRET,
+            jwksCooldownS: p.OIDC_JWKS_COOLDOWN_S,
+            httpTimeoutMs: p.OIDC_HTTP_TIMEOUT_MS,
+            allowHttp: p.OIDC_ALLOW_HTTP,
+          }
+        : null,
+    tls:
+      p.TLS_CERT && p.TLS_KEY
+        ? { certPath: p.TLS_CERT, keyPath: p.TLS_KEY, clientCaPath: p.TLS_CLIENT_CA, crlPath: p.TLS_CRL, reloadS: p.TLS_RELOAD_S }
+        : null,
     heartbeat: { intervalS: p.HEARTBEAT_INTERVAL_S, timeoutS: p.HEARTBEAT_TIMEOUT_S },
     routing: {
       deliveryTimeoutMs: p.DELIVERY_TIMEOUT_MS,

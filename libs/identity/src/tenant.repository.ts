@@ -1,13 +1,20 @@
 import { Injectable } from '@nestjs/common';
-import { PrismaService, type Tenant } from '#libs/persistence';
+import { PrismaService, prismaErrorCode, type Tenant } from '#libs/persistence';
+import { GatewayError } from '#libs/protocol';
+import { decodeCursor, pageOf, type Page, type PageRequest } from './paging.js';
 
 /** Tenants in Postgres. */
 @Injectable()
 export class TenantRepository {
   constructor(private readonly prisma: PrismaService) {}
 
-  create(id: string, name: string): Promise<Tenant> {
-    return this.prisma.tenant.create({ data: { id, name } });
+  async create(id: string, name: string): Promise<Tenant> {
+    try {
+      return await this.prisma.tenant.create({ data: { id, name } });
+    } catch (error) {
+      if (prismaErrorCode(error) === 'P2002') throw new GatewayError('CONFLICT', `tenant "${id}" already exists`);
+      throw error;
+    }
   }
 
   /** Creates the tenant unless it exists (INSERT … ON CONFLICT DO NOTHING: safe when callers race). */
@@ -18,5 +25,15 @@ export class TenantRepository {
 
   find(id: string): Promise<Tenant | null> {
     return this.prisma.tenant.findUnique({ where: { id } });
+  }
+
+  async list(page: PageRequest): Promise<Page<Tenant>> {
+    const after = decodeCursor(page.cursor);
+    const rows = await this.prisma.tenant.findMany({
+      ...(after !== undefined && { where: { id: { gt: after } } }),
+      orderBy: { id: 'asc' },
+      take: page.limit + 1,
+    });
+    return pageOf(rows, page.limit, (t) => t.id);
   }
 }

@@ -3,9 +3,11 @@ import type { Response } from 'express';
 import { PrismaService } from '#libs/persistence';
 import type { HealthResponse } from '#libs/protocol';
 import { RedisService } from '#libs/redis';
+import { Public } from './public-route.js';
 import { ReadinessState } from './readiness.state.js';
 
 /** `/healthz` (the process is alive) and `/readyz` (Postgres and Redis reachable, not draining). */
+@Public()
 @Controller()
 export class HealthController {
   constructor(

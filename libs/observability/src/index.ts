@@ -3,3 +3,4 @@ export { ObservabilityModule } from './observability.module.js';
 export { MetricsService } from './metrics.service.js';
 export { ReadinessState } from './readiness.state.js';
 export { HealthController } from './health.controller.js';
+export { PUBLIC_ROUTE, Public } from './public-route.js';

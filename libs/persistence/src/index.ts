@@ -6,3 +6,6 @@ export type { Migration, MigrationReport } from './migrator.js';
 export { Prisma } from './generated/client.js';
 export type { Agent, ApiToken, Tenant } from './generated/client.js';
 export { AgentStatus } from './generated/enums.js';
+export { prismaErrorCode } from './prisma-errors.js';
+export { CertificateBindingKind } from './generated/enums.js';
+export type { CertificateBinding, OidcSubject } from './generated/client.js';

@@ -1,6 +1,8 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { INestApplication, LoggerService, Type } from '@nestjs/common';
+import type { DynamicModule, INestApplication, LoggerService, NestApplicationOptions, Type } from '@nestjs/common';
+
+type HttpsOptions = NonNullable<NestApplicationOptions['httpsOptions']>;
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { ConfigError, redactUrl, type GatewayConfig } from '#libs/config';
@@ -20,9 +22,9 @@ export async function preflight(config: GatewayConfig): Promise<{ databaseCreate
 
 /** A Nest application for one plane, listening on `host:port`; resolves to it and its bound port. */
 export async function listen(
-  plane: Type,
+  plane: Type | DynamicModule,
   config: GatewayConfig,
-  address: { host: string; port: number; bodyLimit: number },
+  address: { host: string; port: number; bodyLimit: number; httpsOptions?: HttpsOptions },
   logger: LoggerService,
   shared?: SharedState,
   configure?: (app: NestExpressApplication) => void,
@@ -32,6 +34,7 @@ export async function listen(
     logger,
     abortOnError: false,
     forceCloseConnections: true,
+    ...(address.httpsOptions && { httpsOptions: address.httpsOptions }),
   });
   app.useBodyParser('json', { limit: address.bodyLimit });
   app.disable('x-powered-by');

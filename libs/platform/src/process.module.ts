@@ -19,7 +19,7 @@ export interface SharedState {
  */
 @Module({})
 export class ProcessModule {
-  static forRoot(config: GatewayConfig, plane: Type, shared?: SharedState): DynamicModule {
+  static forRoot(config: GatewayConfig, plane: Type | DynamicModule, shared?: SharedState): DynamicModule {
     return {
       module: ProcessModule,
       imports: [

@@ -68,10 +68,11 @@ export class AgentCommandDispatcher {
         return { status: 'pong' };
       case 'update_card':
         return this.sessions.updateCard(session, context.payload as ClientPayloads['update_card']);
+      case 'refresh':
+        return this.sessions.refresh(session, (context.payload as ClientPayloads['refresh']).token);
       case 'subscribe':
       case 'unsubscribe':
       case 'publish':
-      case 'refresh':
         throw new GatewayError('INVALID_MESSAGE', `event "${context.event}" is not supported by this gateway version`);
     }
   }

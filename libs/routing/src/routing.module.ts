@@ -1,8 +1,10 @@
 import { Module, type DynamicModule, type ModuleMetadata, type Type } from '@nestjs/common';
 import { AuthModule } from '#libs/auth';
+import type { GatewayConfig } from '#libs/config';
 import { AgentCommandDispatcher } from './agent-command.dispatcher.js';
 import { ClusterBus } from './cluster.bus.js';
 import { ConversationRepository } from './conversation.repository.js';
+import { CredentialWatch } from './credential-watch.js';
 import { DirectoryService } from './directory.service.js';
 import { MESSAGE_GUARDS, type MessageGuard } from './guards.js';
 import { MessageCounterRepository } from './message-counter.repository.js';
@@ -23,11 +25,11 @@ export interface RoutingModuleOptions {
 /** The transport-agnostic routing core. */
 @Module({})
 export class RoutingModule {
-  static forRoot(options: RoutingModuleOptions = {}): DynamicModule {
+  static forRoot(config: GatewayConfig, options: RoutingModuleOptions = {}): DynamicModule {
     const guards = options.messageGuards ?? [];
     return {
       module: RoutingModule,
-      imports: [AuthModule, ...(options.imports ?? [])],
+      imports: [AuthModule.forConfig(config), ...(options.imports ?? [])],
       providers: [
         SessionRegistry,
         PresenceRepository,
@@ -37,6 +39,7 @@ export class RoutingModule {
         ClusterBus,
         RoutingService,
         SessionService,
+        CredentialWatch,
         DirectoryService,
         AgentCommandDispatcher,
         ...guards,

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import { AuthService, type PresentedCredentials, type Principal } from '#libs/auth';
+import { AuthService, type AgentProfile, type PresentedCredentials, type Principal } from '#libs/auth';
 import { GATEWAY_CONFIG, type GatewayConfig } from '#libs/config';
 import { MetricsService, ReadinessState } from '#libs/observability';
 import {
@@ -11,6 +11,7 @@ import {
   type AgentCard,
   type DisconnectReason,
   type HeartbeatAck,
+  type RefreshAck,
   type UpdateCardPayload,
 } from '#libs/protocol';
 import { ClusterBus, type ClusterSignal } from './cluster.bus.js';
@@ -165,6 +166,44 @@ export class SessionService implements OnApplicationBootstrap, OnApplicationShut
       });
     }
     return card;
+  }
+
+  /**
+   * `refresh`: authenticates a new credential, which must be of the same agent, and makes it the
+   * session's: its expiry replaces the old one, and revoking the old credential no longer ends the
+   * session.
+   */
+  async refresh(session: Session, token: string): Promise<RefreshAck> {
+    const principal = await this.auth.authenticate({
+      token,
+      claimedAgentId: session.agentId,
+      remoteAddress: session.remoteAddress,
+      transport: session.caller.transport,
+    });
+    if (principal.tenantId !== session.tenantId) throw new GatewayError('UNAUTHORIZED', 'the new credential belongs to another tenant');
+    session.adopt(principal);
+    this.scheduleExpiry(session);
+    await this.presence.refresh([this.entryOf(session, session.connection.transport)], this.presenceTtlMs).catch(() => undefined);
+    return { expires_at: session.expiresAt?.toISOString() ?? null };
+  }
+
+  /** Sessions on this node matching `predicate` (for revocations). */
+  find(predicate: (session: Session) => boolean): Session[] {
+    return [...this.registry.all()].filter(predicate);
+  }
+
+  /** Applies a changed registration to a live session: new name and capabilities (narrowed to the registered ones). */
+  applyProfile(session: Session, profile: AgentProfile): void {
+    session.adopt({ ...session.principal, profile });
+    const capabilities = session.card.capabilities.filter((c) => profile.capabilities.includes(c));
+    session.card = {
+      ...session.card,
+      agent_name: profile.agentName,
+      capabilities,
+      description: profile.description,
+      metadata: profile.metadata,
+    };
+    this.presence.refresh([this.entryOf(session, session.connection.transport)], this.presenceTtlMs).catch(() => undefined);
   }
 
   /** Closes the session of `sessionId` wherever it lives. */

@@ -36,7 +36,8 @@ export interface AdmittedSession {
 /** A live agent connection on this node. */
 export class Session {
   readonly id: string;
-  readonly principal: Principal;
+  /** Changes only through {@link Session.adopt} (a `refresh`) or an agent update. */
+  principal: Principal;
   readonly tenantId: string;
   readonly agentId: string;
   readonly remoteAddress: string;
@@ -73,6 +74,14 @@ export class Session {
       remoteAddress: this.remoteAddress,
       transport: connection.transport,
     };
+  }
+
+  /** Takes a new principal of the same agent (after `refresh`, or when its registration changed). */
+  adopt(principal: Principal): void {
+    if (principal.agentId !== this.agentId || principal.tenantId !== this.tenantId) throw new Error('a session cannot change agents');
+    this.principal = principal;
+    this.caller.principal = principal;
+    this.expiresAt = principal.expiresAt;
   }
 }
 

@@ -1,11 +1,10 @@
 import { Logger } from '@nestjs/common';
 import { WebSocketGateway, type OnGatewayInit } from '@nestjs/websockets';
 import type { Namespace, Socket } from 'socket.io';
-import type { PresentedCredentials } from '#libs/auth';
 import { MetricsService } from '#libs/observability';
 import { GATEWAY_NAMESPACE, GatewayError, type ConnectErrorData, type ErrorAck } from '#libs/protocol';
 import { AgentCommandDispatcher, SessionService, type AdmittedSession, type Session } from '#libs/routing';
-import { bearerToken } from '../http/credentials.js';
+import { CredentialExtractor, bearerToken } from '../auth/credential-extractor.js';
 import { FrameMeter } from './frame-meter.js';
 import { SocketIoConnection } from './socket-io.connection.js';
 
@@ -27,6 +26,7 @@ export class AgentGateway implements OnGatewayInit<Namespace> {
     private readonly sessions: SessionService,
     private readonly dispatcher: AgentCommandDispatcher,
     private readonly metrics: MetricsService,
+    private readonly extractor: CredentialExtractor,
   ) {}
 
   afterInit(namespace: Namespace): void {
@@ -57,13 +57,13 @@ export class AgentGateway implements OnGatewayInit<Namespace> {
       throw new GatewayError('INVALID_MESSAGE', 'handshake auth.token must be a string');
     if (agentId !== undefined && typeof agentId !== 'string')
       throw new GatewayError('INVALID_MESSAGE', 'handshake auth.agent_id must be a string');
-    const presented = token ?? bearerToken(socket.handshake.headers.authorization);
-    const credentials: PresentedCredentials = {
-      ...(presented !== undefined && { token: presented }),
-      ...(agentId !== undefined && { claimedAgentId: agentId }),
-      remoteAddress: socket.handshake.address,
-      transport: 'socket.io',
-    };
+    // The token comes from `auth` or an Authorization header, never from the query string.
+    const credentials = this.extractor.fromRequest(
+      socket.request,
+      'socket.io',
+      token ?? bearerToken(socket.handshake.headers.authorization),
+      agentId,
+    );
     const admitted = await this.sessions.admit(credentials, { agent_name, capabilities });
     const data = socket.data as SocketData;
     data.admitted = admitted;

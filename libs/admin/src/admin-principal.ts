@@ -1,0 +1,13 @@
+/** The roles of the admin API (contract §7). */
+export type AdminRole = 'admin' | 'operator' | 'auditor';
+
+/** Who is calling the admin API. Guards and controllers see this, never the raw credential. */
+export interface AdminPrincipal {
+  /** `break_glass` for `ADMIN_TOKEN`; `sso` for an access token of `ADMIN_OIDC_ISSUER` (issue 6). */
+  kind: 'break_glass' | 'sso';
+  /** Who, for the audit trail: `break-glass`, or the SSO subject. */
+  subject: string;
+  roles: AdminRole[];
+  /** Set when the admin is bound to one tenant and may only see and change that tenant. */
+  tenantId: string | null;
+}

@@ -1,0 +1,84 @@
+import * as z from 'zod';
+import { AGENT_ID_PATTERN, CAPABILITY_PATTERN, TENANT_ID_PATTERN } from '#libs/protocol';
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '#libs/identity';
+
+/*
+ * Request schemas of the admin API. Strict objects: an unknown field is an error, not a no-op.
+ */
+
+const tenantId = z.string().regex(TENANT_ID_PATTERN, { error: 'must match ^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$' });
+const agentId = z.string().regex(AGENT_ID_PATTERN, { error: 'must match ^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$' });
+const capabilities = z
+  .array(z.string().regex(CAPABILITY_PATTERN, { error: 'must be a capability matching ^[A-Za-z0-9][A-Za-z0-9._:/-]{0,63}$' }))
+  .max(64);
+const metadata = z.record(z.string(), z.unknown());
+const status = z.enum(['enabled', 'disabled']);
+
+/** `limit` and `cursor` of every list. */
+export const pageQuerySchema = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(MAX_PAGE_SIZE).default(DEFAULT_PAGE_SIZE),
+  cursor: z.string().max(512).optional(),
+});
+
+export const tenantCreateSchema = z.strictObject({ tenant_id: tenantId, name: z.string().min(1).max(200) });
+
+export const agentCreateSchema = z.strictObject({
+  agent_id: agentId,
+  tenant_id: tenantId,
+  agent_name: z.string().min(1).max(128).optional(),
+  capabilities: capabilities.optional(),
+  description: z.string().max(2000).nullable().optional(),
+  metadata: metadata.optional(),
+  status: status.optional(),
+});
+
+export const agentUpdateSchema = z
+  .strictObject({
+    agent_name: z.string().min(1).max(128).optional(),
+    capabilities: capabilities.optional(),
+    description: z.string().max(2000).nullable().optional(),
+    metadata: metadata.optional(),
+    status: status.optional(),
+  })
+  .refine((b) => Object.keys(b).length > 0, { error: 'at least one field to change is required' });
+
+export const agentListQuerySchema = pageQuerySchema.extend({ tenant_id: tenantId.optional(), status: status.optional() });
+
+export const agentIdParamSchema = agentId;
+
+export const tokenCreateSchema = z
+  .strictObject({
+    expires_at: z.iso.datetime({ offset: true }).nullable().optional(),
+    expires_in_s: z
+      .number()
+      .int()
+      .min(1)
+      .max(10 * 365 * 86400)
+      .optional(),
+  })
+  .refine((b) => !(b.expires_at && b.expires_in_s), { error: 'give expires_at or expires_in_s, not both' });
+
+export const certificateBindSchema = z.union(
+  [
+    z.strictObject({ fingerprint_sha256: z.string().min(64).max(95) }),
+    z.strictObject({ spiffe_id: z.string().min(10).max(2048) }),
+    z.strictObject({ subject_cn: z.string().min(1).max(64) }),
+  ],
+  { error: 'give exactly one of fingerprint_sha256, spiffe_id, subject_cn' },
+);
+
+export const oidcSubjectBindSchema = z.strictObject({
+  subject: z.string().min(1).max(512),
+  issuer: z.url().max(2048).nullable().optional(),
+});
+
+export const uuidParamSchema = z.string().max(64);
+
+export type TenantCreateDto = z.infer<typeof tenantCreateSchema>;
+export type AgentCreateDto = z.infer<typeof agentCreateSchema>;
+export type AgentUpdateDto = z.infer<typeof agentUpdateSchema>;
+export type AgentListQueryDto = z.infer<typeof agentListQuerySchema>;
+export type PageQueryDto = z.infer<typeof pageQuerySchema>;
+export type TokenCreateDto = z.infer<typeof tokenCreateSchema>;
+export type CertificateBindDto = z.infer<typeof certificateBindSchema>;
+export type OidcSubjectBindDto = z.infer<typeof oidcSubjectBindSchema>;

@@ -1,0 +1,67 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
+import { AgentService, TenantService } from '#libs/identity';
+import { presentAgent, presentPage } from './admin.presenters.js';
+import {
+  agentCreateSchema,
+  agentIdParamSchema,
+  agentListQuerySchema,
+  agentUpdateSchema,
+  type AgentCreateDto,
+  type AgentListQueryDto,
+  type AgentUpdateDto,
+} from './admin.schemas.js';
+
+/** `/admin/v1/agents`: registration and lifecycle. Disabling or deleting ends the agent's sessions. */
+@Controller('admin/v1/agents')
+export class AgentsController {
+  constructor(
+    private readonly agents: AgentService,
+    private readonly tenants: TenantService,
+  ) {}
+
+  @Post()
+  async register(@Body({ schema: agentCreateSchema }) body: AgentCreateDto) {
+    await this.tenants.get(body.tenant_id);
+    const agent = await this.agents.register({
+      id: body.agent_id,
+      tenantId: body.tenant_id,
+      name: body.agent_name ?? body.agent_id,
+      capabilities: body.capabilities ?? [],
+      description: body.description ?? null,
+      metadata: body.metadata ?? {},
+      ...(body.status && { status: body.status }),
+    });
+    return presentAgent(agent);
+  }
+
+  @Get()
+  async list(@Query({ schema: agentListQuerySchema }) query: AgentListQueryDto) {
+    return presentPage(await this.agents.list({ tenantId: query.tenant_id, status: query.status }, query), presentAgent);
+  }
+
+  @Get(':agentId')
+  async read(@Param('agentId', { schema: agentIdParamSchema }) agentId: string) {
+    return presentAgent(await this.agents.get(agentId));
+  }
+
+  @Patch(':agentId')
+  async change(
+    @Param('agentId', { schema: agentIdParamSchema }) agentId: string,
+    @Body({ schema: agentUpdateSchema }) body: AgentUpdateDto,
+  ) {
+    const { after } = await this.agents.update(agentId, {
+      ...(body.agent_name !== undefined && { name: body.agent_name }),
+      ...(body.capabilities !== undefined && { capabilities: body.capabilities }),
+      ...(body.description !== undefined && { description: body.description }),
+      ...(body.metadata !== undefined && { metadata: body.metadata }),
+      ...(body.status !== undefined && { status: body.status }),
+    });
+    return presentAgent(after);
+  }
+
+  @Delete(':agentId')
+  @HttpCode(204)
+  async remove(@Param('agentId', { schema: agentIdParamSchema }) agentId: string): Promise<void> {
+    await this.agents.remove(agentId);
+  }
+}

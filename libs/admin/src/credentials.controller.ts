@@ -1,0 +1,96 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { CredentialService, type CertificateSelector } from '#libs/identity';
+import { presentCertificate, presentOidcSubject, presentPage, presentToken } from './admin.presenters.js';
+import {
+  agentIdParamSchema,
+  certificateBindSchema,
+  oidcSubjectBindSchema,
+  pageQuerySchema,
+  tokenCreateSchema,
+  uuidParamSchema,
+  type CertificateBindDto,
+  type OidcSubjectBindDto,
+  type PageQueryDto,
+  type TokenCreateDto,
+} from './admin.schemas.js';
+
+/**
+ * Credentials of agents (contract §7): API tokens, certificate bindings and OIDC subject bindings.
+ * Revoking or unbinding disconnects the sessions using the credential on every node.
+ */
+@Controller('admin/v1')
+export class CredentialsController {
+  constructor(private readonly credentials: CredentialService) {}
+
+  /** 201 `{ token_id, token, expires_at }`: the only time the token is shown. */
+  @Post('agents/:agentId/tokens')
+  async issueToken(
+    @Param('agentId', { schema: agentIdParamSchema }) agentId: string,
+    @Body({ schema: tokenCreateSchema }) body: TokenCreateDto,
+  ) {
+    const expiresAt = body.expires_in_s
+      ? new Date(Date.now() + body.expires_in_s * 1000)
+      : body.expires_at
+        ? new Date(body.expires_at)
+        : null;
+    return (await this.credentials.issueToken(agentId, expiresAt)).issued;
+  }
+
+  @Get('agents/:agentId/tokens')
+  async listTokens(
+    @Param('agentId', { schema: agentIdParamSchema }) agentId: string,
+    @Query({ schema: pageQuerySchema }) query: PageQueryDto,
+  ) {
+    return presentPage(await this.credentials.listTokens(agentId, query), presentToken);
+  }
+
+  @Delete('tokens/:tokenId')
+  @HttpCode(204)
+  async revokeToken(@Param('tokenId', { schema: uuidParamSchema }) tokenId: string): Promise<void> {
+    await this.credentials.revokeToken(tokenId);
+  }
+
+  @Post('agents/:agentId/certificates')
+  async bindCertificate(
+    @Param('agentId', { schema: agentIdParamSchema }) agentId: string,
+    @Body({ schema: certificateBindSchema }) body: CertificateBindDto,
+  ) {
+    return presentCertificate(await this.credentials.bindCertificate(agentId, body));
+  }
+
+  @Get('agents/:agentId/certificates')
+  async listCertificates(
+    @Param('agentId', { schema: agentIdParamSchema }) agentId: string,
+    @Query({ schema: pageQuerySchema }) query: PageQueryDto,
+  ) {
+    return presentPage(await this.credentials.listCertificates(agentId, query), presentCertificate);
+  }
+
+  @Delete('certificates/:bindingId')
+  @HttpCode(204)
+  async unbindCertificate(@Param('bindingId', { schema: uuidParamSchema }) bindingId: string): Promise<void> {
+    await this.credentials.unbindCertificate(bindingId);
+  }
+
+  @Post('agents/:agentId/oidc-subjects')
+  async bindOidcSubject(
+    @Param('agentId', { schema: agentIdParamSchema }) agentId: string,
+    @Body({ schema: oidcSubjectBindSchema }) body: OidcSubjectBindDto,
+  ) {
+    return presentOidcSubject(await this.credentials.bindOidcSubject(agentId, body.subject, body.issuer ?? null));
+  }
+
+  @Get('agents/:agentId/oidc-subjects')
+  async listOidcSubjects(
+    @Param('agentId', { schema: agentIdParamSchema }) agentId: string,
+    @Query({ schema: pageQuerySchema }) query: PageQueryDto,
+  ) {
+    return presentPage(await this.credentials.listOidcSubjects(agentId, query), presentOidcSubject);
+  }
+
+  @Delete('oidc-subjects/:subjectId')
+  @HttpCode(204)
+  async unbindOidcSubject(@Param('subjectId', { schema: uuidParamSchema }) subjectId: string): Promise<void> {
+    await this.credentials.unbindOidcSubject(subjectId);
+  }
+}

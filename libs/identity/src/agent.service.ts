@@ -1,0 +1,68 @@
+import { Injectable } from '@nestjs/common';
+import type { Agent } from '#libs/persistence';
+import { AGENT_ID_PATTERN, CAPABILITY_PATTERN, GatewayError } from '#libs/protocol';
+import { AgentRepository, type AgentChange, type AgentCreate, type AgentFilter } from './agent.repository.js';
+import { IdentityEventsBus } from './identity-events.bus.js';
+import type { Page, PageRequest } from './paging.js';
+
+/**
+ * Registered agents. Disabling or deleting one ends its live sessions on every node (`revoked`);
+ * changing its name or capabilities updates them in place.
+ */
+@Injectable()
+export class AgentService {
+  constructor(
+    private readonly agents: AgentRepository,
+    private readonly events: IdentityEventsBus,
+  ) {}
+
+  register(agent: AgentCreate): Promise<Agent> {
+    if (!AGENT_ID_PATTERN.test(agent.id))
+      throw new GatewayError('INVALID_MESSAGE', 'agent_id: must match ^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$');
+    const bad = agent.capabilities.find((c) => !CAPABILITY_PATTERN.test(c));
+    if (bad !== undefined) throw new GatewayError('INVALID_MESSAGE', `capabilities: "${bad}" is not a valid capability`);
+    return this.agents.create(agent);
+  }
+
+  find(id: string): Promise<Agent | null> {
+    return this.agents.find(id);
+  }
+
+  async get(id: string): Promise<Agent> {
+    const agent = await this.agents.find(id);
+    if (!agent) throw new GatewayError('AGENT_NOT_FOUND', `agent "${id}" is not registered`);
+    return agent;
+  }
+
+  list(filter: AgentFilter, page: PageRequest): Promise<Page<Agent>> {
+    return this.agents.list(filter, page);
+  }
+
+  /** Changes an agent; returns it before and after. */
+  async update(id: string, change: AgentChange): Promise<{ before: Agent; after: Agent }> {
+    const result = await this.agents.update(id, change);
+    if (!result) throw new GatewayError('AGENT_NOT_FOUND', `agent "${id}" is not registered`);
+    const { after } = result;
+    if (after.status === 'disabled') {
+      await this.events.publish({ type: 'agent_revoked', agent_id: id });
+    } else {
+      await this.events.publish({
+        type: 'agent_changed',
+        agent_id: id,
+        agent_name: after.name,
+        capabilities: after.capabilities,
+        description: after.description,
+        metadata: after.metadata as Record<string, unknown>,
+      });
+    }
+    return result;
+  }
+
+  /** Deletes an agent and its credentials; returns what was deleted. */
+  async remove(id: string): Promise<Agent> {
+    const deleted = await this.agents.delete(id);
+    if (!deleted) throw new GatewayError('AGENT_NOT_FOUND', `agent "${id}" is not registered`);
+    await this.events.publish({ type: 'agent_revoked', agent_id: id });
+    return deleted;
+  }
+}

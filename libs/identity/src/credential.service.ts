@@ -1,0 +1,123 @@
+import { Injectable } from '@nestjs/common';
+import type { ApiToken, CertificateBinding, CertificateBindingKind, OidcSubject } from '#libs/persistence';
+import { GatewayError } from '#libs/protocol';
+import { AgentRepository } from './agent.repository.js';
+import { ApiTokenRepository } from './api-token.repository.js';
+import { apiTokenHint, generateApiToken, hashApiToken } from './api-token.js';
+import { CertificateBindingRepository } from './certificate-binding.repository.js';
+import { IdentityEventsBus } from './identity-events.bus.js';
+import { OidcSubjectRepository } from './oidc-subject.repository.js';
+import type { Page, PageRequest } from './paging.js';
+
+/** A token as returned once, at creation. */
+export interface IssuedApiToken {
+  token_id: string;
+  token: string;
+  expires_at: string | null;
+}
+
+/** How a certificate is bound: exactly one of these. */
+export type CertificateSelector = { fingerprint_sha256: string } | { spiffe_id: string } | { subject_cn: string };
+
+const SPIFFE_ID = /^spiffe:\/\/[a-z0-9._-]+(\/[A-Za-z0-9._~!$&'()*+,;=:@%-]+)*$/;
+
+/**
+ * The credentials of agents: API tokens, certificate bindings, OIDC subject bindings. Revoking one
+ * ends the live sessions it covers on every node.
+ */
+@Injectable()
+export class CredentialService {
+  constructor(
+    private readonly agents: AgentRepository,
+    private readonly tokens: ApiTokenRepository,
+    private readonly certificates: CertificateBindingRepository,
+    private readonly subjects: OidcSubjectRepository,
+    private readonly events: IdentityEventsBus,
+  ) {}
+
+  /** Issues a new API token; the plain token exists only in the return value. */
+  async issueToken(agentId: string, expiresAt: Date | null): Promise<{ issued: IssuedApiToken; record: ApiToken }> {
+    await this.requireAgent(agentId);
+    if (expiresAt !== null && expiresAt.getTime() <= Date.now())
+      throw new GatewayError('INVALID_MESSAGE', 'expires_at: must be in the future');
+    const token = generateApiToken();
+    const record = await this.tokens.create(agentId, hashApiToken(token), apiTokenHint(token), expiresAt);
+    return { issued: { token_id: record.id, token, expires_at: record.expiresAt?.toISOString() ?? null }, record };
+  }
+
+  async listTokens(agentId: string, page: PageRequest): Promise<Page<ApiToken>> {
+    await this.requireAgent(agentId);
+    return this.tokens.listForAgent(agentId, page);
+  }
+
+  /** Revokes a token (idempotent) and disconnects the sessions that use it; returns it before and after. */
+  async revokeToken(tokenId: string): Promise<{ before: ApiToken; after: ApiToken }> {
+    const result = isUuid(tokenId) ? await this.tokens.revoke(tokenId, new Date()) : null;
+    if (!result) throw new GatewayError('NOT_FOUND', `token "${tokenId}" does not exist`);
+    await this.events.publish({ type: 'credential_revoked', credential_id: tokenId, agent_id: result.after.agentId });
+    return result;
+  }
+
+  async bindCertificate(agentId: string, selector: CertificateSelector): Promise<CertificateBinding> {
+    await this.requireAgent(agentId);
+    const [kind, value] = normalizeSelector(selector);
+    return this.certificates.create(agentId, kind, value);
+  }
+
+  async listCertificates(agentId: string, page: PageRequest): Promise<Page<CertificateBinding>> {
+    await this.requireAgent(agentId);
+    return this.certificates.listForAgent(agentId, page);
+  }
+
+  async unbindCertificate(id: string): Promise<CertificateBinding> {
+    const deleted = isUuid(id) ? await this.certificates.delete(id) : null;
+    if (!deleted) throw new GatewayError('NOT_FOUND', `certificate binding "${id}" does not exist`);
+    await this.events.publish({ type: 'credential_revoked', credential_id: id, agent_id: deleted.agentId });
+    return deleted;
+  }
+
+  async bindOidcSubject(agentId: string, subject: string, issuer: string | null): Promise<OidcSubject> {
+    await this.requireAgent(agentId);
+    return this.subjects.create(agentId, subject, issuer);
+  }
+
+  async listOidcSubjects(agentId: string, page: PageRequest): Promise<Page<OidcSubject>> {
+    await this.requireAgent(agentId);
+    return this.subjects.listForAgent(agentId, page);
+  }
+
+  async unbindOidcSubject(id: string): Promise<OidcSubject> {
+    const deleted = isUuid(id) ? await this.subjects.delete(id) : null;
+    if (!deleted) throw new GatewayError('NOT_FOUND', `OIDC subject binding "${id}" does not exist`);
+    await this.events.publish({ type: 'credential_revoked', credential_id: id, agent_id: deleted.agentId });
+    return deleted;
+  }
+
+  private async requireAgent(agentId: string): Promise<void> {
+    if (!(await this.agents.find(agentId))) throw new GatewayError('AGENT_NOT_FOUND', `agent "${agentId}" is not registered`);
+  }
+}
+
+/** A fingerprint as stored: 64 lowercase hex characters, no colons. */
+export function normalizeFingerprint(value: string): string | null {
+  const hex = value.replaceAll(':', '').toLowerCase();
+  return /^[0-9a-f]{64}$/.test(hex) ? hex : null;
+}
+
+function normalizeSelector(selector: CertificateSelector): [CertificateBindingKind, string] {
+  if ('fingerprint_sha256' in selector) {
+    const fingerprint = normalizeFingerprint(selector.fingerprint_sha256);
+    if (!fingerprint) throw new GatewayError('INVALID_MESSAGE', 'fingerprint_sha256: must be 64 hex digits (colons allowed)');
+    return ['fingerprint', fingerprint];
+  }
+  if ('spiffe_id' in selector) {
+    if (!SPIFFE_ID.test(selector.spiffe_id))
+      throw new GatewayError('INVALID_MESSAGE', 'spiffe_id: must be a SPIFFE ID, spiffe://<trust-domain>/<path>');
+    return ['spiffe', selector.spiffe_id];
+  }
+  return ['cn', selector.subject_cn];
+}
+
+function isUuid(value: string): boolean {
+  return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value);
+}

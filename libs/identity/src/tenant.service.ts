@@ -1,0 +1,36 @@
+import { Injectable } from '@nestjs/common';
+import type { Tenant } from '#libs/persistence';
+import { GatewayError, TENANT_ID_PATTERN } from '#libs/protocol';
+import type { Page, PageRequest } from './paging.js';
+import { TenantRepository } from './tenant.repository.js';
+
+/** Tenants: each owns agents, credentials, policy and audit records. */
+@Injectable()
+export class TenantService {
+  constructor(private readonly tenants: TenantRepository) {}
+
+  create(id: string, name: string): Promise<Tenant> {
+    assertTenantId(id);
+    return this.tenants.create(id, name);
+  }
+
+  /** Creates the tenant, or returns it unchanged when it exists. */
+  ensure(id: string, name: string): Promise<Tenant> {
+    assertTenantId(id);
+    return this.tenants.ensure(id, name);
+  }
+
+  async get(id: string): Promise<Tenant> {
+    const tenant = await this.tenants.find(id);
+    if (!tenant) throw new GatewayError('NOT_FOUND', `tenant "${id}" does not exist`);
+    return tenant;
+  }
+
+  list(page: PageRequest): Promise<Page<Tenant>> {
+    return this.tenants.list(page);
+  }
+}
+
+function assertTenantId(id: string): void {
+  if (!TENANT_ID_PATTERN.test(id)) throw new GatewayError('INVALID_MESSAGE', 'tenant_id: must match ^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$');
+}
