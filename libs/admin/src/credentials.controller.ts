@@ -1,5 +1,5 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
-import { CredentialService, type CertificateSelector } from '#libs/identity';
+import { CredentialService } from '#libs/identity';
 import { presentCertificate, presentOidcSubject, presentPage, presentToken } from './admin.presenters.js';
 import {
   agentIdParamSchema,
