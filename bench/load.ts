@@ -2,14 +2,16 @@
  * The load generator of `npm run bench`, run as its own process. Modes:
  *   roundtrip <url> <pairs> <inflight> <seconds> <payloadBytes>  → send/ack round trips between pairs
  *   idle <url> <count>                                            → open `count` connections and hold them
+ *   connects <config.json>                                        → connect, get `session`, close, in a loop per credential
  * Prints one JSON line with the figures.
  */
+import { readFileSync } from 'node:fs';
 import { io, type Socket } from 'socket.io-client';
 
-const [mode, url = '', ...rest] = process.argv.slice(2);
+const [mode, target = '', ...rest] = process.argv.slice(2);
 
 function connect(agentId: string): Promise<Socket> {
-  const socket = io(`${url}/gateway`, { transports: ['websocket'], reconnection: false, forceNew: true, auth: { agent_id: agentId } });
+  const socket = io(`${target}/gateway`, { transports: ['websocket'], reconnection: false, forceNew: true, auth: { agent_id: agentId } });
   socket.on('message', (_m: unknown, ack: (r: unknown) => void) => ack({ status: 'received' }));
   return new Promise((resolve, reject) => {
     socket.once('session', () => resolve(socket));
@@ -78,6 +80,69 @@ async function idle(count: number): Promise<void> {
   });
 }
 
-if (mode === 'roundtrip') await roundtrip(Number(rest[0]), Number(rest[1]), Number(rest[2]), Number(rest[3]));
+interface ConnectConfig {
+  url: string;
+  ca: string;
+  seconds: number;
+  credentials: { agentId: string; token?: string; cert?: string; key?: string }[];
+}
+
+async function connects(file: string): Promise<void> {
+  const config = JSON.parse(readFileSync(file, 'utf8')) as ConnectConfig;
+  const latencies: number[] = [];
+  let errors = 0;
+  let measuring = false;
+  let stop = false;
+  const once = (credential: ConnectConfig['credentials'][number]): Promise<boolean> =>
+    new Promise((resolve) => {
+      const socket = io(`${config.url}/gateway`, {
+        transports: ['websocket'],
+        reconnection: false,
+        forceNew: true,
+        ca: config.ca,
+        auth: { agent_id: credential.agentId, ...(credential.token && { token: credential.token }) },
+        ...(credential.cert && { cert: credential.cert, key: credential.key }),
+      });
+      const done = (ok: boolean): void => {
+        socket.close();
+        resolve(ok);
+      };
+      socket.once('session', () => done(true));
+      socket.once('connect_error', () => done(false));
+    });
+  const loop = async (credential: ConnectConfig['credentials'][number]): Promise<void> => {
+    while (!stop) {
+      const started = performance.now();
+      const ok = await once(credential);
+      if (!measuring) continue;
+      if (ok) latencies.push(performance.now() - started);
+      else errors++;
+      // Let the gateway see the close before the same agent connects again (no `replaced`).
+      await new Promise((r) => setTimeout(r, 2));
+    }
+  };
+  const loops = config.credentials.map((c) => loop(c));
+  await new Promise((r) => setTimeout(r, 1_000));
+  measuring = true;
+  const started = performance.now();
+  await new Promise((r) => setTimeout(r, config.seconds * 1000));
+  measuring = false;
+  const elapsed = (performance.now() - started) / 1000;
+  const count = latencies.length;
+  stop = true;
+  await Promise.allSettled(loops);
+  latencies.sort((a, b) => a - b);
+  console.log(
+    JSON.stringify({
+      connects_per_s: Math.round(count / elapsed),
+      p50_ms: +percentile(latencies, 50).toFixed(2),
+      p99_ms: +percentile(latencies, 99).toFixed(2),
+      errors,
+    }),
+  );
+}
+
+if (mode === 'connects') await connects(target);
+else if (mode === 'roundtrip') await roundtrip(Number(rest[0]), Number(rest[1]), Number(rest[2]), Number(rest[3]));
 else if (mode === 'idle') await idle(Number(rest[0]));
 else throw new Error(`unknown mode ${mode}`);

@@ -1,18 +1,23 @@
 /**
- * `npm run bench`: the gateway against a bare socket.io relay, in the same run on the same machine.
- * Load comes from a separate process. Prints a table and a JSON summary.
+ * `npm run bench`: the gateway against a bare socket.io relay, in the same run on the same machine,
+ * then connections per second per authentication method. Load comes from a separate process.
+ * Prints a table and a JSON summary.
  *
- * The two are measured alternately for BENCH_ROUNDS rounds (bare, gateway, bare, gateway, …) and
- * the median of each figure is reported, with the median of the per-round ratios: on a shared
- * 2-core machine the absolute numbers drift between runs, the ratio of neighbours much less.
+ * Routing: the two servers are measured alternately for BENCH_ROUNDS rounds (bare, gateway, bare,
+ * gateway, …) and the median of each figure is reported, with the median of the per-round ratios:
+ * on a shared 2-core machine the absolute numbers drift between runs, the ratio of neighbours much
+ * less. With taskset and two or more CPUs, the server under test runs on CPU 0 and the load
+ * generator on CPU 1.
  *
  * Environment: BENCH_SECONDS per run (default 5), BENCH_ROUNDS (default 3), BENCH_PAIRS (default 20),
- * BENCH_INFLIGHT (default 8), BENCH_PAYLOAD_BYTES (default 256), BENCH_IDLE (default 1000).
+ * BENCH_INFLIGHT (default 8), BENCH_PAYLOAD_BYTES (default 256), BENCH_IDLE (default 1000),
+ * BENCH_CONNECT_CONCURRENCY (default 10), BENCH_AUTH_METHODS of the routing gateway (default none).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { benchConnects, type ConnectFigures } from './connects.js';
 
 const here = (file: string): string => fileURLToPath(new URL(file, import.meta.url));
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);
@@ -21,24 +26,28 @@ const pairs = Number(process.env.BENCH_PAIRS ?? 20);
 const inflight = Number(process.env.BENCH_INFLIGHT ?? 8);
 const payload = Number(process.env.BENCH_PAYLOAD_BYTES ?? 256);
 const idleCount = Number(process.env.BENCH_IDLE ?? 1000);
+const connectConcurrency = Number(process.env.BENCH_CONNECT_CONCURRENCY ?? 10);
+const routingAuth = process.env.BENCH_AUTH_METHODS ?? 'none';
 
-// With taskset and two or more CPUs, the server under test runs on CPU 0 and the load generator on
-// CPU 1, so that they do not take turns on the same core and the comparison is steadier.
 const pin = existsSync('/usr/bin/taskset') && cpus().length >= 2;
 function command(cpu: number, args: string[]): [string, string[]] {
   return pin ? ['/usr/bin/taskset', ['-c', String(cpu), process.execPath, ...args]] : [process.execPath, args];
 }
 
-interface Started {
-  child: ChildProcess;
-  port: number;
+interface LoadFigures {
+  msgs_per_s: number;
+  p50_ms: number;
+  p99_ms: number;
+  errors: number;
+  count: number;
 }
 
+/** Starts a server script on CPU 0 and resolves with its ready line. */
 function start(
   script: string,
   env: Record<string, string>,
-  portOf: (line: Record<string, unknown>) => number | undefined,
-): Promise<Started> {
+  isReady: (line: Record<string, unknown>) => boolean,
+): Promise<{ child: ChildProcess; ready: Record<string, unknown> }> {
   const [file, args] = command(0, [script]);
   const child = spawn(file, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
@@ -49,8 +58,8 @@ function start(
         const line = buffer.slice(0, i);
         buffer = buffer.slice(i + 1);
         try {
-          const port = portOf(JSON.parse(line) as Record<string, unknown>);
-          if (port) resolve({ child, port });
+          const parsed = JSON.parse(line) as Record<string, unknown>;
+          if (isReady(parsed)) resolve({ child, ready: parsed });
         } catch {
           // not JSON
         }
@@ -60,12 +69,23 @@ function start(
   });
 }
 
-interface LoadFigures {
-  msgs_per_s: number;
-  p50_ms: number;
-  p99_ms: number;
-  errors: number;
-  count: number;
+/** Starts a gateway node; the ready line's message carries its ports. */
+async function startGateway(env: Record<string, string>): Promise<{ child: ChildProcess; port: number; adminPort: number }> {
+  const { child, ready } = await start(
+    here('../apps/gateway/src/main.js'),
+    {
+      PORT: '0',
+      ADMIN_PORT: '0',
+      HOST: '127.0.0.1',
+      LOG_FORMAT: 'json',
+      LOG_LEVEL: 'log',
+      REDIS_KEY_PREFIX: `agwbench-${process.pid}-${Math.random().toString(36).slice(2, 6)}:`,
+      ...env,
+    },
+    (line) => (line.message as { event?: string } | undefined)?.event === 'ready',
+  );
+  const message = ready.message as { agent_port: number; admin_port: number };
+  return { child, port: message.agent_port, adminPort: message.admin_port };
 }
 
 function runLoad(args: string[]): Promise<LoadFigures> {
@@ -100,10 +120,12 @@ function rssKb(pid: number): number {
   return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
 }
 
+/** RSS added per idle connection: `idleCount` connections held by another process. */
 async function idleRss(url: string, pid: number): Promise<number> {
   await new Promise((r) => setTimeout(r, 1_500));
   const before = rssKb(pid);
-  const child = spawn(process.execPath, [here('./load.js'), 'idle', url, String(idleCount)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const [file, argv] = command(1, [here('./load.js'), 'idle', url, String(idleCount)]);
+  const child = spawn(file, argv, { stdio: ['ignore', 'pipe', 'inherit'] });
   await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
   await new Promise((r) => setTimeout(r, 3_000));
   const after = rssKb(pid);
@@ -112,35 +134,20 @@ async function idleRss(url: string, pid: number): Promise<number> {
   return ((after - before) * 1024) / idleCount;
 }
 
-const stopAll: ChildProcess[] = [];
+const running: ChildProcess[] = [];
 try {
-  const gateway = await start(
-    here('../apps/gateway/src/main.js'),
-    {
-      AUTH_METHODS: process.env.BENCH_AUTH_METHODS ?? 'none',
-      PORT: '0',
-      ADMIN_PORT: '0',
-      HOST: '127.0.0.1',
-      LOG_FORMAT: 'json',
-      LOG_LEVEL: 'log',
-      REDIS_KEY_PREFIX: `agwbench-${process.pid}:`,
-      MAX_CONNECTIONS: String(idleCount * 4),
-    },
-    (line) => {
-      const message = line.message as { event?: string; agent_port?: number } | undefined;
-      return message?.event === 'ready' ? message.agent_port : undefined;
-    },
-  );
-  stopAll.push(gateway.child);
-  const bare = await start(here('./bare-relay.js'), {}, (line) => (line.event === 'ready' ? (line.port as number) : undefined));
-  stopAll.push(bare.child);
+  const gateway = await startGateway({ AUTH_METHODS: routingAuth, MAX_CONNECTIONS: String(idleCount * 4) });
+  running.push(gateway.child);
+  const bare = await start(here('./bare-relay.js'), {}, (line) => line.event === 'ready');
+  running.push(bare.child);
   const gatewayUrl = `http://127.0.0.1:${gateway.port}`;
-  const bareUrl = `http://127.0.0.1:${bare.port}`;
+  const bareUrl = `http://127.0.0.1:${bare.ready.port as number}`;
 
   // Idle memory first, on fresh processes: after a load run, the heap shrinking under GC would
   // swamp the difference that 1,000 connections make.
   const gatewayRss = await idleRss(gatewayUrl, gateway.child.pid!);
   const bareRss = await idleRss(bareUrl, bare.child.pid!);
+
   const loadArgs = [String(pairs), String(inflight), String(seconds), String(payload)];
   const bareRuns: LoadFigures[] = [];
   const gatewayRuns: LoadFigures[] = [];
@@ -148,38 +155,63 @@ try {
     bareRuns.push(await runLoad(['roundtrip', bareUrl, ...loadArgs]));
     gatewayRuns.push(await runLoad(['roundtrip', gatewayUrl, ...loadArgs]));
   }
+  gateway.child.kill('SIGTERM');
+  bare.child.kill('SIGTERM');
   const bareRun = medianFigures(bareRuns);
   const gatewayRun = medianFigures(gatewayRuns);
   const ratios = gatewayRuns.map((g, i) => g.msgs_per_s / bareRuns[i].msgs_per_s);
 
+  const connects: ConnectFigures[] = await benchConnects({
+    startGateway: async (env) => {
+      const started = await startGateway(env);
+      running.push(started.child);
+      return { port: started.port, adminPort: started.adminPort, stop: () => started.child.kill('SIGTERM') };
+    },
+    loadCommand: (args) => command(1, args),
+    concurrency: connectConcurrency,
+    seconds,
+  });
+
   const summary = {
     setup: {
+      rounds,
       pairs,
       inflight,
       seconds,
       payload_bytes: payload,
       idle_connections: idleCount,
-      auth: process.env.BENCH_AUTH_METHODS ?? 'none',
-      cpus: (await import('node:os')).cpus().length,
+      routing_auth: routingAuth,
+      connect_concurrency: connectConcurrency,
+      cpus: cpus().length,
+      pinned: pin,
     },
     gateway: { ...gatewayRun, rss_bytes_per_idle_connection: Math.round(gatewayRss) },
     bare_relay: { ...bareRun, rss_bytes_per_idle_connection: Math.round(bareRss) },
     ratio_throughput_gateway_over_bare: +median(ratios).toFixed(3),
     ratio_per_round: ratios.map((r) => +r.toFixed(3)),
+    connects,
   };
+  const kb = (bytes: number): string => `${(bytes / 1024).toFixed(1)} KB`;
   console.log('');
-  console.log(`                      msgs/s    p50 ms   p99 ms   RSS/idle conn`);
+  console.log('routing (send → recipient ack → delivered)   msgs/s    p50 ms   p99 ms   RSS/idle conn');
   console.log(
-    `gateway           ${String(summary.gateway.msgs_per_s).padStart(9)} ${String(summary.gateway.p50_ms).padStart(9)} ${String(summary.gateway.p99_ms).padStart(8)} ${(summary.gateway.rss_bytes_per_idle_connection / 1024).toFixed(1).padStart(10)} KB`,
+    `gateway                                    ${String(gatewayRun.msgs_per_s).padStart(9)} ${String(gatewayRun.p50_ms).padStart(9)} ${String(gatewayRun.p99_ms).padStart(8)} ${kb(gatewayRss).padStart(13)}`,
   );
   console.log(
-    `bare socket.io    ${String(summary.bare_relay.msgs_per_s).padStart(9)} ${String(summary.bare_relay.p50_ms).padStart(9)} ${String(summary.bare_relay.p99_ms).padStart(8)} ${(summary.bare_relay.rss_bytes_per_idle_connection / 1024).toFixed(1).padStart(10)} KB`,
+    `bare socket.io relay                       ${String(bareRun.msgs_per_s).padStart(9)} ${String(bareRun.p50_ms).padStart(9)} ${String(bareRun.p99_ms).padStart(8)} ${kb(bareRss).padStart(13)}`,
   );
   console.log(
     `gateway / bare throughput: ${summary.ratio_throughput_gateway_over_bare} (median of rounds: ${summary.ratio_per_round.join(', ')})`,
   );
   console.log('');
+  console.log(`connects over TLS (${connectConcurrency} at a time)        connects/s    p50 ms   p99 ms   errors`);
+  for (const c of connects) {
+    console.log(
+      `${c.method.padEnd(43)}${String(c.connects_per_s).padStart(9)} ${String(c.p50_ms).padStart(9)} ${String(c.p99_ms).padStart(8)} ${String(c.errors).padStart(8)}`,
+    );
+  }
+  console.log('');
   console.log(JSON.stringify(summary));
 } finally {
-  for (const child of stopAll) child.kill('SIGTERM');
+  for (const child of running) child.kill('SIGTERM');
 }

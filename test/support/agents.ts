@@ -26,6 +26,8 @@ export interface ConnectOptions {
   token?: string;
   auth?: Record<string, unknown>;
   headers?: Record<string, string>;
+  /** TLS options of the connection (`ca`, client `cert` and `key`). */
+  tls?: { ca?: string; cert?: string; key?: string };
   /** How the agent acks `message` (default: at once). */
   onMessage?: (message: MessageEvent, ack: (response: unknown) => void) => void;
 }
@@ -39,6 +41,7 @@ export function connectAgent(url: string, options: ConnectOptions = {}): Promise
     auth,
     extraHeaders: options.headers,
     forceNew: true,
+    ...options.tls,
   });
   const messages: MessageEvent[] = [];
   const results: ResultEvent[] = [];
@@ -64,9 +67,11 @@ export function connectAgent(url: string, options: ConnectOptions = {}): Promise
           socket.timeout(timeoutMs).emitWithAck(event, payload) as Promise<Record<string, unknown>>,
       }),
     );
-    socket.once('connect_error', (error: Error & { data?: ConnectErrorData }) => {
+    socket.once('connect_error', (error: Error & { data?: ConnectErrorData; description?: unknown }) => {
       socket.close();
-      reject(Object.assign(new Error(error.message), { data: error.data }));
+      const cause = error.description as { message?: string; error?: { message?: string } } | undefined;
+      const detail = cause?.error?.message ?? cause?.message;
+      reject(Object.assign(new Error(detail ? `${error.message}: ${detail}` : error.message), { data: error.data }));
     });
   });
 }

@@ -15,3 +15,6 @@ export function uniquePrefix(): string {
 export function uniqueId(stem: string): string {
   return `${stem}-${randomBytes(3).toString('hex')}`;
 }
+
+/** The break-glass admin token every test gateway gets. */
+export const TEST_ADMIN_TOKEN = 'test-admin-token-0123456789abcdef0123456789';

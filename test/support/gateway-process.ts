@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { TEST_DATABASE_URL, TEST_REDIS_URL, uniquePrefix } from './env.js';
+import { TEST_ADMIN_TOKEN, TEST_DATABASE_URL, TEST_REDIS_URL, uniquePrefix } from './env.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 /** The production entry points, as built by `npm run build`. */
@@ -39,6 +39,7 @@ export function testEnv(overrides: Record<string, string> = {}): Record<string, 
     LOG_LEVEL: 'log',
     // Many gateways run at once in the suite; keep them within Postgres's 100 connections.
     DATABASE_POOL_SIZE: '3',
+    ADMIN_TOKEN: TEST_ADMIN_TOKEN,
     ...overrides,
   };
 }
@@ -62,7 +63,7 @@ export function startGateway(env: Record<string, string> = {}): Promise<GatewayP
     }, 20_000);
     const onLine = (line: string): void => {
       output.push(line);
-      let parsed: { message?: { event?: string; agent_port?: number; admin_port?: number; node_id?: string } };
+      let parsed: { message?: { event?: string; agent_port?: number; agent_tls?: boolean; admin_port?: number; node_id?: string } };
       try {
         parsed = JSON.parse(line) as typeof parsed;
       } catch {
@@ -74,7 +75,7 @@ export function startGateway(env: Record<string, string> = {}): Promise<GatewayP
       const agentPort = message.agent_port ?? 0;
       const adminPort = message.admin_port ?? 0;
       resolve({
-        url: `http://127.0.0.1:${agentPort}`,
+        url: `${message.agent_tls ? 'https' : 'http'}://${message.agent_tls ? 'localhost' : '127.0.0.1'}:${agentPort}`,
         adminUrl: `http://127.0.0.1:${adminPort}`,
         agentPort,
         adminPort,

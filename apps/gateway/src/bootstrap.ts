@@ -64,6 +64,7 @@ export async function bootstrap(env: NodeJS.ProcessEnv): Promise<RunningGateway>
     node_id: config.nodeId,
     version: config.version,
     agent_port: agent.port,
+    agent_tls: config.tls !== null,
     admin_port: admin?.port ?? null,
     auth_methods: config.auth.methods,
   });

@@ -131,7 +131,9 @@ async function ensureDatabase(databaseUrl: string): Promise<boolean> {
       await client.query(`CREATE DATABASE "${name.replaceAll('"', '""')}"`);
       return true;
     } catch (error) {
-      if ((error as { code?: string }).code === '42P04') return false; // created concurrently by another node
+      // Created concurrently by another node: 42P04, or 23505 when both raced past the catalog check.
+      const code = (error as { code?: string }).code;
+      if (code === '42P04' || code === '23505') return false;
       throw new DatabaseUnavailableError(
         `cannot create database "${name}": ${(error as Error).message}`,
         'create it by hand or grant CREATEDB to the user in DATABASE_URL',
