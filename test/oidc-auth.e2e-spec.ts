@@ -1,6 +1,7 @@
 import * as jose from 'jose';
 import { io } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { GatewayClient } from '#libs/client';
 import { adminClient, type AdminClient } from './support/admin.js';
 import { connectAgent, http, type TestAgent } from './support/agents.js';
 import { uniqueId } from './support/env.js';
@@ -46,7 +47,7 @@ describe('OIDC access tokens (AUTH_METHODS=oidc)', () => {
   ): Promise<string> =>
     new jose.SignJWT(claims)
       .setProtectedHeader({ alg: 'RS256', kid: issuer.signingKey.kid, typ: 'at+jwt', ...header })
-      .sign(key ?? ((await jose.importJWK(issuer.signingKey.privateJwk, 'RS256'))));
+      .sign(key ?? (await jose.importJWK(issuer.signingKey.privateJwk, 'RS256')));
 
   const claimsFor = (clientId: string, extra: jose.JWTPayload = {}): jose.JWTPayload => ({
     iss: issuer.issuer,
@@ -250,6 +251,31 @@ describe('OIDC access tokens (AUTH_METHODS=oidc)', () => {
     const short = await connect(shortId, await forge(claimsFor(shortClient, { exp: now() + 2 })));
     await short.disconnected;
     expect(short.closed).toEqual([{ reason: 'expired', message: expect.any(String), reconnect: false }]);
+  });
+
+  it('the SDK refreshes on its own before expiry when its token option is a function', async () => {
+    const { agentId, clientId } = await agentWithClient();
+    let issued = 0;
+    const client = new GatewayClient({
+      url: gateway.url,
+      agentId,
+      token: async () => {
+        issued++;
+        return forge(claimsFor(clientId, { exp: now() + 3 }));
+      },
+    });
+    const closed: string[] = [];
+    client.on('disconnected', (reason) => closed.push(reason));
+    try {
+      const session = await client.connect();
+      await new Promise((r) => setTimeout(r, 4_500));
+      expect(closed).toEqual([]);
+      expect(client.state).toBe('ready');
+      expect(issued).toBeGreaterThanOrEqual(2);
+      expect(Date.parse(client.session!.expires_at!)).toBeGreaterThan(Date.parse(session.expires_at!));
+    } finally {
+      await client.close();
+    }
   });
 
   it('validates opaque tokens by introspection (RFC 7662)', async () => {

@@ -15,6 +15,7 @@ import {
   type HeartbeatAck,
   type MessageEvent,
   type PingAck,
+  type RefreshAck,
   type ResultEvent,
   type SendAck,
   type SessionClosedEvent,
@@ -108,6 +109,7 @@ export class GatewayClient extends EventEmitter<GatewayClientEvents> {
   private handler: MessageHandler | null = null;
   private heartbeatTimer: NodeJS.Timeout | null = null;
   private reconnectTimer: NodeJS.Timeout | null = null;
+  private refreshTimer: NodeJS.Timeout | null = null;
   private attempt = 0;
   private closedByGateway: SessionClosedEvent | null = null;
   private readonly pending = new Map<string, PendingRequest>();
@@ -190,6 +192,19 @@ export class GatewayClient extends EventEmitter<GatewayClientEvents> {
       throw error;
     }
     return result;
+  }
+
+  /**
+   * Swaps in a new credential of the same agent; resolves with the session's new expiry. Called by
+   * the client itself before expiry when `token` is a function.
+   */
+  async refresh(token?: string): Promise<RefreshAck> {
+    const next = token ?? (typeof this.options.token === 'function' ? await this.options.token() : undefined);
+    if (next === undefined) throw new GatewayError('INVALID_MESSAGE', 'refresh needs a token (or a token function in the options)');
+    const ack = await this.call('refresh', { token: next });
+    if (this.sessionValue) this.sessionValue = { ...this.sessionValue, expires_at: ack.expires_at };
+    this.scheduleRefresh(ack.expires_at);
+    return ack;
   }
 
   heartbeat(): Promise<HeartbeatAck> {
@@ -278,6 +293,7 @@ export class GatewayClient extends EventEmitter<GatewayClientEvents> {
       this.stateValue = 'ready';
       this.attempt = 0;
       this.startHeartbeats(session.heartbeat_interval_s);
+      this.scheduleRefresh(session.expires_at);
       const waiters = this.readyWaiters;
       this.readyWaiters = [];
       for (const waiter of waiters) waiter.resolve(session);
@@ -318,6 +334,7 @@ export class GatewayClient extends EventEmitter<GatewayClientEvents> {
     });
     socket.on('disconnect', (reason: string) => {
       this.stopHeartbeats();
+      if (this.refreshTimer) clearTimeout(this.refreshTimer);
       this.sessionValue = null;
       if (this.stateValue === 'closed') return;
       const byGateway = this.closedByGateway;
@@ -398,8 +415,26 @@ export class GatewayClient extends EventEmitter<GatewayClientEvents> {
     this.heartbeatTimer = null;
   }
 
+  /** With a token function, refreshes at 80% of the credential's remaining life. */
+  private scheduleRefresh(expiresAt: string | null): void {
+    if (this.refreshTimer) clearTimeout(this.refreshTimer);
+    this.refreshTimer = null;
+    if (expiresAt === null || typeof this.options.token !== 'function') return;
+    const remaining = Date.parse(expiresAt) - Date.now();
+    if (!(remaining > 0) || remaining > 2 ** 31 - 1) return;
+    this.refreshTimer = setTimeout(
+      () => {
+        this.refresh().catch(() => undefined);
+      },
+      Math.floor(remaining * 0.8),
+    );
+    this.refreshTimer.unref?.();
+  }
+
   private stopTimers(): void {
     this.stopHeartbeats();
+    if (this.refreshTimer) clearTimeout(this.refreshTimer);
+    this.refreshTimer = null;
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
     this.reconnectTimer = null;
   }
