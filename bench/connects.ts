@@ -8,7 +8,7 @@
  * gateway validates JWTs locally and fetches keys once, so an IdP's own speed is not in the loop.
  */
 import { spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -26,6 +26,14 @@ export interface ConnectFigures {
   p50_ms: number;
   p99_ms: number;
   errors: number;
+  /** Share of one CPU the gateway used during the run: below 100%, the load generator was the limit. */
+  gateway_cpu_pct: number;
+}
+
+/** CPU time (user + system) a process has used, in ms, from /proc. */
+function cpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
 }
 
 /** One worker's credentials, as the load process gets them. */
@@ -91,7 +99,7 @@ async function admin(adminUrl: string, method: string, path: string, body: unkno
  * CPU 0 and resolves to its ports; `loadCommand` builds the pinned command of the load process.
  */
 export async function benchConnects(options: {
-  startGateway: (env: Record<string, string>) => Promise<{ port: number; adminPort: number; stop: () => void }>;
+  startGateway: (env: Record<string, string>) => Promise<{ port: number; adminPort: number; pid: number; stop: () => void }>;
   loadCommand: (args: string[]) => [string, string[]];
   concurrency: number;
   seconds: number;
@@ -150,11 +158,18 @@ export async function benchConnects(options: {
       );
       const [cmd, args] = options.loadCommand([fileURLToPath(new URL('./load.js', import.meta.url)), 'connects', file]);
       const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+      const cpuBefore = cpuMs(gateway.pid);
+      const wallBefore = Date.now();
       let out = '';
       child.stdout.on('data', (c: Buffer) => (out += c.toString()));
       const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
       if (code !== 0) throw new Error(`connect load for ${method} exited ${code}`);
-      results.push({ method, ...(JSON.parse(out.trim().split('\n').pop()!) as Omit<ConnectFigures, 'method'>) });
+      const cpuPct = Math.round(((cpuMs(gateway.pid) - cpuBefore) / (Date.now() - wallBefore)) * 100);
+      results.push({
+        method,
+        ...(JSON.parse(out.trim().split('\n').pop()!) as Omit<ConnectFigures, 'method' | 'gateway_cpu_pct'>),
+        gateway_cpu_pct: cpuPct,
+      });
     }
     return results;
   } finally {

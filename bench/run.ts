@@ -11,7 +11,8 @@
  *
  * Environment: BENCH_SECONDS per run (default 5), BENCH_ROUNDS (default 3), BENCH_PAIRS (default 20),
  * BENCH_INFLIGHT (default 8), BENCH_PAYLOAD_BYTES (default 256), BENCH_IDLE (default 1000),
- * BENCH_CONNECT_CONCURRENCY (default 10), BENCH_AUTH_METHODS of the routing gateway (default none).
+ * BENCH_CONNECT_CONCURRENCY (default 10), BENCH_AUTH_METHODS of the routing gateway (default none),
+ * BENCH_NODE_ARGS (node flags for the servers under test, e.g. for --cpu-prof).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -30,8 +31,11 @@ const connectConcurrency = Number(process.env.BENCH_CONNECT_CONCURRENCY ?? 10);
 const routingAuth = process.env.BENCH_AUTH_METHODS ?? 'none';
 
 const pin = existsSync('/usr/bin/taskset') && cpus().length >= 2;
+// BENCH_NODE_ARGS (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`) is passed to the servers under test.
+const serverNodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
 function command(cpu: number, args: string[]): [string, string[]] {
-  return pin ? ['/usr/bin/taskset', ['-c', String(cpu), process.execPath, ...args]] : [process.execPath, args];
+  const node = cpu === 0 ? [...serverNodeArgs, ...args] : args;
+  return pin ? ['/usr/bin/taskset', ['-c', String(cpu), process.execPath, ...node]] : [process.execPath, node];
 }
 
 interface LoadFigures {
@@ -165,7 +169,7 @@ try {
     startGateway: async (env) => {
       const started = await startGateway(env);
       running.push(started.child);
-      return { port: started.port, adminPort: started.adminPort, stop: () => started.child.kill('SIGTERM') };
+      return { port: started.port, adminPort: started.adminPort, pid: started.child.pid!, stop: () => started.child.kill('SIGTERM') };
     },
     loadCommand: (args) => command(1, args),
     concurrency: connectConcurrency,
@@ -204,14 +208,20 @@ try {
     `gateway / bare throughput: ${summary.ratio_throughput_gateway_over_bare} (median of rounds: ${summary.ratio_per_round.join(', ')})`,
   );
   console.log('');
-  console.log(`connects over TLS (${connectConcurrency} at a time)        connects/s    p50 ms   p99 ms   errors`);
+  console.log(`connects over TLS (${connectConcurrency} at a time)        connects/s    p50 ms   p99 ms   errors   gateway CPU`);
   for (const c of connects) {
-    console.log(
-      `${c.method.padEnd(43)}${String(c.connects_per_s).padStart(9)} ${String(c.p50_ms).padStart(9)} ${String(c.p99_ms).padStart(8)} ${String(c.errors).padStart(8)}`,
-    );
+    const figures = [
+      String(c.connects_per_s).padStart(9),
+      String(c.p50_ms).padStart(9),
+      String(c.p99_ms).padStart(8),
+      String(c.errors).padStart(8),
+      `${c.gateway_cpu_pct}%`.padStart(12),
+    ];
+    console.log(`${c.method.padEnd(43)}${figures.join(' ')}`);
   }
   console.log('');
   console.log(JSON.stringify(summary));
 } finally {
-  for (const child of running) child.kill('SIGTERM');
+  // Signal each server once: a second SIGTERM would cut its graceful shutdown short.
+  for (const child of running) if (!child.killed) child.kill('SIGTERM');
 }
