@@ -11,6 +11,10 @@ import { AgentsController } from './agents.controller.js';
 import { CredentialsController } from './credentials.controller.js';
 import { MetricsController } from './metrics.controller.js';
 import { TenantsController } from './tenants.controller.js';
+import { PoliciesController } from './policies.controller.js';
+import { RateLimitsController } from './rate-limits.controller.js';
+import { PolicyModule } from '#libs/policy';
+import { RateLimitModule } from '#libs/ratelimit';
 import { adminValidationPipe } from './validation.js';
 
 /** The admin plane, served on its own listener (`ADMIN_HOST`:`ADMIN_PORT`). */
@@ -19,8 +23,16 @@ export class AdminModule {
   static forRoot(_config: GatewayConfig): DynamicModule {
     return {
       module: AdminModule,
-      imports: [IdentityModule, AuthThrottleModule, PassportModule],
-      controllers: [HealthController, MetricsController, TenantsController, AgentsController, CredentialsController],
+      imports: [IdentityModule, AuthThrottleModule, PassportModule, PolicyModule, RateLimitModule],
+      controllers: [
+        HealthController,
+        MetricsController,
+        TenantsController,
+        AgentsController,
+        CredentialsController,
+        PoliciesController,
+        RateLimitsController,
+      ],
       providers: [
         AdminTokenStrategy,
         { provide: APP_GUARD, useClass: AdminAuthGuard },

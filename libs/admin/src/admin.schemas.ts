@@ -46,6 +46,8 @@ export const agentListQuerySchema = pageQuerySchema.extend({ tenant_id: tenantId
 
 export const agentIdParamSchema = agentId;
 
+export const tenantIdParamSchema = tenantId;
+
 export const tokenCreateSchema = z
   .strictObject({
     expires_at: z.iso.datetime({ offset: true }).nullable().optional(),

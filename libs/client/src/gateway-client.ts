@@ -20,6 +20,9 @@ import {
   type SendAck,
   type SessionClosedEvent,
   type SessionEvent,
+  type TopicMessageEvent,
+  type PublishAck,
+  type TopicAck,
   type UpdateCardPayload,
 } from '#libs/protocol';
 import { fullJitterDelay, type BackoffOptions } from './backoff.js';
@@ -80,6 +83,8 @@ export interface GatewayClientEvents {
   message: [message: MessageEvent];
   /** A result arrived (also resolves the matching {@link GatewayClient.request}). */
   result: [result: ResultEvent];
+  /** A message published on a topic this client subscribed to. */
+  topic_message: [message: TopicMessageEvent];
 }
 
 const TERMINAL_CONNECT_CODES = new Set(['UNAUTHORIZED', 'FORBIDDEN', 'INVALID_MESSAGE']);
@@ -113,6 +118,7 @@ export class GatewayClient extends EventEmitter<GatewayClientEvents> {
   private attempt = 0;
   private closedByGateway: SessionClosedEvent | null = null;
   private readonly pending = new Map<string, PendingRequest>();
+  private readonly subscriptions = new Map<string, ((message: TopicMessageEvent) => void) | null>();
   private readyWaiters: { resolve: (s: SessionEvent) => void; reject: (e: Error) => void }[] = [];
 
   constructor(private readonly options: GatewayClientOptions) {
@@ -207,6 +213,26 @@ export class GatewayClient extends EventEmitter<GatewayClientEvents> {
     return ack;
   }
 
+  /**
+   * Subscribes to a topic of this agent's tenant. The subscription is renewed after every
+   * reconnect; `handler`, if given, receives its messages (they are also emitted as `topic_message`).
+   */
+  async subscribe(topic: string, handler?: (message: TopicMessageEvent) => void): Promise<TopicAck> {
+    const ack = await this.call('subscribe', { topic });
+    this.subscriptions.set(topic, handler ?? null);
+    return ack;
+  }
+
+  async unsubscribe(topic: string): Promise<TopicAck> {
+    this.subscriptions.delete(topic);
+    return this.call('unsubscribe', { topic });
+  }
+
+  /** Publishes to every subscriber of a topic of this agent's tenant; resolves with how many it reached. */
+  publish(topic: string, content: ContentPart[] | string, metadata?: Record<string, unknown>): Promise<PublishAck> {
+    return this.call('publish', { topic, content: normalizeContent(content), ...(metadata !== undefined && { metadata }) });
+  }
+
   heartbeat(): Promise<HeartbeatAck> {
     return this.call('heartbeat', { timestamp: new Date().toISOString() });
   }
@@ -298,6 +324,7 @@ export class GatewayClient extends EventEmitter<GatewayClientEvents> {
       this.readyWaiters = [];
       for (const waiter of waiters) waiter.resolve(session);
       this.emit('ready', session);
+      for (const topic of this.subscriptions.keys()) this.call('subscribe', { topic }).catch(() => undefined);
     });
     socket.on('session_closed', (event: SessionClosedEvent) => {
       this.closedByGateway = event;
@@ -317,6 +344,10 @@ export class GatewayClient extends EventEmitter<GatewayClientEvents> {
         this.settle(result.conversation_id, result);
       }
       this.emit('result', result);
+    });
+    socket.on('topic_message', (message: TopicMessageEvent) => {
+      this.subscriptions.get(message.topic)?.(message);
+      this.emit('topic_message', message);
     });
     socket.on('connect_error', (error: Error & { data?: unknown }) => {
       const data = error.data as { code?: unknown; message?: unknown; retry_after_ms?: unknown } | undefined;

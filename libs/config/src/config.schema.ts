@@ -106,6 +106,33 @@ const cidrs = csv.pipe(
   z.array(z.string().refine((v) => parseCidr(v) !== null, { error: 'must list IP addresses or CIDR ranges (10.0.0.0/8, ::1)' })),
 );
 
+/** The `defaults` of a rate-limit document (contract §7.2). */
+export const rateLimitDefaultsSchema = z.strictObject({
+  messages_per_second: z.number().positive().max(1_000_000),
+  burst: z.number().int().min(1).max(10_000_000),
+  connects_per_minute_per_ip: z.number().int().min(1).max(1_000_000),
+  tenant_messages_per_second: z.number().positive().max(10_000_000).optional(),
+  tenant_burst: z.number().int().min(1).max(100_000_000).optional(),
+});
+
+/** The contract's example defaults, used when nothing else is configured. */
+export const BUILT_IN_RATE_LIMIT_DEFAULTS: RateLimitDefaults = { messages_per_second: 100, burst: 200, connects_per_minute_per_ip: 60 };
+
+export type RateLimitDefaults = z.infer<typeof rateLimitDefaultsSchema>;
+
+const rateLimitDefaults = z
+  .string()
+  .transform((v, ctx) => {
+    try {
+      return JSON.parse(v) as unknown;
+    } catch {
+      ctx.addIssue({ code: 'custom', message: 'must be JSON' });
+      return z.NEVER;
+    }
+  })
+  .pipe(rateLimitDefaultsSchema.partial())
+  .transform((v) => ({ ...BUILT_IN_RATE_LIMIT_DEFAULTS, ...v }));
+
 const AUTH_METHOD_NAMES = ['token', 'oidc', 'mtls', 'none'] as const;
 
 const authMethods = z
@@ -205,6 +232,21 @@ export const CONFIG_KEYS = {
     '30',
     int(1, 3600),
   ),
+  POLICY_CACHE_TTL_S: key(
+    'Compiled policies are re-read in the background after this long (changes through the admin API apply at once on every node).',
+    '30',
+    int(1, 3600),
+  ),
+  RATE_LIMIT_FAILURE_MODE: key(
+    'When Redis is down: `closed` refuses counted events with `UNAVAILABLE`; `open` enforces per-node limits only (logged loudly).',
+    'closed',
+    z.enum(['closed', 'open'], { error: 'must be closed or open' }),
+  ),
+  RATE_LIMIT_DEFAULTS: key(
+    'JSON defaults used until the admin API stores a rate-limit document, e.g. `{"messages_per_second":100,"burst":200,"connects_per_minute_per_ip":60}`.',
+    undefined,
+    rateLimitDefaults.optional(),
+  ),
   NONE_TENANT_ID: key(
     'Tenant that agents authenticated with `none` belong to.',
     'default',
@@ -273,6 +315,8 @@ export interface GatewayConfig {
     allowHttp: boolean;
   } | null;
   tls: { certPath: string; keyPath: string; clientCaPath: string | undefined; crlPath: string | undefined; reloadS: number } | null;
+  policy: { cacheTtlS: number };
+  rateLimits: { failureMode: 'closed' | 'open'; defaults: RateLimitDefaults };
   heartbeat: { intervalS: number; timeoutS: number };
   routing: { deliveryTimeoutMs: number; defaultResultTimeoutMs: number; conversationTtlS: number };
   shutdown: { graceMs: number };
@@ -380,6 +424,8 @@ export function loadConfig(env: NodeJS.ProcessEnv, version: string): GatewayConf
     },
     shutdown: { graceMs: p.SHUTDOWN_GRACE_MS },
     manifest: { name: p.GATEWAY_NAME, description: p.GATEWAY_DESCRIPTION },
+    policy: { cacheTtlS: p.POLICY_CACHE_TTL_S },
+    rateLimits: { failureMode: p.RATE_LIMIT_FAILURE_MODE, defaults: p.RATE_LIMIT_DEFAULTS ?? BUILT_IN_RATE_LIMIT_DEFAULTS },
     log: { level: p.LOG_LEVEL, format: p.LOG_FORMAT },
   };
 }

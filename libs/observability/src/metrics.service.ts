@@ -41,6 +41,19 @@ export class MetricsService {
     labelNames: ['reason'] as const,
     registers: [this.registry],
   });
+  /** Audit events by action and outcome. */
+  readonly auditEvents = new Counter({
+    name: 'agw_audit_events_total',
+    help: 'Audit events by action and outcome',
+    labelNames: ['action', 'outcome'] as const,
+    registers: [this.registry],
+  });
+  /** 1 while shared rate limits cannot reach Redis. */
+  readonly rateLimitDegraded = new Gauge({
+    name: 'agw_rate_limit_degraded',
+    help: '1 while shared rate limits cannot reach Redis',
+    registers: [this.registry],
+  });
   /** From receiving a `send` to the recipient's ack. */
   readonly deliverySeconds = new Histogram({
     name: 'agw_delivery_seconds',

@@ -17,7 +17,12 @@ export class HttpErrorFilter implements ExceptionFilter {
     const response = host.switchToHttp().getResponse<Response>();
     const error = this.toGatewayError(exception);
     const status = httpStatusOf(error.code);
-    if (error.retryAfterMs !== undefined) response.setHeader('Retry-After', Math.ceil(error.retryAfterMs / 1000));
+    if (error.retryAfterMs !== undefined) response.setHeader('Retry-After', Math.max(1, Math.ceil(error.retryAfterMs / 1000)));
+    if (error.rateLimit) {
+      response.setHeader('RateLimit-Limit', error.rateLimit.limit);
+      response.setHeader('RateLimit-Remaining', error.rateLimit.remaining);
+      response.setHeader('RateLimit-Reset', Math.max(1, Math.ceil(error.rateLimit.resetMs / 1000)));
+    }
     response.status(status).json({ error: error.toBody() });
   }
 

@@ -1,5 +1,6 @@
 import { Module, type DynamicModule, type Type } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
+import { AuditModule } from '#libs/audit';
 import { ConfigModule, type GatewayConfig } from '#libs/config';
 import { MetricsService, ObservabilityModule, ReadinessState } from '#libs/observability';
 import { PersistenceModule } from '#libs/persistence';
@@ -27,6 +28,7 @@ export class ProcessModule {
         shared ? ObservabilityModule.withInstances(shared.metrics, shared.readiness) : ObservabilityModule.forRoot(),
         PersistenceModule,
         RedisModule,
+        AuditModule,
         plane,
       ],
       providers: [{ provide: APP_FILTER, useClass: HttpErrorFilter }],

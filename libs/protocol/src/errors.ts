@@ -48,6 +48,8 @@ export interface GatewayErrorOptions {
   cause?: unknown;
   /** For `RATE_LIMIT`: how long the client should wait before retrying. */
   retryAfterMs?: number;
+  /** For `RATE_LIMIT`: the bucket's state, for HTTP `RateLimit-*` headers. */
+  rateLimit?: { limit: number; remaining: number; resetMs: number };
 }
 
 /**
@@ -60,6 +62,7 @@ export interface GatewayErrorOptions {
 export class GatewayError extends Error {
   override readonly name = 'GatewayError';
   readonly retryAfterMs: number | undefined;
+  readonly rateLimit: GatewayErrorOptions['rateLimit'];
 
   constructor(
     readonly code: ErrorCode,
@@ -68,6 +71,7 @@ export class GatewayError extends Error {
   ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.retryAfterMs = options.retryAfterMs;
+    this.rateLimit = options.rateLimit;
   }
 
   /** The wire form: code and message, plus `retry_after_ms` when there is one. */

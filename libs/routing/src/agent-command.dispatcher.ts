@@ -15,6 +15,7 @@ import { MESSAGE_GUARDS, type MessageContext, type MessageGuard } from './guards
 import { RoutingService } from './routing.service.js';
 import type { Caller, Session } from './session.js';
 import { SessionService } from './session.service.js';
+import { TopicService } from './topic.service.js';
 
 /**
  * The one pipeline every client event goes through, whatever the transport:
@@ -30,6 +31,7 @@ export class AgentCommandDispatcher {
     @Inject(MESSAGE_GUARDS) private readonly guards: MessageGuard[],
     private readonly routing: RoutingService,
     private readonly sessions: SessionService,
+    private readonly topics: TopicService,
     private readonly metrics: MetricsService,
   ) {}
 
@@ -46,7 +48,7 @@ export class AgentCommandDispatcher {
       const parsed = CLIENT_PAYLOAD_SCHEMAS[event].safeParse(payload);
       if (!parsed.success) throw new GatewayError('INVALID_MESSAGE', `${event}: ${describeSchemaError(parsed.error)}`);
       const context = { caller, event, payload: parsed.data, frameBytes } as MessageContext;
-      for (const guard of this.guards) await guard.check(context);
+      await this.guard(context);
       return await this.handle(context);
     } catch (error) {
       const refusal = this.toGatewayError(error, event);
@@ -55,9 +57,27 @@ export class AgentCommandDispatcher {
     }
   }
 
+  /** Runs the guards in order; when one refuses, the later ones marked `alsoOnRefusal` still run, and their refusal wins. */
+  private async guard(context: MessageContext): Promise<void> {
+    let refusal: unknown = null;
+    for (const guard of this.guards) {
+      if (refusal !== null && !guard.alsoOnRefusal) continue;
+      try {
+        await guard.check(context);
+      } catch (error) {
+        refusal = error;
+      }
+    }
+    if (refusal !== null) throw refusal;
+  }
+
   private handle(context: MessageContext): Promise<ClientAcks[ClientEventName]> | ClientAcks[ClientEventName] {
     const { caller } = context;
-    if (context.event === 'send') return this.routing.send(caller, context.payload as ClientPayloads['send']);
+    if (context.event === 'send') {
+      if (!context.target) throw new Error('send reached the router without an authorized target');
+      return this.routing.send(caller, context.payload as ClientPayloads['send'], context.target);
+    }
+    if (context.event === 'publish') return this.topics.publish(caller, context.payload as ClientPayloads['publish']);
     const session = this.requireSession(caller, context.event);
     switch (context.event) {
       case 'result':
@@ -71,9 +91,9 @@ export class AgentCommandDispatcher {
       case 'refresh':
         return this.sessions.refresh(session, (context.payload as ClientPayloads['refresh']).token);
       case 'subscribe':
+        return this.topics.subscribe(session, (context.payload as ClientPayloads['subscribe']).topic);
       case 'unsubscribe':
-      case 'publish':
-        throw new GatewayError('INVALID_MESSAGE', `event "${context.event}" is not supported by this gateway version`);
+        return this.topics.unsubscribe(session, (context.payload as ClientPayloads['unsubscribe']).topic);
     }
   }
 

@@ -1,7 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { GATEWAY_CONFIG, type GatewayConfig } from '#libs/config';
-import { GatewayError, type DisconnectReason, type ErrorBody, type MessageEvent, type ResultEvent } from '#libs/protocol';
+import {
+  GatewayError,
+  type DisconnectReason,
+  type ErrorBody,
+  type MessageEvent,
+  type ResultEvent,
+  type TopicMessageEvent,
+} from '#libs/protocol';
 import { RedisBus } from '#libs/redis';
 
 /** Work one node asks another to do for an agent connected there. */
@@ -10,7 +17,9 @@ export type ClusterRequest =
   | { op: 'result'; tenant_id: string; to_agent_id: string; result: ResultEvent };
 
 /** A one-way instruction to a node (or to every node). */
-export type ClusterSignal = { op: 'close_session'; session_id: string; reason: DisconnectReason; message: string };
+export type ClusterSignal =
+  | { op: 'close_session'; session_id: string; reason: DisconnectReason; message: string }
+  | { op: 'topic'; tenant_id: string; topic: string; event: TopicMessageEvent; exclude_agent: string };
 
 type Envelope =
   | { kind: 'request'; rid: string; reply_to: string; body: ClusterRequest }
@@ -33,7 +42,7 @@ export class ClusterBus implements OnModuleInit {
   private readonly logger = new Logger('ClusterBus');
   private readonly pending = new Map<string, Pending>();
   private requestHandler: ((request: ClusterRequest) => Promise<void>) | null = null;
-  private signalHandler: ((signal: ClusterSignal) => void) | null = null;
+  private readonly signalHandlers = new Map<ClusterSignal['op'], (signal: ClusterSignal) => void>();
   readonly nodeId: string;
 
   constructor(
@@ -54,9 +63,9 @@ export class ClusterBus implements OnModuleInit {
     this.requestHandler = handler;
   }
 
-  /** Sets the handler of signals addressed to this node or to all. */
-  handleSignals(handler: (signal: ClusterSignal) => void): void {
-    this.signalHandler = handler;
+  /** Sets the handler of one kind of signal addressed to this node or to all. */
+  handleSignals<Op extends ClusterSignal['op']>(op: Op, handler: (signal: Extract<ClusterSignal, { op: Op }>) => void): void {
+    this.signalHandlers.set(op, handler as (signal: ClusterSignal) => void);
   }
 
   /** Asks `nodeId` to do `body`; resolves when it did, rejects with its error or TIMEOUT. */
@@ -92,7 +101,7 @@ export class ClusterBus implements OnModuleInit {
         this.settle(envelope.rid, envelope.error);
         return;
       case 'signal':
-        this.signalHandler?.(envelope.body);
+        this.signalHandlers.get(envelope.body.op)?.(envelope.body);
         return;
       case 'request':
         void this.serve(envelope);

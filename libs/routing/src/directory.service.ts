@@ -12,8 +12,15 @@ import { MessageCounterRepository } from './message-counter.repository.js';
 import { NodeRepository } from './node.repository.js';
 import { PresenceRepository, type PresenceEntry } from './presence.repository.js';
 import { SessionService } from './session.service.js';
+import { PolicyService } from '#libs/policy';
+import { subjectOf } from './guards/policy-subject.js';
+import type { Caller } from './session.js';
 
-/** The agent directory and gateway status, as the agent HTTP API serves them, scoped by tenant. */
+/**
+ * The agent directory and gateway status, as the agent HTTP API serves them. Listings show the
+ * caller's own tenant only: agents of consenting tenants can be read and reached by id, but a
+ * tenant's roster is never enumerated for another.
+ */
 @Injectable()
 export class DirectoryService {
   constructor(
@@ -22,6 +29,7 @@ export class DirectoryService {
     private readonly nodes: NodeRepository,
     private readonly counters: MessageCounterRepository,
     private readonly sessions: SessionService,
+    private readonly policy: PolicyService,
   ) {}
 
   async list(tenantId: string): Promise<DirectoryResponse> {
@@ -29,9 +37,21 @@ export class DirectoryService {
     return { agents: entries.map(toDirectoryEntry) };
   }
 
-  async get(tenantId: string, agentId: string): Promise<AgentDetailResponse> {
+  /**
+   * One connected agent: of the caller's tenant, or of another tenant that consents on both sides
+   * (contract §7.1). Anything else reads exactly like an agent that is not connected.
+   */
+  async get(caller: Caller, agentId: string): Promise<AgentDetailResponse> {
     const entry = await this.unavailableIfDown(() => this.presence.get(agentId));
-    if (!entry || entry.tenant_id !== tenantId) throw new GatewayError('AGENT_NOT_FOUND', `agent "${agentId}" is not connected`);
+    const visible =
+      entry !== null &&
+      (entry.tenant_id === caller.tenantId ||
+        (await this.policy.canSee(subjectOf(caller), {
+          tenantId: entry.tenant_id,
+          agentId: entry.agent_id,
+          capabilities: entry.card.capabilities,
+        })));
+    if (!entry || !visible) throw new GatewayError('AGENT_NOT_FOUND', `agent "${agentId}" is not connected`);
     return {
       ...toDirectoryEntry(entry),
       description: entry.card.description,

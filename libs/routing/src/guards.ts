@@ -1,4 +1,5 @@
 import type { ClientEventName, ClientPayloads } from '#libs/protocol';
+import type { ResolvedAgent } from './routing.service.js';
 import type { Caller } from './session.js';
 
 /** A client event that passed size and schema checks, about to be authorized and routed. */
@@ -7,6 +8,8 @@ export interface MessageContext<E extends ClientEventName = ClientEventName> {
   event: E;
   payload: ClientPayloads[E];
   frameBytes: number;
+  /** For `send`: the recipient, resolved and authorized by the authorization guard. */
+  target?: ResolvedAgent;
 }
 
 /**
@@ -15,6 +18,11 @@ export interface MessageContext<E extends ClientEventName = ClientEventName> {
  */
 export interface MessageGuard {
   check(context: MessageContext): void | Promise<void>;
+  /**
+   * Also run when an earlier guard refused the event (the rate limit: refused events still count,
+   * so a flood of them is limited too). Its own refusal then replaces the earlier one.
+   */
+  readonly alsoOnRefusal?: boolean;
 }
 
 /** Injection token of the message guards, in pipeline order. */

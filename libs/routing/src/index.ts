@@ -1,9 +1,10 @@
 /** The routing core: sessions, presence, direct messages and results, independent of transports. */
 export { RoutingModule } from './routing.module.js';
-export type { RoutingModuleOptions } from './routing.module.js';
 export { AgentCommandDispatcher } from './agent-command.dispatcher.js';
 export { DirectoryService } from './directory.service.js';
 export { RoutingService } from './routing.service.js';
+export type { ResolvedAgent } from './routing.service.js';
+export { TopicService } from './topic.service.js';
 export { SessionService } from './session.service.js';
 export { Session } from './session.js';
 export type { AdmittedSession, AgentConnection, Caller } from './session.js';

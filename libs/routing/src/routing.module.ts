@@ -1,4 +1,4 @@
-import { Module, type DynamicModule, type ModuleMetadata, type Type } from '@nestjs/common';
+import { Module, type DynamicModule } from '@nestjs/common';
 import { AuthModule } from '#libs/auth';
 import type { GatewayConfig } from '#libs/config';
 import { AgentCommandDispatcher } from './agent-command.dispatcher.js';
@@ -7,6 +7,12 @@ import { ConversationRepository } from './conversation.repository.js';
 import { CredentialWatch } from './credential-watch.js';
 import { DirectoryService } from './directory.service.js';
 import { MESSAGE_GUARDS, type MessageGuard } from './guards.js';
+import { AuthorizationGuard } from './guards/authorization.guard.js';
+import { RateLimitGuard } from './guards/rate-limit.guard.js';
+import { TopicRepository } from './topic.repository.js';
+import { TopicService } from './topic.service.js';
+import { PolicyModule } from '#libs/policy';
+import { RateLimitModule } from '#libs/ratelimit';
 import { MessageCounterRepository } from './message-counter.repository.js';
 import { NodeRepository } from './node.repository.js';
 import { PresenceRepository } from './presence.repository.js';
@@ -14,22 +20,13 @@ import { RoutingService } from './routing.service.js';
 import { SessionRegistry } from './session.registry.js';
 import { SessionService } from './session.service.js';
 
-/** Options of {@link RoutingModule.forRoot}. */
-export interface RoutingModuleOptions {
-  /** Modules providing the guards. */
-  imports?: ModuleMetadata['imports'];
-  /** Message guards in pipeline order (after size and schema). */
-  messageGuards?: Type<MessageGuard>[];
-}
-
 /** The transport-agnostic routing core. */
 @Module({})
 export class RoutingModule {
-  static forRoot(config: GatewayConfig, options: RoutingModuleOptions = {}): DynamicModule {
-    const guards = options.messageGuards ?? [];
+  static forRoot(config: GatewayConfig): DynamicModule {
     return {
       module: RoutingModule,
-      imports: [AuthModule.forConfig(config), ...(options.imports ?? [])],
+      imports: [AuthModule.forConfig(config), PolicyModule, RateLimitModule],
       providers: [
         SessionRegistry,
         PresenceRepository,
@@ -42,10 +39,14 @@ export class RoutingModule {
         CredentialWatch,
         DirectoryService,
         AgentCommandDispatcher,
-        ...guards,
-        { provide: MESSAGE_GUARDS, inject: guards, useFactory: (...instances: MessageGuard[]) => instances },
+        TopicRepository,
+        TopicService,
+        // The pipeline after size and schema, in this order: authorization, then rate limit.
+        AuthorizationGuard,
+        RateLimitGuard,
+        { provide: MESSAGE_GUARDS, inject: [AuthorizationGuard, RateLimitGuard], useFactory: (...guards: MessageGuard[]) => guards },
       ],
-      exports: [AuthModule, SessionService, RoutingService, DirectoryService, AgentCommandDispatcher],
+      exports: [AuthModule, PolicyModule, RateLimitModule, SessionService, RoutingService, DirectoryService, AgentCommandDispatcher],
     };
   }
 }

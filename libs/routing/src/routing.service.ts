@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
+import { AuditTrail } from '#libs/audit';
 import { GATEWAY_CONFIG, type GatewayConfig } from '#libs/config';
 import { MetricsService } from '#libs/observability';
 import {
@@ -18,16 +19,22 @@ import { PresenceRepository } from './presence.repository.js';
 import type { Caller, Session } from './session.js';
 import { SessionRegistry } from './session.registry.js';
 
-/** Where an agent can be reached: a session on this node, or another node. */
-type Target = { local: Session } | { node: string };
+/** A connected agent, wherever it is: on this node (`local`) or on another (`node`). */
+export interface ResolvedAgent {
+  tenantId: string;
+  agentId: string;
+  capabilities: readonly string[];
+  local: Session | null;
+  node: string;
+}
 
 // Time a node-to-node request may take on top of the delivery time-out itself.
 const CLUSTER_MARGIN_MS = 2_000;
 
 /**
- * Direct messages and their results, independent of transports: finds the recipient (this node or
- * another, through presence), delivers, waits for the recipient client's ack, remembers the
- * conversation so the `result` goes back, and times out expected results.
+ * Direct messages and their results, independent of transports: delivers to the recipient the
+ * guards resolved and authorized (this node or another), waits for the recipient client's ack,
+ * remembers the conversation so the `result` goes back, and times out expected results.
  */
 @Injectable()
 export class RoutingService implements OnModuleInit {
@@ -45,6 +52,7 @@ export class RoutingService implements OnModuleInit {
     private readonly counters: MessageCounterRepository,
     private readonly cluster: ClusterBus,
     private readonly metrics: MetricsService,
+    private readonly audit: AuditTrail,
   ) {
     this.routedMessages = metrics.routed.labels('message');
     this.routedResults = metrics.routed.labels('result');
@@ -59,10 +67,29 @@ export class RoutingService implements OnModuleInit {
     return this.inflight;
   }
 
-  /** Routes a direct message; resolves once the recipient's client acknowledged it. */
-  async send(sender: Caller, payload: SendPayload): Promise<SendAck> {
+  /**
+   * Finds a connected agent in any tenant: this node's sessions first, then presence. Whether the
+   * caller may see it is the authorization guard's decision, not this lookup's.
+   */
+  async resolveAgent(agentId: string): Promise<ResolvedAgent> {
+    const local = this.registry.forAgent(agentId);
+    if (local && !local.closed) {
+      return { tenantId: local.tenantId, agentId, capabilities: local.card.capabilities, local, node: this.cluster.nodeId };
+    }
+    let entry;
+    try {
+      entry = await this.presence.get(agentId);
+    } catch (error) {
+      throw new GatewayError('UNAVAILABLE', 'agent directory unavailable', { cause: error });
+    }
+    // An entry naming this node without a local session is stale (its session just ended).
+    if (!entry || entry.node_id === this.cluster.nodeId) throw notConnected(agentId);
+    return { tenantId: entry.tenant_id, agentId, capabilities: entry.card.capabilities, local: null, node: entry.node_id };
+  }
+
+  /** Routes a direct message to an authorized target; resolves once the recipient's client acknowledged it. */
+  async send(sender: Caller, payload: SendPayload, target: ResolvedAgent): Promise<SendAck> {
     const started = performance.now();
-    const target = await this.locate(sender.tenantId, payload.to_agent_id);
     const timestamp = new Date().toISOString();
     const conversationId = payload.conversation_id ?? randomUUID();
     const expectResult = payload.expect_result === true && sender.session !== null;
@@ -80,15 +107,15 @@ export class RoutingService implements OnModuleInit {
     if (expectResult) {
       message.result_deadline = new Date(Date.now() + timeoutMs).toISOString();
       // Armed before delivery: a fast recipient can answer before the delivery ack is back.
-      this.expect(sender.tenantId, sender.agentId, payload.to_agent_id, conversationId, timeoutMs);
+      this.expect(sender.agentId, payload.to_agent_id, conversationId, timeoutMs);
     }
     this.inflight++;
     try {
-      if ('local' in target) await this.deliverMessageHere(sender.tenantId, message);
+      if (target.local) await this.deliverMessageHere(target.tenantId, message);
       else
         await this.cluster.request(
           target.node,
-          { op: 'deliver', tenant_id: sender.tenantId, message },
+          { op: 'deliver', tenant_id: target.tenantId, message },
           this.config.routing.deliveryTimeoutMs + CLUSTER_MARGIN_MS,
         );
     } catch (error) {
@@ -100,6 +127,23 @@ export class RoutingService implements OnModuleInit {
     this.counters.increment(sender.tenantId);
     this.routedMessages.inc();
     this.metrics.deliverySeconds.observe((performance.now() - started) / 1000);
+    this.audit.record({
+      action: 'message.routed',
+      tenant_id: sender.tenantId,
+      actor: { type: 'agent', id: sender.agentId },
+      subject: payload.to_agent_id,
+      outcome: 'allowed',
+      reason: null,
+      session_id: sender.session?.id ?? null,
+      remote_addr: sender.remoteAddress,
+      details: {
+        message_id: message.message_id,
+        conversation_id: conversationId,
+        to_tenant_id: target.tenantId,
+        expect_result: expectResult,
+      },
+      payload: payload.content,
+    });
     return { message_id: message.message_id, conversation_id: conversationId, status: 'delivered', timestamp };
   }
 
@@ -117,7 +161,8 @@ export class RoutingService implements OnModuleInit {
     };
     if (payload.result !== undefined) result.result = payload.result;
     if (payload.error !== undefined) result.error = payload.error;
-    await this.routeResult(session.tenantId, origin, result);
+    // The conversation exists because a send was authorized: its results need no second decision.
+    await this.routeResult(origin, result);
     this.routedResults.inc();
     return { status: 'delivered' };
   }
@@ -133,43 +178,27 @@ export class RoutingService implements OnModuleInit {
     }
   }
 
-  private async routeResult(tenantId: string, toAgentId: string, result: ResultEvent): Promise<void> {
-    const target = await this.locate(tenantId, toAgentId);
-    if ('local' in target) this.deliverResultHere(tenantId, toAgentId, result);
+  private async routeResult(toAgentId: string, result: ResultEvent): Promise<void> {
+    const target = await this.resolveAgent(toAgentId);
+    if (target.local) this.deliverResultHere(target.tenantId, toAgentId, result);
     else
-      await this.cluster.request(target.node, { op: 'result', tenant_id: tenantId, to_agent_id: toAgentId, result }, CLUSTER_MARGIN_MS * 2);
-  }
-
-  private async locate(tenantId: string, agentId: string): Promise<Target> {
-    const local = this.registry.forAgent(agentId);
-    if (local && !local.closed && local.tenantId === tenantId) return { local };
-    let entry;
-    try {
-      entry = await this.presence.get(agentId);
-    } catch (error) {
-      throw new GatewayError('UNAVAILABLE', 'agent directory unavailable', { cause: error });
-    }
-    // An agent of another tenant is invisible: the same answer as for one that does not exist.
-    if (!entry || entry.tenant_id !== tenantId || entry.node_id === this.cluster.nodeId) {
-      throw new GatewayError('AGENT_NOT_FOUND', `agent "${agentId}" is not connected`);
-    }
-    return { node: entry.node_id };
+      await this.cluster.request(
+        target.node,
+        { op: 'result', tenant_id: target.tenantId, to_agent_id: toAgentId, result },
+        CLUSTER_MARGIN_MS * 2,
+      );
   }
 
   private async deliverMessageHere(tenantId: string, message: MessageEvent): Promise<void> {
     const session = this.registry.forAgent(message.to_agent_id);
-    if (!session || session.closed || session.tenantId !== tenantId) {
-      throw new GatewayError('AGENT_NOT_FOUND', `agent "${message.to_agent_id}" is not connected`);
-    }
+    if (!session || session.closed || session.tenantId !== tenantId) throw notConnected(message.to_agent_id);
     this.conversations.remember(message.to_agent_id, message.conversation_id, message.from_agent_id);
     await session.connection.deliverMessage(message, this.config.routing.deliveryTimeoutMs);
   }
 
   private deliverResultHere(tenantId: string, toAgentId: string, result: ResultEvent): void {
     const session = this.registry.forAgent(toAgentId);
-    if (!session || session.closed || session.tenantId !== tenantId) {
-      throw new GatewayError('AGENT_NOT_FOUND', `agent "${toAgentId}" is not connected`);
-    }
+    if (!session || session.closed || session.tenantId !== tenantId) throw notConnected(toAgentId);
     this.cancelExpectation(toAgentId, result.conversation_id);
     session.connection.deliverResult(result);
   }
@@ -190,7 +219,7 @@ export class RoutingService implements OnModuleInit {
     }
   }
 
-  private expect(tenantId: string, senderId: string, targetId: string, conversationId: string, timeoutMs: number): void {
+  private expect(senderId: string, targetId: string, conversationId: string, timeoutMs: number): void {
     const key = `${senderId}\u0000${conversationId}`;
     const previous = this.expectations.get(key);
     if (previous) clearTimeout(previous);
@@ -203,7 +232,7 @@ export class RoutingService implements OnModuleInit {
         error: { code: 'TIMEOUT', message: `no result from "${targetId}" within ${timeoutMs} ms` },
         metadata: {},
       };
-      this.routeResult(tenantId, senderId, timeout).catch((error: Error) => {
+      this.routeResult(senderId, timeout).catch((error: Error) => {
         this.logger.debug(`TIMEOUT result for ${senderId} not delivered: ${error.message}`);
       });
     }, timeoutMs);
@@ -219,4 +248,9 @@ export class RoutingService implements OnModuleInit {
       this.expectations.delete(key);
     }
   }
+}
+
+/** The answer for an agent that is not connected, or not visible to the caller: the same words. */
+export function notConnected(agentId: string): GatewayError {
+  return new GatewayError('AGENT_NOT_FOUND', `agent "${agentId}" is not connected`);
 }

@@ -14,13 +14,16 @@ import {
   type RefreshAck,
   type UpdateCardPayload,
 } from '#libs/protocol';
-import { ClusterBus, type ClusterSignal } from './cluster.bus.js';
+import { ClusterBus } from './cluster.bus.js';
 import { MessageCounterRepository } from './message-counter.repository.js';
 import { NodeRepository } from './node.repository.js';
 import { PresenceRepository, type PresenceEntry } from './presence.repository.js';
 import { RoutingService } from './routing.service.js';
 import { Session, type AdmittedSession, type AgentConnection } from './session.js';
 import { SessionRegistry } from './session.registry.js';
+import { TopicService } from './topic.service.js';
+import { AuditTrail } from '#libs/audit';
+import { RateLimiterService } from '#libs/ratelimit';
 
 /**
  * The life of agent sessions on this node: admission (authentication, capacity, presence),
@@ -50,6 +53,9 @@ export class SessionService implements OnApplicationBootstrap, OnApplicationShut
     private readonly cluster: ClusterBus,
     private readonly metrics: MetricsService,
     private readonly readiness: ReadinessState,
+    private readonly topics: TopicService,
+    private readonly limiter: RateLimiterService,
+    private readonly audit: AuditTrail,
   ) {
     this.silenceTimeoutMs = config.heartbeat.timeoutS * 1000;
     this.presenceTtlMs = this.silenceTimeoutMs;
@@ -58,7 +64,10 @@ export class SessionService implements OnApplicationBootstrap, OnApplicationShut
   }
 
   async onApplicationBootstrap(): Promise<void> {
-    this.cluster.handleSignals((signal) => this.onSignal(signal));
+    this.cluster.handleSignals('close_session', (signal) => {
+      const session = this.registry.get(signal.session_id);
+      if (session) this.close(session, signal.reason, signal.message);
+    });
     await this.nodes.refresh(this.nodeEntry(), this.presenceTtlMs);
     this.sweeper = setInterval(() => void this.sweep(), this.sweepIntervalMs);
     this.sweeper.unref();
@@ -74,9 +83,37 @@ export class SessionService implements OnApplicationBootstrap, OnApplicationShut
    * {@link activate} once the connection is open, or {@link abandon} if it never opens.
    */
   async admit(credentials: PresentedCredentials, handshake: unknown): Promise<AdmittedSession> {
+    try {
+      return await this.admitOrRefuse(credentials, handshake);
+    } catch (error) {
+      const code = error instanceof GatewayError ? error.code : 'UNAVAILABLE';
+      this.audit.record({
+        action: 'agent.connect_denied',
+        tenant_id: null,
+        actor: { type: 'agent', id: credentials.claimedAgentId ?? 'unknown' },
+        subject: credentials.claimedAgentId ?? null,
+        outcome: code === 'UNAVAILABLE' ? 'error' : 'denied',
+        reason: code,
+        session_id: null,
+        remote_addr: credentials.remoteAddress,
+        details: {
+          transport: credentials.transport,
+          method: credentials.token !== undefined ? 'bearer' : credentials.certificate ? 'certificate' : 'none',
+        },
+      });
+      throw error;
+    }
+  }
+
+  /**
+   * The connection pipeline: node state → connects per address → authentication (with its
+   * brute-force throttle) → card → presence.
+   */
+  private async admitOrRefuse(credentials: PresentedCredentials, handshake: unknown): Promise<AdmittedSession> {
     if (this.readiness.draining) throw new GatewayError('UNAVAILABLE', 'this gateway node is shutting down; reconnect');
     if (this.registry.size >= this.config.agentPlane.maxConnections)
       throw new GatewayError('UNAVAILABLE', 'this gateway node is at capacity; retry later');
+    await this.limiter.consumeConnect(credentials.remoteAddress);
     const principal = await this.auth.authenticate(credentials);
     const card = this.buildCard(principal, handshake);
     const admitted: AdmittedSession = {
@@ -123,6 +160,17 @@ export class SessionService implements OnApplicationBootstrap, OnApplicationShut
     });
     this.scheduleExpiry(session);
     this.metrics.sessions.labels(connection.transport).inc();
+    this.audit.record({
+      action: 'agent.connect',
+      tenant_id: session.tenantId,
+      actor: { type: 'agent', id: session.agentId },
+      subject: session.agentId,
+      outcome: 'allowed',
+      reason: null,
+      session_id: session.id,
+      remote_addr: session.remoteAddress,
+      details: { transport: connection.transport, method: session.principal.method, credential_id: session.principal.credentialId },
+    });
     return session;
   }
 
@@ -223,7 +271,7 @@ export class SessionService implements OnApplicationBootstrap, OnApplicationShut
     while (this.routing.inflightCount > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     const sessions = [...this.registry.all()];
     for (const session of sessions) this.close(session, 'server_shutdown', 'the gateway node is shutting down; reconnect');
-    await Promise.allSettled([this.counters.flush(), this.nodes.remove(this.config.nodeId)]);
+    await Promise.allSettled([this.counters.flush(), this.nodes.remove(this.config.nodeId), this.topics.drain()]);
     this.logger.log(`drained: ${sessions.length} session(s) closed`);
   }
 
@@ -240,6 +288,7 @@ export class SessionService implements OnApplicationBootstrap, OnApplicationShut
     if (session.closed) return false;
     session.closed = true;
     this.registry.remove(session);
+    this.topics.dropSession(session);
     if (!this.registry.forAgent(session.agentId)) this.routing.forgetAgent(session.agentId);
     const timer = this.expiryTimers.get(session.id);
     if (timer) {
@@ -251,6 +300,17 @@ export class SessionService implements OnApplicationBootstrap, OnApplicationShut
       .catch((error: Error) => this.logger.warn(`presence of ${session.agentId} not released (it expires by itself): ${error.message}`));
     this.metrics.sessions.labels(session.connection.transport).dec();
     this.metrics.disconnects.labels(reason).inc();
+    this.audit.record({
+      action: 'agent.disconnect',
+      tenant_id: session.tenantId,
+      actor: reason === 'client_disconnect' ? { type: 'agent', id: session.agentId } : { type: 'system', id: this.config.nodeId },
+      subject: session.agentId,
+      outcome: 'allowed',
+      reason,
+      session_id: session.id,
+      remote_addr: session.remoteAddress,
+      details: { connected_for_ms: Date.now() - session.connectedAt.getTime() },
+    });
     return true;
   }
 
@@ -264,16 +324,6 @@ export class SessionService implements OnApplicationBootstrap, OnApplicationShut
     const timer = setTimeout(() => this.close(session, 'expired', 'the credential of this session expired'), Math.max(0, delay));
     timer.unref();
     this.expiryTimers.set(session.id, timer);
-  }
-
-  private onSignal(signal: ClusterSignal): void {
-    switch (signal.op) {
-      case 'close_session': {
-        const session = this.registry.get(signal.session_id);
-        if (session) this.close(session, signal.reason, signal.message);
-        return;
-      }
-    }
   }
 
   private async sweep(): Promise<void> {

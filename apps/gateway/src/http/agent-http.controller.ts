@@ -15,7 +15,18 @@ import { AgentCommandDispatcher, DirectoryService, type Caller } from '#libs/rou
 import { AgentAuthGuard, CurrentCaller } from './agent-auth.guard.js';
 
 /** What this build of the agent plane offers, for the manifest. */
-export const AGENT_PLANE_FEATURES = ['direct-messages', 'request-result', 'result-timeouts', 'heartbeats', 'directory', 'agent-cards'];
+export const AGENT_PLANE_FEATURES = [
+  'direct-messages',
+  'request-result',
+  'result-timeouts',
+  'heartbeats',
+  'directory',
+  'agent-cards',
+  'topics',
+  'refresh',
+  'policy',
+  'rate-limits',
+];
 export const AGENT_PLANE_TRANSPORTS: ManifestResponse['transports'] = ['socket.io', 'http'];
 
 /** The seed's agent HTTP API (contract §5), scoped to the caller's tenant. */
@@ -41,7 +52,7 @@ export class AgentHttpController {
   @UseGuards(AgentAuthGuard)
   get(@CurrentCaller() caller: Caller, @Param('agentId') agentId: string): Promise<AgentDetailResponse> {
     if (!isAgentId(agentId)) throw new GatewayError('INVALID_MESSAGE', 'agent_id: must match ^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$');
-    return this.directory.get(caller.tenantId, agentId);
+    return this.directory.get(caller, agentId);
   }
 
   @Post('send')

@@ -1,0 +1,34 @@
+import { Body, Controller, Get, Param, Put } from '@nestjs/common';
+import { TenantService } from '#libs/identity';
+import { PolicyService, type PolicyView } from '#libs/policy';
+import { CurrentAdmin } from './admin-auth.guard.js';
+import type { AdminPrincipal } from './admin-principal.js';
+import { tenantIdParamSchema } from './admin.schemas.js';
+
+/**
+ * `/admin/v1/tenants/{tenant_id}/policy` (contract §7.1). The body of PUT is the policy document
+ * itself; a faulty one is refused with 400 naming the rule and field.
+ */
+@Controller('admin/v1/tenants/:tenantId/policy')
+export class PoliciesController {
+  constructor(
+    private readonly policies: PolicyService,
+    private readonly tenants: TenantService,
+  ) {}
+
+  @Get()
+  async read(@Param('tenantId', { schema: tenantIdParamSchema }) tenantId: string): Promise<PolicyView> {
+    await this.tenants.get(tenantId);
+    return this.policies.view(tenantId);
+  }
+
+  @Put()
+  async replace(
+    @Param('tenantId', { schema: tenantIdParamSchema }) tenantId: string,
+    @Body() body: unknown,
+    @CurrentAdmin() admin: AdminPrincipal,
+  ): Promise<PolicyView> {
+    await this.tenants.get(tenantId);
+    return (await this.policies.put(tenantId, body, admin.subject)).after;
+  }
+}

@@ -1,0 +1,75 @@
+import * as z from 'zod';
+
+/** The actions a policy governs (contract §7.1); `send` also covers `result` on the same conversation. */
+export const POLICY_ACTIONS = ['send', 'publish', 'subscribe'] as const;
+export type PolicyAction = (typeof POLICY_ACTIONS)[number];
+
+const glob = z
+  .string()
+  .min(1)
+  .max(256)
+  .regex(/^[A-Za-z0-9._:/*-]+$/, { error: 'must be a name or a glob of letters, digits, ".", "_", ":", "/", "-" and "*"' });
+
+const selector = z.strictObject({
+  agent_id: glob.optional(),
+  capability: glob.optional(),
+  topic: glob.optional(),
+  tenant_id: glob.optional(),
+});
+
+const rule = z.strictObject({
+  effect: z.enum(['allow', 'deny']),
+  actions: z.array(z.enum(POLICY_ACTIONS)).min(1).max(3),
+  from: selector.optional(),
+  to: selector.optional(),
+  description: z.string().max(500).optional(),
+});
+
+/** A tenant's policy document, as stored and as the admin API takes it. */
+export const policyDocumentSchema = z.strictObject({ rules: z.array(rule).max(1000) });
+
+export type PolicyDocument = z.infer<typeof policyDocumentSchema>;
+export type PolicyRule = z.infer<typeof rule>;
+export type PolicySelector = z.infer<typeof selector>;
+
+/** The policy of a tenant that has none: everything, within the tenant (contract §7.1). */
+export const DEFAULT_POLICY: PolicyDocument = { rules: [{ effect: 'allow', actions: ['send', 'publish', 'subscribe'], from: {}, to: {} }] };
+
+/** A policy document that failed validation: `problem` names the faulty rule and field. */
+export class PolicyDocumentError extends Error {
+  override readonly name = 'PolicyDocumentError';
+}
+
+/**
+ * Validates a policy document: the schema first, then rules that could never match what they
+ * name (a `to.topic` on a `send`-only rule, a `from.topic`…). Throws {@link PolicyDocumentError}
+ * with a message like `rules[2].to.topic: applies to publish and subscribe, not send`.
+ */
+export function parsePolicyDocument(input: unknown): PolicyDocument {
+  const parsed = policyDocumentSchema.safeParse(input);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const path = issue.path.map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i > 0 ? '.' : ''}${String(p)}`)).join('');
+    const message =
+      issue.code === 'unrecognized_keys'
+        ? `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`
+        : issue.message.replace(/^Invalid input: /, '');
+    throw new PolicyDocumentError(path ? `${path}: ${message}` : message);
+  }
+  parsed.data.rules.forEach((r, i) => {
+    const at = `rules[${i}]`;
+    if (r.from?.topic !== undefined) throw new PolicyDocumentError(`${at}.from.topic: a topic belongs to the target; use to.topic`);
+    const sends = r.actions.includes('send');
+    const topics = r.actions.some((a) => a !== 'send');
+    if (r.to?.topic !== undefined && sends)
+      throw new PolicyDocumentError(`${at}.to.topic: applies to publish and subscribe, not send; put send in its own rule`);
+    for (const field of ['agent_id', 'capability', 'tenant_id'] as const) {
+      if (r.to?.[field] !== undefined && topics) {
+        throw new PolicyDocumentError(
+          `${at}.to.${field}: applies to send, not publish or subscribe (topics are per tenant); put send in its own rule`,
+        );
+      }
+    }
+  });
+  return parsed.data;
+}
