@@ -1,6 +1,5 @@
 import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { GATEWAY_CONFIG, type GatewayConfig } from '#libs/config';
-import type { Prisma } from '#libs/persistence';
 import { GatewayError } from '#libs/protocol';
 import { RedisBus } from '#libs/redis';
 import { compilePolicy, denyAll, type CompiledPolicy, type PolicyDecision, type PolicySubject } from './policy.compiler.js';

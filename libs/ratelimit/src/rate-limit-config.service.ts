@@ -1,6 +1,5 @@
 import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { GATEWAY_CONFIG, type GatewayConfig, type RateLimitDefaults } from '#libs/config';
-import type { Prisma } from '#libs/persistence';
 import { GatewayError, describeSchemaError } from '#libs/protocol';
 import { RedisBus } from '#libs/redis';
 import { RateLimitConfigRepository, type StoredRateLimits } from './rate-limit-config.repository.js';

@@ -87,7 +87,7 @@ export class TokenBucketRepository implements OnModuleInit, OnApplicationShutdow
     await this.client.connect().catch(() => undefined);
   }
 
-  async onApplicationShutdown(): Promise<void> {
+    onApplicationShutdown(): void {
     this.client.disconnect();
   }
 
