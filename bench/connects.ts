@@ -16,8 +16,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as jose from 'jose';
 import { createTestPki } from '../test/support/pki.js';
+import { BENCH_ADMIN_TOKEN, adminCall } from './admin.js';
 
-const ADMIN_TOKEN = 'bench-admin-token-0123456789abcdef0123456789';
 const AUDIENCE = 'urn:agent-gateway:bench';
 
 export interface ConnectFigures {
@@ -32,7 +32,8 @@ export interface ConnectFigures {
 
 /** CPU time (user + system) a process has used, in ms, from /proc. */
 function cpuMs(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  // Fields after the command name, which is in parentheses and may contain spaces.
+  const fields = (readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1] ?? '').split(' ');
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
 }
 
@@ -84,16 +85,6 @@ async function startIdp(): Promise<{ issuer: string; sign: (sub: string) => Prom
   };
 }
 
-async function admin(adminUrl: string, method: string, path: string, body: unknown): Promise<Record<string, unknown>> {
-  const response = await fetch(`${adminUrl}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${await response.text()}`);
-  return (await response.json()) as Record<string, unknown>;
-}
-
 /**
  * Runs the connect benchmark. `startGateway` starts the gateway with the given environment on
  * CPU 0 and resolves to its ports; `loadCommand` builds the pinned command of the load process.
@@ -116,31 +107,31 @@ export async function benchConnects(options: {
     OIDC_AUDIENCE: AUDIENCE,
     OIDC_AGENT_CLAIM: 'client_id',
     OIDC_ALLOW_HTTP: 'true',
-    ADMIN_TOKEN,
+    ADMIN_TOKEN: BENCH_ADMIN_TOKEN,
     AUTH_FAILURE_LIMIT: '100000',
     MAX_CONNECTIONS: '100000',
     RATE_LIMIT_DEFAULTS: '{"messages_per_second":1000000,"burst":1000000,"connects_per_minute_per_ip":1000000}',
   });
   try {
     const adminUrl = `http://127.0.0.1:${gateway.adminPort}`;
-    const tenant = `bench-${process.pid}`;
-    await admin(adminUrl, 'POST', '/admin/v1/tenants', { tenant_id: tenant, name: tenant });
-    const credentials: Record<string, ConnectCredential[]> = { token: [], jwt: [], mtls: [] };
+    const tenant = `bench-connects-${process.pid}`;
+    await adminCall(adminUrl, 'POST', '/admin/v1/tenants', { tenant_id: tenant, name: tenant });
+    const credentials: Record<'token' | 'jwt' | 'mtls', ConnectCredential[]> = { token: [], jwt: [], mtls: [] };
     for (let i = 0; i < options.concurrency; i++) {
       for (const method of ['token', 'jwt', 'mtls'] as const) {
         const agentId = `${tenant}-${method}-${i}`;
-        await admin(adminUrl, 'POST', '/admin/v1/agents', { agent_id: agentId, tenant_id: tenant });
+        await adminCall(adminUrl, 'POST', '/admin/v1/agents', { agent_id: agentId, tenant_id: tenant });
         if (method === 'token') {
           credentials.token.push({
             agentId,
-            token: (await admin(adminUrl, 'POST', `/admin/v1/agents/${agentId}/tokens`, {})).token as string,
+            token: (await adminCall(adminUrl, 'POST', `/admin/v1/agents/${agentId}/tokens`, {})).token as string,
           });
         } else if (method === 'jwt') {
-          await admin(adminUrl, 'POST', `/admin/v1/agents/${agentId}/oidc-subjects`, { subject: agentId });
+          await adminCall(adminUrl, 'POST', `/admin/v1/agents/${agentId}/oidc-subjects`, { subject: agentId });
           credentials.jwt.push({ agentId, token: await idp.sign(agentId) });
         } else {
           const cert = pki.issueClient({ cn: agentId });
-          await admin(adminUrl, 'POST', `/admin/v1/agents/${agentId}/certificates`, { fingerprint_sha256: cert.fingerprint256 });
+          await adminCall(adminUrl, 'POST', `/admin/v1/agents/${agentId}/certificates`, { fingerprint_sha256: cert.fingerprint256 });
           credentials.mtls.push({ agentId, cert: cert.certPem, key: cert.keyPem });
         }
       }

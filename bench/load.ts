@@ -1,6 +1,6 @@
 /**
  * The load generator of `npm run bench`, run as its own process. Modes:
- *   roundtrip <url> <pairs> <inflight> <seconds> <payloadBytes>  → send/ack round trips between pairs
+ *   roundtrip <url> <pairs> <inflight> <seconds> <payloadBytes> [credentials.json]  → send/ack round trips between pairs
  *   idle <url> <count>                                            → open `count` connections and hold them
  *   connects <config.json>                                        → connect, get `session`, close, in a loop per credential
  * Prints one JSON line with the figures.
@@ -10,8 +10,13 @@ import { io, type Socket } from 'socket.io-client';
 
 const [mode, target = '', ...rest] = process.argv.slice(2);
 
-function connect(agentId: string): Promise<Socket> {
-  const socket = io(`${target}/gateway`, { transports: ['websocket'], reconnection: false, forceNew: true, auth: { agent_id: agentId } });
+function connect(agentId: string, token?: string): Promise<Socket> {
+  const socket = io(`${target}/gateway`, {
+    transports: ['websocket'],
+    reconnection: false,
+    forceNew: true,
+    auth: { agent_id: agentId, ...(token && { token }) },
+  });
   socket.on('message', (_m: unknown, ack: (r: unknown) => void) => ack({ status: 'received' }));
   return new Promise((resolve, reject) => {
     socket.once('session', () => resolve(socket));
@@ -23,9 +28,12 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
 }
 
-async function roundtrip(pairs: number, inflight: number, seconds: number, payloadBytes: number): Promise<void> {
+async function roundtrip(pairs: number, inflight: number, seconds: number, payloadBytes: number, credentialsFile?: string): Promise<void> {
   const run = Math.random().toString(36).slice(2, 8);
-  const sockets = await Promise.all(Array.from({ length: pairs * 2 }, (_, i) => connect(`bench-${run}-${i}`)));
+  // With a credentials file (the gateway with authentication), agents are the provisioned ones.
+  const credentials = credentialsFile ? (JSON.parse(readFileSync(credentialsFile, 'utf8')) as { agentId: string; token: string }[]) : null;
+  const ids = Array.from({ length: pairs * 2 }, (_, i) => credentials?.[i]?.agentId ?? `bench-${run}-${i}`);
+  const sockets = await Promise.all(ids.map((id, i) => connect(id, credentials?.[i]?.token)));
   const content = [{ type: 'text', text: 'x'.repeat(payloadBytes) }];
   const latencies: number[] = [];
   let errors = 0;
@@ -42,7 +50,7 @@ async function roundtrip(pairs: number, inflight: number, seconds: number, paylo
   };
   const loops: Promise<void>[] = [];
   for (let p = 0; p < pairs; p++) {
-    for (let k = 0; k < inflight; k++) loops.push(loop(sockets[2 * p], `bench-${run}-${2 * p + 1}`));
+    for (let k = 0; k < inflight; k++) loops.push(loop(sockets[2 * p]!, ids[2 * p + 1]!));
   }
   await new Promise((r) => setTimeout(r, 1_000)); // warm-up
   measuring = true;
@@ -143,6 +151,6 @@ async function connects(file: string): Promise<void> {
 }
 
 if (mode === 'connects') await connects(target);
-else if (mode === 'roundtrip') await roundtrip(Number(rest[0]), Number(rest[1]), Number(rest[2]), Number(rest[3]));
+else if (mode === 'roundtrip') await roundtrip(Number(rest[0]), Number(rest[1]), Number(rest[2]), Number(rest[3]), rest[4]);
 else if (mode === 'idle') await idle(Number(rest[0]));
 else throw new Error(`unknown mode ${mode}`);

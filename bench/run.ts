@@ -11,13 +11,18 @@
  *
  * Environment: BENCH_SECONDS per run (default 5), BENCH_ROUNDS (default 3), BENCH_PAIRS (default 20),
  * BENCH_INFLIGHT (default 8), BENCH_PAYLOAD_BYTES (default 256), BENCH_IDLE (default 1000),
- * BENCH_CONNECT_CONCURRENCY (default 10), BENCH_AUTH_METHODS of the routing gateway (default none),
+ * BENCH_CONNECT_CONCURRENCY (default 10), BENCH_AUTH=none to run the routing gateway without guards,
  * BENCH_NODE_ARGS (node flags for the servers under test, e.g. for --cpu-prof).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
+import pg from 'pg';
+import { BENCH_ADMIN_TOKEN, adminCall } from './admin.js';
 import { benchConnects, type ConnectFigures } from './connects.js';
 
 const here = (file: string): string => fileURLToPath(new URL(file, import.meta.url));
@@ -28,7 +33,10 @@ const inflight = Number(process.env.BENCH_INFLIGHT ?? 8);
 const payload = Number(process.env.BENCH_PAYLOAD_BYTES ?? 256);
 const idleCount = Number(process.env.BENCH_IDLE ?? 1000);
 const connectConcurrency = Number(process.env.BENCH_CONNECT_CONCURRENCY ?? 10);
-const routingAuth = process.env.BENCH_AUTH_METHODS ?? 'none';
+// `token` (default): every guard on: API-token authentication, a stored policy evaluated on every
+// send, rate limits counted on every event (set high enough never to refuse). `none`: no auth,
+// default policy; for comparison.
+const routingAuth = process.env.BENCH_AUTH === 'none' ? 'none' : 'token';
 
 // Limits far above what the bench sends: the guards run on every event, none refuses.
 const GENEROUS_LIMITS = '{"messages_per_second":1000000,"burst":1000000,"connects_per_minute_per_ip":1000000}';
@@ -77,10 +85,24 @@ function start(
 }
 
 /** Starts a gateway node; the ready line's message carries its ports. */
+/** The bench's own database, recreated at each run (the gateway creates and migrates it). */
+const BENCH_DATABASE_URL = process.env.BENCH_DATABASE_URL ?? 'postgresql://postgres@localhost:5432/agent_gateway_bench';
+
+async function resetBenchDatabase(): Promise<void> {
+  const url = new URL(BENCH_DATABASE_URL);
+  const name = url.pathname.slice(1);
+  url.pathname = '/postgres';
+  const client = new pg.Client({ connectionString: url.toString() });
+  await client.connect();
+  await client.query(`DROP DATABASE IF EXISTS "${name.replaceAll('"', '""')}" WITH (FORCE)`);
+  await client.end();
+}
+
 async function startGateway(env: Record<string, string>): Promise<{ child: ChildProcess; port: number; adminPort: number }> {
   const { child, ready } = await start(
     here('../apps/gateway/src/main.js'),
     {
+      DATABASE_URL: BENCH_DATABASE_URL,
       PORT: '0',
       ADMIN_PORT: '0',
       HOST: '127.0.0.1',
@@ -127,6 +149,37 @@ function rssKb(pid: number): number {
   return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
 }
 
+/**
+ * The bench tenant for the routing run: 2 × pairs agents with API tokens, and a policy whose
+ * rules the gateway evaluates on every send. Returns the credentials file for the load process.
+ */
+async function provisionRoutingAgents(adminUrl: string): Promise<string> {
+  const tenant = `bench-routing-${process.pid}`;
+  await adminCall(adminUrl, 'POST', '/admin/v1/tenants', { tenant_id: tenant, name: tenant });
+  await adminCall(adminUrl, 'PUT', `/admin/v1/tenants/${tenant}/policy`, {
+    rules: [
+      {
+        effect: 'allow',
+        actions: ['send'],
+        from: { agent_id: 'bench-*', capability: 'bench' },
+        to: { agent_id: 'bench-*', capability: 'bench' },
+      },
+      { effect: 'deny', actions: ['send'], to: { agent_id: 'vault-*' } },
+      { effect: 'deny', actions: ['send'], from: { capability: 'quarantined' } },
+      { effect: 'allow', actions: ['publish', 'subscribe'], to: { topic: 'bench/*' } },
+    ],
+  });
+  const credentials: { agentId: string; token: string }[] = [];
+  for (let i = 0; i < pairs * 2; i++) {
+    const agentId = `bench-${process.pid}-${i}`;
+    await adminCall(adminUrl, 'POST', '/admin/v1/agents', { agent_id: agentId, tenant_id: tenant, capabilities: ['bench'] });
+    credentials.push({ agentId, token: (await adminCall(adminUrl, 'POST', `/admin/v1/agents/${agentId}/tokens`, {})).token as string });
+  }
+  const file = join(tmpdir(), `agw-bench-${process.pid}-routing.json`);
+  writeFileSync(file, JSON.stringify(credentials));
+  return file;
+}
+
 /** RSS added per idle connection: `idleCount` connections held by another process. */
 async function idleRss(url: string, pid: number): Promise<number> {
   await new Promise((r) => setTimeout(r, 1_500));
@@ -143,10 +196,13 @@ async function idleRss(url: string, pid: number): Promise<number> {
 
 const running: ChildProcess[] = [];
 try {
+  await resetBenchDatabase();
+  // `none` too, for the idle connections of the memory measure (they need no provisioning).
   const gateway = await startGateway({
-    AUTH_METHODS: routingAuth,
+    AUTH_METHODS: routingAuth === 'none' ? 'none' : 'token,none',
     MAX_CONNECTIONS: String(idleCount * 4),
     RATE_LIMIT_DEFAULTS: GENEROUS_LIMITS,
+    ADMIN_TOKEN: BENCH_ADMIN_TOKEN,
   });
   running.push(gateway.child);
   const bare = await start(here('./bare-relay.js'), {}, (line) => line.event === 'ready');
@@ -159,18 +215,20 @@ try {
   const gatewayRss = await idleRss(gatewayUrl, gateway.child.pid!);
   const bareRss = await idleRss(bareUrl, bare.child.pid!);
 
+  const credentialsFile = routingAuth === 'token' ? await provisionRoutingAgents(`http://127.0.0.1:${gateway.adminPort}`) : undefined;
   const loadArgs = [String(pairs), String(inflight), String(seconds), String(payload)];
+  const gatewayArgs = credentialsFile ? [...loadArgs, credentialsFile] : loadArgs;
   const bareRuns: LoadFigures[] = [];
   const gatewayRuns: LoadFigures[] = [];
   for (let round = 0; round < rounds; round++) {
     bareRuns.push(await runLoad(['roundtrip', bareUrl, ...loadArgs]));
-    gatewayRuns.push(await runLoad(['roundtrip', gatewayUrl, ...loadArgs]));
+    gatewayRuns.push(await runLoad(['roundtrip', gatewayUrl, ...gatewayArgs]));
   }
   gateway.child.kill('SIGTERM');
   bare.child.kill('SIGTERM');
   const bareRun = medianFigures(bareRuns);
   const gatewayRun = medianFigures(gatewayRuns);
-  const ratios = gatewayRuns.map((g, i) => g.msgs_per_s / bareRuns[i].msgs_per_s);
+  const ratios = gatewayRuns.map((g, i) => g.msgs_per_s / (bareRuns[i]?.msgs_per_s ?? Number.NaN));
 
   const connects: ConnectFigures[] = await benchConnects({
     startGateway: async (env) => {
@@ -191,7 +249,7 @@ try {
       seconds,
       payload_bytes: payload,
       idle_connections: idleCount,
-      routing_auth: routingAuth,
+      routing_guards: routingAuth === 'token' ? 'token auth + policy + rate limits' : 'none',
       connect_concurrency: connectConcurrency,
       cpus: cpus().length,
       pinned: pin,

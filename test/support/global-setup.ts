@@ -12,7 +12,9 @@ export async function setup(): Promise<void> {
   if (!existsSync(GATEWAY_MAIN)) throw new Error('dist/ is missing: `npm test` builds first; run `npm run build` before `vitest`');
   const client = new pg.Client({ connectionString: 'postgresql://postgres@localhost:5432/postgres' });
   await client.connect();
-  await client.query('DROP DATABASE IF EXISTS agent_gateway_test WITH (FORCE)');
+  // The shared test database and the private ones some suites use (agent_gateway_test_*).
+  const { rows } = await client.query<{ datname: string }>("SELECT datname FROM pg_database WHERE datname LIKE 'agent\\_gateway\\_test%'");
+  for (const { datname } of rows) await client.query(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`);
   await client.end();
 }
 

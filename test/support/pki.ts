@@ -68,7 +68,8 @@ function subject(commonName: string): string {
 /** A positive serial of 16 hex digits (even length, as `openssl ca` wants), random per CA. */
 function randomSerial(): string {
   const bytes = randomBytes(8);
-  bytes[0] = (bytes[0] & 0x3f) | 0x10;
+  // A positive serial with a fixed high nibble, so it is always 8 bytes long.
+  bytes[0] = ((bytes[0] ?? 0) & 0x3f) | 0x10;
   return bytes.toString('hex').toUpperCase();
 }
 

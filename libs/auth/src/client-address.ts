@@ -14,8 +14,7 @@ export function resolveClientAddress(
     .split(',')
     .map((h) => h.trim())
     .filter(Boolean);
-  for (let i = hops.length - 1; i >= 0; i--) {
-    const hop = hops[i];
+  for (const hop of [...hops].reverse()) {
     if (!isTrusted(hop)) return hop;
   }
   return hops[0] ?? direct;

@@ -41,11 +41,10 @@ export function certificateFromTls(socket: TLSSocket): PresentedCertificate | un
  * When the element carries the certificate (`Cert`), its hash must match `Hash`.
  */
 export function certificateFromXfcc(header: string): PresentedCertificate {
-  const elements = parseXfcc(header);
-  if (elements.length !== 1) {
+  const [element, ...others] = parseXfcc(header);
+  if (!element || others.length > 0) {
     throw new GatewayError('UNAUTHORIZED', 'X-Forwarded-Client-Cert must carry exactly one element (configure the proxy to sanitize it)');
   }
-  const element = elements[0];
   let fingerprint = element.hash?.toLowerCase();
   let notAfter: Date | undefined;
   let spiffeIds = (element.uri ?? '').split(',').filter((u) => u.startsWith('spiffe://'));

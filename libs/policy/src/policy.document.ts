@@ -49,11 +49,14 @@ export function parsePolicyDocument(input: unknown): PolicyDocument {
   const parsed = policyDocumentSchema.safeParse(input);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
+    if (!issue) throw new PolicyDocumentError('invalid policy document');
     const path = issue.path.map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i > 0 ? '.' : ''}${String(p)}`)).join('');
     const message =
       issue.code === 'unrecognized_keys'
         ? `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`
-        : issue.message.replace(/^Invalid input: /, '');
+        : issue.message.endsWith('received undefined')
+          ? 'is required'
+          : issue.message.replace(/^Invalid input: /, '');
     throw new PolicyDocumentError(path ? `${path}: ${message}` : message);
   }
   parsed.data.rules.forEach((r, i) => {

@@ -87,7 +87,7 @@ export class TokenBucketRepository implements OnModuleInit, OnApplicationShutdow
     await this.client.connect().catch(() => undefined);
   }
 
-    onApplicationShutdown(): void {
+  onApplicationShutdown(): void {
     this.client.disconnect();
   }
 
@@ -99,9 +99,9 @@ export class TokenBucketRepository implements OnModuleInit, OnApplicationShutdow
     want: number,
     tenant?: { key: string; rate: number; burst: number },
   ): Promise<BucketAnswer> {
-    const take = (this.client as unknown as Record<string, (...args: (string | number)[]) => Promise<number[]>>).agwTake;
-    const [granted = 0, remaining = 0, retryAfterMs = 0, resetMs = 0] = await take.call(
-      this.client,
+    // `defineCommand` adds the method at run time; ioredis's types cannot know it.
+    const client = this.client as unknown as { agwTake: (...args: (string | number)[]) => Promise<number[]> };
+    const [granted = 0, remaining = 0, retryAfterMs = 0, resetMs = 0] = await client.agwTake(
       this.redis.key('rl', key),
       this.redis.key('rl', tenant?.key ?? key),
       rate,
