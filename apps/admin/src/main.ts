@@ -17,11 +17,8 @@ async function main(): Promise<void> {
     const admin = await listen(
       AdminModule.forRoot(config),
       config,
-      { host: config.adminPlane.host, port: config.adminPlane.port, bodyLimit: 1024 * 1024 },
+      { host: config.adminPlane.host, port: config.adminPlane.port, bodyLimit: 1024 * 1024, portVariable: 'ADMIN_PORT' },
       logger,
-      undefined,
-      undefined,
-      'ADMIN_PORT',
     );
     new Logger('Bootstrap').log({ event: 'ready', node_id: config.nodeId, version: config.version, admin_port: admin.port });
     const stop = (): void => void admin.app.close().then(() => process.exit(0));

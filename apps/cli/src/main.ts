@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
 import { NestFactory } from '@nestjs/core';
 import { loadConfig, readVersion } from '#libs/config';
@@ -42,7 +43,7 @@ async function run(argv: string[]): Promise<unknown> {
     const credentials = app.get(CredentialService);
     switch (`${resource} ${verb}`) {
       case 'tenant create': {
-        const tenant = await tenants.ensure(id, values.name ?? id);
+        const tenant = await tenants.ensure(id, values.name ?? id, CLI_ACTOR);
         return { tenant_id: tenant.id, name: tenant.name };
       }
       case 'agent create': {
@@ -52,27 +53,30 @@ async function run(argv: string[]): Promise<unknown> {
           if (!values['if-missing']) throw new GatewayError('CONFLICT', `agent "${id}" already exists`);
           return { agent_id: existing.id, tenant_id: existing.tenantId, created: false };
         }
-        await tenants.ensure(values.tenant, values.tenant);
-        const agent = await agents.register({
-          id,
-          tenantId: values.tenant,
-          name: values.name ?? id,
-          capabilities: values.capabilities
-            ? values.capabilities
-                .split(',')
-                .map((c) => c.trim())
-                .filter(Boolean)
-            : [],
-          description: values.description ?? null,
-          metadata: {},
-        });
+        await tenants.ensure(values.tenant, values.tenant, CLI_ACTOR);
+        const agent = await agents.register(
+          {
+            id,
+            tenantId: values.tenant,
+            name: values.name ?? id,
+            capabilities: values.capabilities
+              ? values.capabilities
+                  .split(',')
+                  .map((c) => c.trim())
+                  .filter(Boolean)
+              : [],
+            description: values.description ?? null,
+            metadata: {},
+          },
+          CLI_ACTOR,
+        );
         return { agent_id: agent.id, tenant_id: agent.tenantId, created: true };
       }
       case 'token create': {
         const seconds = values['expires-in-s'] === undefined ? null : Number(values['expires-in-s']);
         if (seconds !== null && !(Number.isInteger(seconds) && seconds > 0))
           throw new UsageError('--expires-in-s must be a positive integer');
-        return (await credentials.issueToken(id, seconds === null ? null : new Date(Date.now() + seconds * 1000))).issued;
+        return (await credentials.issueToken(id, seconds === null ? null : new Date(Date.now() + seconds * 1000), CLI_ACTOR)).issued;
       }
       default:
         throw new UsageError(`unknown command "${resource} ${verb}"`);
@@ -83,6 +87,9 @@ async function run(argv: string[]): Promise<unknown> {
 }
 
 class UsageError extends Error {}
+
+/** The CLI in audit records: an admin acting from a host with database access. */
+const CLI_ACTOR = { type: 'admin' as const, id: `cli:${userInfo().username}` };
 
 run(process.argv.slice(2)).then(
   (output) => {

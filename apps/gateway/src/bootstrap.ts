@@ -41,10 +41,10 @@ export async function bootstrap(env: NodeJS.ProcessEnv): Promise<RunningGateway>
       port: config.agentPlane.port,
       bodyLimit: config.agentPlane.maxMessageBytes,
       ...(httpsOptions && { httpsOptions }),
+      configure: (app) => app.useWebSocketAdapter(new GatewayIoAdapter(app, config)),
+      auditWriter: config.audit.worker,
     },
     logger,
-    undefined,
-    (app) => app.useWebSocketAdapter(new GatewayIoAdapter(app, config)),
   );
   let admin: { app: INestApplication; port: number } | null = null;
   if (config.adminPlane.enabled) {
@@ -52,11 +52,8 @@ export async function bootstrap(env: NodeJS.ProcessEnv): Promise<RunningGateway>
     admin = await listen(
       AdminModule.forRoot(config),
       config,
-      { host: config.adminPlane.host, port: config.adminPlane.port, bodyLimit: 1024 * 1024 },
+      { host: config.adminPlane.host, port: config.adminPlane.port, bodyLimit: 1024 * 1024, shared, portVariable: 'ADMIN_PORT' },
       logger,
-      shared,
-      undefined,
-      'ADMIN_PORT',
     );
   }
   log.log({

@@ -11,3 +11,8 @@ export interface AdminPrincipal {
   /** Set when the admin is bound to one tenant and may only see and change that tenant. */
   tenantId: string | null;
 }
+
+/** The admin as the author of an audit record. */
+export function actorOf(admin: AdminPrincipal): { type: 'admin'; id: string } {
+  return { type: 'admin', id: admin.subject };
+}

@@ -13,6 +13,7 @@ import { MetricsController } from './metrics.controller.js';
 import { TenantsController } from './tenants.controller.js';
 import { PoliciesController } from './policies.controller.js';
 import { RateLimitsController } from './rate-limits.controller.js';
+import { AuditController } from './audit.controller.js';
 import { PolicyModule } from '#libs/policy';
 import { RateLimitModule } from '#libs/ratelimit';
 import { adminValidationPipe } from './validation.js';
@@ -32,6 +33,7 @@ export class AdminModule {
         CredentialsController,
         PoliciesController,
         RateLimitsController,
+        AuditController,
       ],
       providers: [
         AdminTokenStrategy,

@@ -84,3 +84,22 @@ export type PageQueryDto = z.infer<typeof pageQuerySchema>;
 export type TokenCreateDto = z.infer<typeof tokenCreateSchema>;
 export type CertificateBindDto = z.infer<typeof certificateBindSchema>;
 export type OidcSubjectBindDto = z.infer<typeof oidcSubjectBindSchema>;
+
+const auditFilters = {
+  tenant_id: tenantId.optional(),
+  agent_id: agentId.optional(),
+  action: z
+    .string()
+    .regex(/^[a-z_]+\.[a-z_]+$/, { error: 'must be an audit action like message.routed' })
+    .optional(),
+  since: z.iso.datetime({ offset: true }).optional(),
+  until: z.iso.datetime({ offset: true }).optional(),
+};
+
+export const auditListQuerySchema = pageQuerySchema.extend(auditFilters);
+export const auditExportQuerySchema = z.strictObject({ ...auditFilters, format: z.enum(['ndjson', 'csv']).default('ndjson') });
+export const auditVerifyQuerySchema = z.strictObject({ tenant_id: tenantId.optional() });
+
+export type AuditListQueryDto = z.infer<typeof auditListQuerySchema>;
+export type AuditExportQueryDto = z.infer<typeof auditExportQuerySchema>;
+export type AuditVerifyQueryDto = z.infer<typeof auditVerifyQuerySchema>;

@@ -1,5 +1,7 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
 import { AgentService, TenantService } from '#libs/identity';
+import { CurrentAdmin } from './admin-auth.guard.js';
+import { actorOf, type AdminPrincipal } from './admin-principal.js';
 import { presentAgent, presentPage } from './admin.presenters.js';
 import {
   agentCreateSchema,
@@ -20,17 +22,20 @@ export class AgentsController {
   ) {}
 
   @Post()
-  async register(@Body({ schema: agentCreateSchema }) body: AgentCreateDto) {
+  async register(@Body({ schema: agentCreateSchema }) body: AgentCreateDto, @CurrentAdmin() admin: AdminPrincipal) {
     await this.tenants.get(body.tenant_id);
-    const agent = await this.agents.register({
-      id: body.agent_id,
-      tenantId: body.tenant_id,
-      name: body.agent_name ?? body.agent_id,
-      capabilities: body.capabilities ?? [],
-      description: body.description ?? null,
-      metadata: body.metadata ?? {},
-      ...(body.status && { status: body.status }),
-    });
+    const agent = await this.agents.register(
+      {
+        id: body.agent_id,
+        tenantId: body.tenant_id,
+        name: body.agent_name ?? body.agent_id,
+        capabilities: body.capabilities ?? [],
+        description: body.description ?? null,
+        metadata: body.metadata ?? {},
+        ...(body.status && { status: body.status }),
+      },
+      actorOf(admin),
+    );
     return presentAgent(agent);
   }
 
@@ -48,20 +53,25 @@ export class AgentsController {
   async change(
     @Param('agentId', { schema: agentIdParamSchema }) agentId: string,
     @Body({ schema: agentUpdateSchema }) body: AgentUpdateDto,
+    @CurrentAdmin() admin: AdminPrincipal,
   ) {
-    const { after } = await this.agents.update(agentId, {
-      ...(body.agent_name !== undefined && { name: body.agent_name }),
-      ...(body.capabilities !== undefined && { capabilities: body.capabilities }),
-      ...(body.description !== undefined && { description: body.description }),
-      ...(body.metadata !== undefined && { metadata: body.metadata }),
-      ...(body.status !== undefined && { status: body.status }),
-    });
+    const { after } = await this.agents.update(
+      agentId,
+      {
+        ...(body.agent_name !== undefined && { name: body.agent_name }),
+        ...(body.capabilities !== undefined && { capabilities: body.capabilities }),
+        ...(body.description !== undefined && { description: body.description }),
+        ...(body.metadata !== undefined && { metadata: body.metadata }),
+        ...(body.status !== undefined && { status: body.status }),
+      },
+      actorOf(admin),
+    );
     return presentAgent(after);
   }
 
   @Delete(':agentId')
   @HttpCode(204)
-  async remove(@Param('agentId', { schema: agentIdParamSchema }) agentId: string): Promise<void> {
-    await this.agents.remove(agentId);
+  async remove(@Param('agentId', { schema: agentIdParamSchema }) agentId: string, @CurrentAdmin() admin: AdminPrincipal): Promise<void> {
+    await this.agents.remove(agentId, actorOf(admin));
   }
 }

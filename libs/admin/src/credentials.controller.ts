@@ -1,5 +1,7 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { CredentialService } from '#libs/identity';
+import { CurrentAdmin } from './admin-auth.guard.js';
+import { actorOf, type AdminPrincipal } from './admin-principal.js';
 import { presentCertificate, presentOidcSubject, presentPage, presentToken } from './admin.presenters.js';
 import {
   agentIdParamSchema,
@@ -27,13 +29,14 @@ export class CredentialsController {
   async issueToken(
     @Param('agentId', { schema: agentIdParamSchema }) agentId: string,
     @Body({ schema: tokenCreateSchema }) body: TokenCreateDto,
+    @CurrentAdmin() admin: AdminPrincipal,
   ) {
     const expiresAt = body.expires_in_s
       ? new Date(Date.now() + body.expires_in_s * 1000)
       : body.expires_at
         ? new Date(body.expires_at)
         : null;
-    return (await this.credentials.issueToken(agentId, expiresAt)).issued;
+    return (await this.credentials.issueToken(agentId, expiresAt, actorOf(admin))).issued;
   }
 
   @Get('agents/:agentId/tokens')
@@ -46,16 +49,17 @@ export class CredentialsController {
 
   @Delete('tokens/:tokenId')
   @HttpCode(204)
-  async revokeToken(@Param('tokenId', { schema: uuidParamSchema }) tokenId: string): Promise<void> {
-    await this.credentials.revokeToken(tokenId);
+  async revokeToken(@Param('tokenId', { schema: uuidParamSchema }) tokenId: string, @CurrentAdmin() admin: AdminPrincipal): Promise<void> {
+    await this.credentials.revokeToken(tokenId, actorOf(admin));
   }
 
   @Post('agents/:agentId/certificates')
   async bindCertificate(
     @Param('agentId', { schema: agentIdParamSchema }) agentId: string,
     @Body({ schema: certificateBindSchema }) body: CertificateBindDto,
+    @CurrentAdmin() admin: AdminPrincipal,
   ) {
-    return presentCertificate(await this.credentials.bindCertificate(agentId, body));
+    return presentCertificate(await this.credentials.bindCertificate(agentId, body, actorOf(admin)));
   }
 
   @Get('agents/:agentId/certificates')
@@ -68,16 +72,20 @@ export class CredentialsController {
 
   @Delete('certificates/:bindingId')
   @HttpCode(204)
-  async unbindCertificate(@Param('bindingId', { schema: uuidParamSchema }) bindingId: string): Promise<void> {
-    await this.credentials.unbindCertificate(bindingId);
+  async unbindCertificate(
+    @Param('bindingId', { schema: uuidParamSchema }) bindingId: string,
+    @CurrentAdmin() admin: AdminPrincipal,
+  ): Promise<void> {
+    await this.credentials.unbindCertificate(bindingId, actorOf(admin));
   }
 
   @Post('agents/:agentId/oidc-subjects')
   async bindOidcSubject(
     @Param('agentId', { schema: agentIdParamSchema }) agentId: string,
     @Body({ schema: oidcSubjectBindSchema }) body: OidcSubjectBindDto,
+    @CurrentAdmin() admin: AdminPrincipal,
   ) {
-    return presentOidcSubject(await this.credentials.bindOidcSubject(agentId, body.subject, body.issuer ?? null));
+    return presentOidcSubject(await this.credentials.bindOidcSubject(agentId, body.subject, body.issuer ?? null, actorOf(admin)));
   }
 
   @Get('agents/:agentId/oidc-subjects')
@@ -90,7 +98,10 @@ export class CredentialsController {
 
   @Delete('oidc-subjects/:subjectId')
   @HttpCode(204)
-  async unbindOidcSubject(@Param('subjectId', { schema: uuidParamSchema }) subjectId: string): Promise<void> {
-    await this.credentials.unbindOidcSubject(subjectId);
+  async unbindOidcSubject(
+    @Param('subjectId', { schema: uuidParamSchema }) subjectId: string,
+    @CurrentAdmin() admin: AdminPrincipal,
+  ): Promise<void> {
+    await this.credentials.unbindOidcSubject(subjectId, actorOf(admin));
   }
 }

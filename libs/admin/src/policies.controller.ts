@@ -2,7 +2,7 @@ import { Body, Controller, Get, Param, Put } from '@nestjs/common';
 import { TenantService } from '#libs/identity';
 import { PolicyService, type PolicyView } from '#libs/policy';
 import { CurrentAdmin } from './admin-auth.guard.js';
-import type { AdminPrincipal } from './admin-principal.js';
+import { actorOf, type AdminPrincipal } from './admin-principal.js';
 import { tenantIdParamSchema } from './admin.schemas.js';
 
 /**
@@ -29,6 +29,6 @@ export class PoliciesController {
     @CurrentAdmin() admin: AdminPrincipal,
   ): Promise<PolicyView> {
     await this.tenants.get(tenantId);
-    return (await this.policies.put(tenantId, body, admin.subject)).after;
+    return (await this.policies.put(tenantId, body, actorOf(admin))).after;
   }
 }

@@ -1,5 +1,7 @@
 import { Body, Controller, Get, Post, Query } from '@nestjs/common';
 import { TenantService } from '#libs/identity';
+import { CurrentAdmin } from './admin-auth.guard.js';
+import { actorOf, type AdminPrincipal } from './admin-principal.js';
 import { presentPage, presentTenant } from './admin.presenters.js';
 import { pageQuerySchema, tenantCreateSchema, type PageQueryDto, type TenantCreateDto } from './admin.schemas.js';
 
@@ -9,8 +11,8 @@ export class TenantsController {
   constructor(private readonly tenants: TenantService) {}
 
   @Post()
-  async create(@Body({ schema: tenantCreateSchema }) body: TenantCreateDto) {
-    return presentTenant(await this.tenants.create(body.tenant_id, body.name));
+  async create(@Body({ schema: tenantCreateSchema }) body: TenantCreateDto, @CurrentAdmin() admin: AdminPrincipal) {
+    return presentTenant(await this.tenants.create(body.tenant_id, body.name, actorOf(admin)));
   }
 
   @Get()

@@ -1,8 +1,26 @@
-import { Global, Module } from '@nestjs/common';
+import { Global, Module, type DynamicModule } from '@nestjs/common';
+import type { GatewayConfig } from '#libs/config';
+import { AuditQueryService } from './audit-query.service.js';
 import { AuditTrail } from './audit-trail.js';
-import { MetricsAuditTrail } from './metrics-audit-trail.js';
+import { AuditWriterService } from './audit-writer.service.js';
+import { AuditRepository } from './audit.repository.js';
+import { QueueAuditTrail } from './queue-audit-trail.js';
 
-/** The audit trail every plane records into. */
+/** The audit trail: the producer every plane records into, the reads, and (optionally) the writer. */
 @Global()
-@Module({ providers: [{ provide: AuditTrail, useClass: MetricsAuditTrail }], exports: [AuditTrail] })
-export class AuditModule {}
+@Module({})
+export class AuditModule {
+  /** `writer`: run the Postgres writer in this application (one per process at most). */
+  static forRoot(_config: GatewayConfig, options: { writer: boolean }): DynamicModule {
+    return {
+      module: AuditModule,
+      providers: [
+        { provide: AuditTrail, useClass: QueueAuditTrail },
+        AuditRepository,
+        AuditQueryService,
+        ...(options.writer ? [AuditWriterService] : []),
+      ],
+      exports: [AuditTrail, AuditQueryService],
+    };
+  }
+}

@@ -1,5 +1,11 @@
-/** The audit trail (contract §8): the interface every plane records into. */
+/** The audit trail (contract §8): the interface every plane records into, its queue, writer and reads. */
 export { AuditModule } from './audit.module.js';
 export { AuditTrail } from './audit-trail.js';
+export { AuditQueryService } from './audit-query.service.js';
+export type { VerifyReport } from './audit-query.service.js';
+export type { AuditFilter } from './audit.repository.js';
 export { AUDIT_ACTIONS } from './audit-event.js';
 export type { AuditAction, AuditActor, AuditEvent } from './audit-event.js';
+export { GENESIS_HASH, canonicalJson, chainHash, toRecord, uuidv7 } from './audit-record.js';
+export type { AuditRecord, ChainedAuditRecord } from './audit-record.js';
+export { AUDIT_QUEUE, bullPrefix } from './audit-queue.js';

@@ -247,6 +247,21 @@ export const CONFIG_KEYS = {
     undefined,
     rateLimitDefaults.optional(),
   ),
+  AUDIT_PAYLOADS: key('Store message content in audit records (its SHA-256 is always stored).', 'false', bool),
+  AUDIT_RETENTION_DAYS: key('Audit records older than this are purged (daily, oldest first, chain anchored).', '365', int(1, 36_500)),
+  AUDIT_WORKER: key('Run the audit writer in this process (set `false` when `apps/audit-worker` runs it).', 'true', bool),
+  AUDIT_BATCH_MS: key('Longest time an audit event waits in memory before its micro-batch goes to the queue.', '5', int(1, 1000)),
+  AUDIT_BATCH_MAX: key('Most records in one micro-batch (one queue job, one database transaction).', '500', int(1, 10_000)),
+  AUDIT_BUFFER_MAX: key(
+    'Most records held in memory while Redis is unreachable; past it, new records are dropped and counted.',
+    '100000',
+    int(1000, 10_000_000),
+  ),
+  AUDIT_DURABLE_WAIT_MS: key(
+    'Longest time `send` waits for its `message.routed` record to reach Redis before acknowledging.',
+    '1000',
+    int(0, 30_000),
+  ),
   NONE_TENANT_ID: key(
     'Tenant that agents authenticated with `none` belong to.',
     'default',
@@ -316,6 +331,15 @@ export interface GatewayConfig {
   } | null;
   tls: { certPath: string; keyPath: string; clientCaPath: string | undefined; crlPath: string | undefined; reloadS: number } | null;
   policy: { cacheTtlS: number };
+  audit: {
+    payloads: boolean;
+    retentionDays: number;
+    worker: boolean;
+    batchMs: number;
+    batchMax: number;
+    bufferMax: number;
+    durableWaitMs: number;
+  };
   rateLimits: { failureMode: 'closed' | 'open'; defaults: RateLimitDefaults };
   heartbeat: { intervalS: number; timeoutS: number };
   routing: { deliveryTimeoutMs: number; defaultResultTimeoutMs: number; conversationTtlS: number };
@@ -425,6 +449,15 @@ export function loadConfig(env: NodeJS.ProcessEnv, version: string): GatewayConf
     shutdown: { graceMs: p.SHUTDOWN_GRACE_MS },
     manifest: { name: p.GATEWAY_NAME, description: p.GATEWAY_DESCRIPTION },
     policy: { cacheTtlS: p.POLICY_CACHE_TTL_S },
+    audit: {
+      payloads: p.AUDIT_PAYLOADS,
+      retentionDays: p.AUDIT_RETENTION_DAYS,
+      worker: p.AUDIT_WORKER,
+      batchMs: p.AUDIT_BATCH_MS,
+      batchMax: p.AUDIT_BATCH_MAX,
+      bufferMax: p.AUDIT_BUFFER_MAX,
+      durableWaitMs: p.AUDIT_DURABLE_WAIT_MS,
+    },
     rateLimits: { failureMode: p.RATE_LIMIT_FAILURE_MODE, defaults: p.RATE_LIMIT_DEFAULTS ?? BUILT_IN_RATE_LIMIT_DEFAULTS },
     log: { level: p.LOG_LEVEL, format: p.LOG_FORMAT },
   };

@@ -1,7 +1,9 @@
 import { Injectable } from '@nestjs/common';
+import { AuditTrail, type AuditActor } from '#libs/audit';
 import type { Agent } from '#libs/persistence';
 import { AGENT_ID_PATTERN, CAPABILITY_PATTERN, GatewayError } from '#libs/protocol';
 import { AgentRepository, type AgentChange, type AgentCreate, type AgentFilter } from './agent.repository.js';
+import { agentState, recordMutation } from './admin-audit.js';
 import { IdentityEventsBus } from './identity-events.bus.js';
 import type { Page, PageRequest } from './paging.js';
 
@@ -14,14 +16,17 @@ export class AgentService {
   constructor(
     private readonly agents: AgentRepository,
     private readonly events: IdentityEventsBus,
+    private readonly audit: AuditTrail,
   ) {}
 
-  register(agent: AgentCreate): Promise<Agent> {
+  async register(agent: AgentCreate, actor: AuditActor): Promise<Agent> {
     if (!AGENT_ID_PATTERN.test(agent.id))
       throw new GatewayError('INVALID_MESSAGE', 'agent_id: must match ^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$');
     const bad = agent.capabilities.find((c) => !CAPABILITY_PATTERN.test(c));
     if (bad !== undefined) throw new GatewayError('INVALID_MESSAGE', `capabilities: "${bad}" is not a valid capability`);
-    return this.agents.create(agent);
+    const created = await this.agents.create(agent);
+    recordMutation(this.audit, actor, 'agent.created', created.tenantId, created.id, { after: agentState(created) });
+    return created;
   }
 
   find(id: string): Promise<Agent | null> {
@@ -39,10 +44,11 @@ export class AgentService {
   }
 
   /** Changes an agent; returns it before and after. */
-  async update(id: string, change: AgentChange): Promise<{ before: Agent; after: Agent }> {
+  async update(id: string, change: AgentChange, actor: AuditActor): Promise<{ before: Agent; after: Agent }> {
     const result = await this.agents.update(id, change);
     if (!result) throw new GatewayError('AGENT_NOT_FOUND', `agent "${id}" is not registered`);
-    const { after } = result;
+    const { before, after } = result;
+    recordMutation(this.audit, actor, 'agent.updated', after.tenantId, id, { before: agentState(before), after: agentState(after) });
     if (after.status === 'disabled') {
       await this.events.publish({ type: 'agent_revoked', agent_id: id });
     } else {
@@ -59,9 +65,10 @@ export class AgentService {
   }
 
   /** Deletes an agent and its credentials; returns what was deleted. */
-  async remove(id: string): Promise<Agent> {
+  async remove(id: string, actor: AuditActor): Promise<Agent> {
     const deleted = await this.agents.delete(id);
     if (!deleted) throw new GatewayError('AGENT_NOT_FOUND', `agent "${id}" is not registered`);
+    recordMutation(this.audit, actor, 'agent.deleted', deleted.tenantId, id, { before: agentState(deleted) });
     await this.events.publish({ type: 'agent_revoked', agent_id: id });
     return deleted;
   }

@@ -1,6 +1,8 @@
 import { Injectable } from '@nestjs/common';
+import { AuditTrail, type AuditActor } from '#libs/audit';
 import type { ApiToken, CertificateBinding, CertificateBindingKind, OidcSubject } from '#libs/persistence';
 import { GatewayError } from '#libs/protocol';
+import { recordMutation } from './admin-audit.js';
 import { AgentRepository } from './agent.repository.js';
 import { ApiTokenRepository } from './api-token.repository.js';
 import { apiTokenHint, generateApiToken, hashApiToken } from './api-token.js';
@@ -33,15 +35,19 @@ export class CredentialService {
     private readonly certificates: CertificateBindingRepository,
     private readonly subjects: OidcSubjectRepository,
     private readonly events: IdentityEventsBus,
+    private readonly audit: AuditTrail,
   ) {}
 
   /** Issues a new API token; the plain token exists only in the return value. */
-  async issueToken(agentId: string, expiresAt: Date | null): Promise<{ issued: IssuedApiToken; record: ApiToken }> {
-    await this.requireAgent(agentId);
+  async issueToken(agentId: string, expiresAt: Date | null, actor: AuditActor): Promise<{ issued: IssuedApiToken; record: ApiToken }> {
+    const tenantId = await this.requireAgent(agentId);
     if (expiresAt !== null && expiresAt.getTime() <= Date.now())
       throw new GatewayError('INVALID_MESSAGE', 'expires_at: must be in the future');
     const token = generateApiToken();
     const record = await this.tokens.create(agentId, hashApiToken(token), apiTokenHint(token), expiresAt);
+    recordMutation(this.audit, actor, 'credential.created', tenantId, agentId, {
+      after: { kind: 'token', token_id: record.id, hint: record.hint, expires_at: record.expiresAt?.toISOString() ?? null },
+    });
     return { issued: { token_id: record.id, token, expires_at: record.expiresAt?.toISOString() ?? null }, record };
   }
 
@@ -51,17 +57,26 @@ export class CredentialService {
   }
 
   /** Revokes a token (idempotent) and disconnects the sessions that use it; returns it before and after. */
-  async revokeToken(tokenId: string): Promise<{ before: ApiToken; after: ApiToken }> {
+  async revokeToken(tokenId: string, actor: AuditActor): Promise<{ before: ApiToken; after: ApiToken }> {
     const result = isUuid(tokenId) ? await this.tokens.revoke(tokenId, new Date()) : null;
     if (!result) throw new GatewayError('NOT_FOUND', `token "${tokenId}" does not exist`);
+    const agent = await this.agents.find(result.after.agentId);
+    recordMutation(this.audit, actor, 'credential.revoked', agent?.tenantId ?? null, result.after.agentId, {
+      before: { kind: 'token', token_id: tokenId, revoked_at: result.before.revokedAt?.toISOString() ?? null },
+      after: { kind: 'token', token_id: tokenId, revoked_at: result.after.revokedAt?.toISOString() ?? null },
+    });
     await this.events.publish({ type: 'credential_revoked', credential_id: tokenId, agent_id: result.after.agentId });
     return result;
   }
 
-  async bindCertificate(agentId: string, selector: CertificateSelector): Promise<CertificateBinding> {
-    await this.requireAgent(agentId);
+  async bindCertificate(agentId: string, selector: CertificateSelector, actor: AuditActor): Promise<CertificateBinding> {
+    const tenantId = await this.requireAgent(agentId);
     const [kind, value] = normalizeSelector(selector);
-    return this.certificates.create(agentId, kind, value);
+    const binding = await this.certificates.create(agentId, kind, value);
+    recordMutation(this.audit, actor, 'credential.created', tenantId, agentId, {
+      after: { kind: 'certificate', binding_id: binding.id, match: kind, value },
+    });
+    return binding;
   }
 
   async listCertificates(agentId: string, page: PageRequest): Promise<Page<CertificateBinding>> {
@@ -69,16 +84,24 @@ export class CredentialService {
     return this.certificates.listForAgent(agentId, page);
   }
 
-  async unbindCertificate(id: string): Promise<CertificateBinding> {
+  async unbindCertificate(id: string, actor: AuditActor): Promise<CertificateBinding> {
     const deleted = isUuid(id) ? await this.certificates.delete(id) : null;
     if (!deleted) throw new GatewayError('NOT_FOUND', `certificate binding "${id}" does not exist`);
+    const agent = await this.agents.find(deleted.agentId);
+    recordMutation(this.audit, actor, 'credential.revoked', agent?.tenantId ?? null, deleted.agentId, {
+      before: { kind: 'certificate', binding_id: id, match: deleted.kind, value: deleted.value },
+    });
     await this.events.publish({ type: 'credential_revoked', credential_id: id, agent_id: deleted.agentId });
     return deleted;
   }
 
-  async bindOidcSubject(agentId: string, subject: string, issuer: string | null): Promise<OidcSubject> {
-    await this.requireAgent(agentId);
-    return this.subjects.create(agentId, subject, issuer);
+  async bindOidcSubject(agentId: string, subject: string, issuer: string | null, actor: AuditActor): Promise<OidcSubject> {
+    const tenantId = await this.requireAgent(agentId);
+    const binding = await this.subjects.create(agentId, subject, issuer);
+    recordMutation(this.audit, actor, 'credential.created', tenantId, agentId, {
+      after: { kind: 'oidc_subject', binding_id: binding.id, subject, issuer },
+    });
+    return binding;
   }
 
   async listOidcSubjects(agentId: string, page: PageRequest): Promise<Page<OidcSubject>> {
@@ -86,15 +109,22 @@ export class CredentialService {
     return this.subjects.listForAgent(agentId, page);
   }
 
-  async unbindOidcSubject(id: string): Promise<OidcSubject> {
+  async unbindOidcSubject(id: string, actor: AuditActor): Promise<OidcSubject> {
     const deleted = isUuid(id) ? await this.subjects.delete(id) : null;
     if (!deleted) throw new GatewayError('NOT_FOUND', `OIDC subject binding "${id}" does not exist`);
+    const agent = await this.agents.find(deleted.agentId);
+    recordMutation(this.audit, actor, 'credential.revoked', agent?.tenantId ?? null, deleted.agentId, {
+      before: { kind: 'oidc_subject', binding_id: id, subject: deleted.subject, issuer: deleted.issuer },
+    });
     await this.events.publish({ type: 'credential_revoked', credential_id: id, agent_id: deleted.agentId });
     return deleted;
   }
 
-  private async requireAgent(agentId: string): Promise<void> {
-    if (!(await this.agents.find(agentId))) throw new GatewayError('AGENT_NOT_FOUND', `agent "${agentId}" is not registered`);
+  /** The agent's tenant; `AGENT_NOT_FOUND` when it is not registered. */
+  private async requireAgent(agentId: string): Promise<string> {
+    const agent = await this.agents.find(agentId);
+    if (!agent) throw new GatewayError('AGENT_NOT_FOUND', `agent "${agentId}" is not registered`);
+    return agent.tenantId;
   }
 }
 

@@ -1,23 +1,33 @@
 import { Injectable } from '@nestjs/common';
+import { AuditTrail, type AuditActor } from '#libs/audit';
 import type { Tenant } from '#libs/persistence';
 import { GatewayError, TENANT_ID_PATTERN } from '#libs/protocol';
 import type { Page, PageRequest } from './paging.js';
+import { recordMutation } from './admin-audit.js';
 import { TenantRepository } from './tenant.repository.js';
 
 /** Tenants: each owns agents, credentials, policy and audit records. */
 @Injectable()
 export class TenantService {
-  constructor(private readonly tenants: TenantRepository) {}
+  constructor(
+    private readonly tenants: TenantRepository,
+    private readonly audit: AuditTrail,
+  ) {}
 
-  create(id: string, name: string): Promise<Tenant> {
+  async create(id: string, name: string, actor: AuditActor): Promise<Tenant> {
     assertTenantId(id);
-    return this.tenants.create(id, name);
+    const tenant = await this.tenants.create(id, name);
+    recordMutation(this.audit, actor, 'tenant.created', id, id, { after: { tenant_id: id, name } });
+    return tenant;
   }
 
   /** Creates the tenant, or returns it unchanged when it exists. */
-  ensure(id: string, name: string): Promise<Tenant> {
+  async ensure(id: string, name: string, actor: AuditActor): Promise<Tenant> {
     assertTenantId(id);
-    return this.tenants.ensure(id, name);
+    const existed = await this.tenants.find(id);
+    const tenant = await this.tenants.ensure(id, name);
+    if (!existed) recordMutation(this.audit, actor, 'tenant.created', id, id, { after: { tenant_id: id, name: tenant.name } });
+    return tenant;
   }
 
   async get(id: string): Promise<Tenant> {

@@ -48,6 +48,25 @@ export class MetricsService {
     labelNames: ['action', 'outcome'] as const,
     registers: [this.registry],
   });
+  /** Audit records dropped because the in-memory buffer was full during a Redis outage. */
+  readonly auditDropped = new Counter({
+    name: 'agw_audit_dropped_total',
+    help: 'Audit records dropped: buffer full while Redis was unreachable',
+    registers: [this.registry],
+  });
+  /** Audit records written to Postgres by this process's writer. */
+  readonly auditWritten = new Counter({
+    name: 'agw_audit_written_total',
+    help: 'Audit records written to Postgres by this process',
+    registers: [this.registry],
+  });
+  /** From an audit event to its row in Postgres. */
+  readonly auditLagSeconds = new Histogram({
+    name: 'agw_audit_lag_seconds',
+    help: 'Time from an audit event to its row in Postgres',
+    buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [this.registry],
+  });
   /** 1 while shared rate limits cannot reach Redis. */
   readonly rateLimitDegraded = new Gauge({
     name: 'agw_rate_limit_degraded',

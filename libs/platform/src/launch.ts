@@ -20,26 +20,42 @@ export async function preflight(config: GatewayConfig): Promise<{ databaseCreate
   return report;
 }
 
+/** How {@link listen} builds and binds one plane's application. */
+export interface ListenOptions {
+  host: string;
+  port: number;
+  bodyLimit: number;
+  httpsOptions?: HttpsOptions;
+  /** Metrics and readiness of another application of this process. */
+  shared?: SharedState;
+  /** Adjusts the application before it listens (the WebSocket adapter). */
+  configure?: (app: NestExpressApplication) => void;
+  /** The variable named when the port is taken. */
+  portVariable?: string;
+  /** Host the audit writer in this application. */
+  auditWriter?: boolean;
+}
+
 /** A Nest application for one plane, listening on `host:port`; resolves to it and its bound port. */
 export async function listen(
   plane: Type | DynamicModule,
   config: GatewayConfig,
-  address: { host: string; port: number; bodyLimit: number; httpsOptions?: HttpsOptions },
+  options: ListenOptions,
   logger: LoggerService,
-  shared?: SharedState,
-  configure?: (app: NestExpressApplication) => void,
-  portVariable = 'PORT',
 ): Promise<{ app: NestExpressApplication; port: number }> {
-  const app = await NestFactory.create<NestExpressApplication>(ProcessModule.forRoot(config, plane, shared), {
-    logger,
-    abortOnError: false,
-    forceCloseConnections: true,
-    ...(address.httpsOptions && { httpsOptions: address.httpsOptions }),
-  });
-  app.useBodyParser('json', { limit: address.bodyLimit });
+  const app = await NestFactory.create<NestExpressApplication>(
+    ProcessModule.forRoot(config, plane, options.shared, { auditWriter: options.auditWriter ?? false }),
+    {
+      logger,
+      abortOnError: false,
+      forceCloseConnections: true,
+      ...(options.httpsOptions && { httpsOptions: options.httpsOptions }),
+    },
+  );
+  app.useBodyParser('json', { limit: options.bodyLimit });
   app.disable('x-powered-by');
-  configure?.(app);
-  return { app, port: await bind(app, address.host, address.port, portVariable) };
+  options.configure?.(app);
+  return { app, port: await bind(app, options.host, options.port, options.portVariable) };
 }
 
 /** Listens, turning "address in use" into a {@link StartupError} naming the variable. */

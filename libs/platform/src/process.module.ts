@@ -20,7 +20,12 @@ export interface SharedState {
  */
 @Module({})
 export class ProcessModule {
-  static forRoot(config: GatewayConfig, plane: Type | DynamicModule, shared?: SharedState): DynamicModule {
+  static forRoot(
+    config: GatewayConfig,
+    plane: Type | DynamicModule,
+    shared?: SharedState,
+    options: { auditWriter: boolean } = { auditWriter: false },
+  ): DynamicModule {
     return {
       module: ProcessModule,
       imports: [
@@ -28,7 +33,7 @@ export class ProcessModule {
         shared ? ObservabilityModule.withInstances(shared.metrics, shared.readiness) : ObservabilityModule.forRoot(),
         PersistenceModule,
         RedisModule,
-        AuditModule,
+        AuditModule.forRoot(config, { writer: options.auditWriter }),
         plane,
       ],
       providers: [{ provide: APP_FILTER, useClass: HttpErrorFilter }],

@@ -1,4 +1,5 @@
 import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
+import { AuditTrail, type AuditActor } from '#libs/audit';
 import { GATEWAY_CONFIG, type GatewayConfig } from '#libs/config';
 import { GatewayError } from '#libs/protocol';
 import { RedisBus } from '#libs/redis';
@@ -44,6 +45,7 @@ export class PolicyService implements OnModuleInit {
     @Inject(GATEWAY_CONFIG) config: GatewayConfig,
     private readonly policies: PolicyRepository,
     private readonly bus: RedisBus,
+    private readonly audit: AuditTrail,
   ) {
     this.ttlMs = config.policy.cacheTtlS * 1000;
   }
@@ -84,7 +86,7 @@ export class PolicyService implements OnModuleInit {
   }
 
   /** Validates and stores a tenant's policy, then drops every node's cached copy. */
-  async put(tenantId: string, input: unknown, actor: string): Promise<{ before: PolicyView; after: PolicyView }> {
+  async put(tenantId: string, input: unknown, actor: AuditActor): Promise<{ before: PolicyView; after: PolicyView }> {
     let document: PolicyDocument;
     try {
       document = parsePolicyDocument(input);
@@ -93,14 +95,29 @@ export class PolicyService implements OnModuleInit {
       throw error;
     }
     const before = await this.view(tenantId);
-    const { after } = await this.policies.put(tenantId, document, actor);
+    const { after } = await this.policies.put(tenantId, document, actor.id);
     this.cache.delete(tenantId);
     await this.bus
       .publish(CHANNEL, { tenant_id: tenantId })
       .catch((error: Error) =>
         this.logger.error(`policy change not broadcast (nodes pick it up within POLICY_CACHE_TTL_S): ${error.message}`),
       );
-    return { before, after: viewOf(after) };
+    const view = viewOf(after);
+    this.audit.record({
+      action: 'policy.updated',
+      tenant_id: tenantId,
+      actor,
+      subject: tenantId,
+      outcome: 'allowed',
+      reason: null,
+      session_id: null,
+      remote_addr: null,
+      details: {
+        before: { rules: before.rules, version: before.version, default: before.default },
+        after: { rules: view.rules, version: view.version },
+      },
+    });
+    return { before, after: view };
   }
 
   /** The compiled policy of a tenant: cached, re-read in the background when stale. */

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { AuditTrail } from '#libs/audit';
 import type { GatewayConfig } from '#libs/config';
 import type { RedisBus } from '#libs/redis';
 import { compileGlob, compilePolicy, fromRules, type PolicySubject } from './policy.compiler.js';
@@ -140,7 +141,12 @@ describe('PolicyService cross-tenant consent', () => {
           documents[tenantId] ? { tenantId, document: documents[tenantId], version: 1, updatedAt: new Date(), updatedBy: 'test' } : null,
         ),
     } as unknown as PolicyRepository;
-    return new PolicyService({ policy: { cacheTtlS: 30 } } as GatewayConfig, repository, {} as RedisBus);
+    return new PolicyService(
+      { policy: { cacheTtlS: 30 } } as GatewayConfig,
+      repository,
+      {} as RedisBus,
+      { record: () => undefined } as unknown as AuditTrail,
+    );
   };
   const a = agent('acme', 'a1');
   const b = agent('globex', 'b1');

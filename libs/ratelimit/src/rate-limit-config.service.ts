@@ -1,4 +1,5 @@
 import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
+import { AuditTrail, type AuditActor } from '#libs/audit';
 import { GATEWAY_CONFIG, type GatewayConfig, type RateLimitDefaults } from '#libs/config';
 import { GatewayError, describeSchemaError } from '#libs/protocol';
 import { RedisBus } from '#libs/redis';
@@ -33,6 +34,7 @@ export class RateLimitConfigService implements OnModuleInit {
     @Inject(GATEWAY_CONFIG) config: GatewayConfig,
     private readonly repository: RateLimitConfigRepository,
     private readonly bus: RedisBus,
+    private readonly audit: AuditTrail,
   ) {
     this.defaults = config.rateLimits.defaults;
   }
@@ -62,16 +64,28 @@ export class RateLimitConfigService implements OnModuleInit {
   }
 
   /** Validates and stores a new document, then tells every node. */
-  async put(input: unknown, actor: string): Promise<{ before: RateLimitView; after: RateLimitView }> {
+  async put(input: unknown, actor: AuditActor): Promise<{ before: RateLimitView; after: RateLimitView }> {
     const parsed = rateLimitDocumentSchema.safeParse(input);
     if (!parsed.success) throw new GatewayError('INVALID_MESSAGE', describeSchemaError(parsed.error));
     const before = await this.view();
-    await this.repository.put(parsed.data, actor);
+    await this.repository.put(parsed.data, actor.id);
     this.document = parsed.data;
     await this.bus
       .publish(CHANNEL, { changed: true })
       .catch((error: Error) => this.logger.error(`rate-limit change not broadcast (nodes pick it up within 30 s): ${error.message}`));
-    return { before, after: await this.view() };
+    const after = await this.view();
+    this.audit.record({
+      action: 'rate_limit.updated',
+      tenant_id: null,
+      actor,
+      subject: 'rate-limits',
+      outcome: 'allowed',
+      reason: null,
+      session_id: null,
+      remote_addr: null,
+      details: { before, after },
+    });
+    return { before, after };
   }
 
   private async reload(): Promise<void> {

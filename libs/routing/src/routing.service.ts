@@ -127,7 +127,8 @@ export class RoutingService implements OnModuleInit {
     this.counters.increment(sender.tenantId);
     this.routedMessages.inc();
     this.metrics.deliverySeconds.observe((performance.now() - started) / 1000);
-    this.audit.record({
+    // The record is in Redis (the durable queue) before the sender hears `delivered`.
+    await this.audit.recordDurably({
       action: 'message.routed',
       tenant_id: sender.tenantId,
       actor: { type: 'agent', id: sender.agentId },

@@ -1,0 +1,92 @@
+import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import { Worker, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { GATEWAY_CONFIG, type GatewayConfig } from '#libs/config';
+import { MetricsService } from '#libs/observability';
+import { createRedis } from '#libs/redis';
+import { AUDIT_QUEUE, bullPrefix, type AuditBatchJob } from './audit-queue.js';
+import { AuditRepository } from './audit.repository.js';
+
+// A failed batch (Postgres down) is retried after 500 ms, doubling, at most every 30 s, for ever.
+const BACKOFF_MIN_MS = 500;
+const BACKOFF_MAX_MS = 30_000;
+const PURGE_INTERVAL_MS = 6 * 60 * 60_000;
+
+/**
+ * The consumer side of the audit trail: a BullMQ worker that writes each micro-batch in one
+ * transaction. When Postgres is down, the batch's job fails and is retried with capped backoff,
+ * indefinitely: nothing is dropped, and an id already written is skipped, so nothing is doubled.
+ * Jobs live in Redis, so a writer that stops (SIGTERM, crash) leaves them for the next one. Runs in
+ * the gateway when `AUDIT_WORKER=true`, or alone in `apps/audit-worker`. It also purges records
+ * older than `AUDIT_RETENTION_DAYS` every six hours.
+ */
+@Injectable()
+export class AuditWriterService implements OnModuleInit, OnApplicationShutdown {
+  private readonly logger = new Logger('AuditWriter');
+  private readonly connection: Redis;
+  private worker: Worker<AuditBatchJob> | null = null;
+  private purgeTimer: NodeJS.Timeout | null = null;
+  private failing = false;
+
+  constructor(
+    @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
+    private readonly audit: AuditRepository,
+    private readonly metrics: MetricsService,
+  ) {
+    // BullMQ workers block on Redis: their connection must retry for ever.
+    this.connection = createRedis(config.redis.url, {
+      connectionName: `${config.nodeId}:audit-writer`,
+      maxRetriesPerRequest: null,
+      commandTimeout: undefined,
+    });
+    this.connection.on('error', () => undefined);
+  }
+
+  onModuleInit(): void {
+    this.worker = new Worker<AuditBatchJob>(AUDIT_QUEUE, (job) => this.write(job), {
+      connection: this.connection,
+      prefix: bullPrefix(this.config),
+      concurrency: 1,
+      removeOnComplete: { count: 100 },
+      removeOnFail: { count: 1000 },
+      settings: { backoffStrategy: (attemptsMade: number) => Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** Math.min(attemptsMade, 16)) },
+    });
+    this.worker.on('error', (error) => this.logger.warn(`audit worker: ${error.message}`));
+    this.worker.on('failed', (job, error) => {
+      // A failed attempt goes back to the queue with backoff (attempts are unlimited, see the producer).
+      if (!this.failing) this.logger.error(`audit batch not written, retrying with backoff: ${error.message}`);
+      this.failing = true;
+      void job;
+    });
+    this.purgeTimer = setInterval(() => void this.purge(), PURGE_INTERVAL_MS);
+    this.purgeTimer.unref();
+    setTimeout(() => void this.purge(), 10_000).unref();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    if (this.purgeTimer) clearInterval(this.purgeTimer);
+    // Finishes the batch in hand; what is still queued stays in Redis for the next writer.
+    await this.worker?.close().catch(() => undefined);
+    this.connection.disconnect();
+  }
+
+  private async write(job: Job<AuditBatchJob>): Promise<number> {
+    const written = await this.audit.writeBatch(job.data.records);
+    if (this.failing) this.logger.log('audit writes resumed');
+    this.failing = false;
+    this.metrics.auditWritten.inc(written.length);
+    const now = Date.now();
+    for (const record of written) this.metrics.auditLagSeconds.observe((now - Date.parse(record.timestamp)) / 1000);
+    return written.length;
+  }
+
+  private async purge(): Promise<void> {
+    const cutoff = new Date(Date.now() - this.config.audit.retentionDays * 86_400_000);
+    try {
+      const deleted = await this.audit.purgeBefore(cutoff);
+      if (deleted > 0) this.logger.log(`retention: purged ${deleted} audit record(s) older than ${cutoff.toISOString()}`);
+    } catch (error) {
+      this.logger.warn(`retention purge failed, will retry: ${(error as Error).message}`);
+    }
+  }
+}

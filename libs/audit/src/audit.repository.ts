@@ -1,0 +1,209 @@
+import { Injectable } from '@nestjs/common';
+import { PrismaService, type Prisma } from '#libs/persistence';
+import { GENESIS_HASH, chainHash, chainKeyOf, type AuditRecord, type ChainedAuditRecord } from './audit-record.js';
+
+/** Filters of the audit reads (contract §7). */
+export interface AuditFilter {
+  tenantId?: string | undefined;
+  agentId?: string | undefined;
+  action?: string | undefined;
+  since?: Date | undefined;
+  until?: Date | undefined;
+}
+
+/** Position after which a newest-first page continues. */
+export interface AuditCursor {
+  timestamp: Date;
+  id: string;
+}
+
+interface Row {
+  id: string;
+  seq: bigint;
+  chain_key: string;
+  tenant_id: string | null;
+  timestamp: Date;
+  action: string;
+  actor_type: string;
+  actor_id: string;
+  subject: string | null;
+  outcome: string;
+  reason: string | null;
+  session_id: string | null;
+  remote_addr: string | null;
+  node_id: string;
+  details: Prisma.JsonValue;
+  payload_sha256: string | null;
+  payload: Prisma.JsonValue | null;
+  prev_hash: string;
+  hash: string;
+  written_at: Date;
+}
+
+const COLUMNS =
+  'id::text AS id, seq, chain_key, tenant_id, "timestamp", action, actor_type, actor_id, subject, outcome, reason, session_id, remote_addr, node_id, details, payload_sha256, payload, prev_hash, hash, written_at';
+
+/**
+ * The audit trail in Postgres. Writes are batches in one transaction each: already-written ids
+ * are skipped (a retried job never duplicates a row), the chain heads of the batch's tenants are
+ * locked in a fixed order (writers on several nodes never deadlock), each record gets the next
+ * sequence number and hash of its chain, and all rows go in with one multi-row insert.
+ */
+@Injectable()
+export class AuditRepository {
+  constructor(private readonly prisma: PrismaService) {}
+
+  /** Writes a batch; returns the records written now (not those a previous attempt wrote). */
+  async writeBatch(records: AuditRecord[]): Promise<ChainedAuditRecord[]> {
+    if (records.length === 0) return [];
+    return this.prisma.$transaction(
+      async (tx) => {
+        const ids = records.map((r) => r.id);
+        const existing = await tx.$queryRaw<{ id: string }[]>`SELECT id::text AS id FROM audit_records WHERE id = ANY(${ids}::uuid[])`;
+        const done = new Set(existing.map((e) => e.id));
+        const fresh = records.filter((r) => !done.has(r.id));
+        if (fresh.length === 0) return [];
+        const keys = [...new Set(fresh.map((r) => chainKeyOf(r.tenant_id)))].sort();
+        await tx.$executeRaw`INSERT INTO audit_chain_heads (chain_key, seq, hash) SELECT k, 0, ${GENESIS_HASH} FROM unnest(${keys}::text[]) AS k ON CONFLICT DO NOTHING`;
+        const heads = await tx.$queryRaw<{ chain_key: string; seq: bigint; hash: string }[]>`
+          SELECT chain_key, seq, hash FROM audit_chain_heads WHERE chain_key = ANY(${keys}::text[]) ORDER BY chain_key FOR UPDATE`;
+        const head = new Map(heads.map((h) => [h.chain_key, { seq: Number(h.seq), hash: h.hash }]));
+        const chained = fresh.map((record) => {
+          const key = chainKeyOf(record.tenant_id);
+          const last = head.get(key) ?? { seq: 0, hash: GENESIS_HASH };
+          const seq = last.seq + 1;
+          const hash = chainHash(last.hash, record, seq);
+          head.set(key, { seq, hash });
+          return { ...record, seq, prev_hash: last.hash, hash };
+        });
+        await tx.$executeRaw`
+          INSERT INTO audit_records (id, seq, chain_key, tenant_id, "timestamp", action, actor_type, actor_id, subject, outcome, reason,
+                                     session_id, remote_addr, node_id, details, payload_sha256, payload, prev_hash, hash)
+          SELECT u.id, u.seq, u.chain_key, u.tenant_id, u.ts, u.action, u.actor_type, u.actor_id, u.subject, u.outcome, u.reason,
+                 u.session_id, u.remote_addr, u.node_id, u.details::jsonb, u.payload_sha256, u.payload::jsonb, u.prev_hash, u.hash
+          FROM unnest(
+            ${chained.map((r) => r.id)}::uuid[], ${chained.map((r) => r.seq)}::bigint[], ${chained.map((r) => chainKeyOf(r.tenant_id))}::text[],
+            ${chained.map((r) => r.tenant_id)}::text[], ${chained.map((r) => r.timestamp)}::timestamptz[], ${chained.map((r) => r.action)}::text[],
+            ${chained.map((r) => r.actor.type)}::text[], ${chained.map((r) => r.actor.id)}::text[], ${chained.map((r) => r.subject)}::text[],
+            ${chained.map((r) => r.outcome)}::text[], ${chained.map((r) => r.reason)}::text[], ${chained.map((r) => r.session_id)}::text[],
+            ${chained.map((r) => r.remote_addr)}::text[], ${chained.map((r) => r.node_id)}::text[], ${chained.map((r) => JSON.stringify(r.details))}::text[],
+            ${chained.map((r) => r.payload_sha256)}::text[], ${chained.map((r) => (r.payload === undefined ? null : JSON.stringify(r.payload)))}::text[],
+            ${chained.map((r) => r.prev_hash)}::text[], ${chained.map((r) => r.hash)}::text[]
+          ) AS u(id, seq, chain_key, tenant_id, ts, action, actor_type, actor_id, subject, outcome, reason, session_id, remote_addr, node_id,
+                 details, payload_sha256, payload, prev_hash, hash)`;
+        const updated = [...head.entries()].filter(([key]) => keys.includes(key));
+        await tx.$executeRaw`
+          UPDATE audit_chain_heads h SET seq = u.seq, hash = u.hash
+          FROM unnest(${updated.map(([k]) => k)}::text[], ${updated.map(([, v]) => v.seq)}::bigint[], ${updated.map(([, v]) => v.hash)}::text[]) AS u(chain_key, seq, hash)
+          WHERE h.chain_key = u.chain_key`;
+        return chained;
+      },
+      { timeout: 60_000, maxWait: 30_000 },
+    );
+  }
+
+  /** One page, newest first, after `cursor`. */
+  async page(filter: AuditFilter, limit: number, cursor?: AuditCursor): Promise<ChainedAuditRecord[]> {
+    const rows = await this.prisma.$queryRawUnsafe<Row[]>(...this.selectNewestFirst(filter, limit, cursor));
+    return rows.map(fromRow);
+  }
+
+  /** The chains to verify: one tenant's, or all. */
+  async chains(chainKey?: string): Promise<{ chainKey: string; seq: number; hash: string; anchorSeq: number; anchorHash: string }[]> {
+    const rows = await this.prisma.$queryRaw<
+      { chain_key: string; seq: bigint; hash: string; anchor_seq: bigint | null; anchor_hash: string | null }[]
+    >`
+      SELECT h.chain_key, h.seq, h.hash, a.seq AS anchor_seq, a.hash AS anchor_hash
+      FROM audit_chain_heads h LEFT JOIN audit_chain_anchors a ON a.chain_key = h.chain_key
+      WHERE ${chainKey ?? null}::text IS NULL OR h.chain_key = ${chainKey ?? null}::text
+      ORDER BY h.chain_key`;
+    return rows.map((r) => ({
+      chainKey: r.chain_key,
+      seq: Number(r.seq),
+      hash: r.hash,
+      anchorSeq: Number(r.anchor_seq ?? 0),
+      anchorHash: r.anchor_hash ?? GENESIS_HASH,
+    }));
+  }
+
+  /** Records of a chain in sequence order, after `afterSeq`. */
+  async chainSlice(chainKey: string, afterSeq: number, limit: number): Promise<ChainedAuditRecord[]> {
+    const rows = await this.prisma.$queryRawUnsafe<Row[]>(
+      `SELECT ${COLUMNS} FROM audit_records WHERE chain_key = $1 AND seq > $2 ORDER BY seq LIMIT $3`,
+      chainKey,
+      afterSeq,
+      limit,
+    );
+    return rows.map(fromRow);
+  }
+
+  /**
+   * Retention: per chain, deletes the records up to the last one older than `cutoff` (by sequence,
+   * so what remains is contiguous), and records that last one as the chain's anchor. Batched.
+   */
+  async purgeBefore(cutoff: Date, batch = 10_000): Promise<number> {
+    const targets = await this.prisma.$queryRaw<{ chain_key: string; seq: bigint }[]>`
+      SELECT chain_key, max(seq) AS seq FROM audit_records WHERE "timestamp" < ${cutoff} GROUP BY chain_key`;
+    let deleted = 0;
+    for (const target of targets) {
+      const last = await this.prisma.$queryRaw<
+        { hash: string }[]
+      >`SELECT hash FROM audit_records WHERE chain_key = ${target.chain_key} AND seq = ${target.seq}`;
+      if (!last[0]) continue;
+      await this.prisma.$executeRaw`
+        INSERT INTO audit_chain_anchors (chain_key, seq, hash) VALUES (${target.chain_key}, ${target.seq}, ${last[0].hash})
+        ON CONFLICT (chain_key) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, purged_at = now()
+        WHERE audit_chain_anchors.seq < excluded.seq`;
+      for (;;) {
+        const n = await this.prisma.$executeRaw`
+          DELETE FROM audit_records WHERE id IN (
+            SELECT id FROM audit_records WHERE chain_key = ${target.chain_key} AND seq <= ${target.seq} ORDER BY seq LIMIT ${batch})`;
+        deleted += n;
+        if (n < batch) break;
+      }
+    }
+    return deleted;
+  }
+
+  private selectNewestFirst(filter: AuditFilter, limit: number, cursor?: AuditCursor): [string, ...unknown[]] {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    const param = (value: unknown): string => {
+      params.push(value);
+      return `$${params.length}`;
+    };
+    if (filter.tenantId !== undefined) where.push(`tenant_id = ${param(filter.tenantId)}`);
+    if (filter.agentId !== undefined) {
+      const p = param(filter.agentId);
+      where.push(`((actor_type = 'agent' AND actor_id = ${p}) OR subject = ${p})`);
+    }
+    if (filter.action !== undefined) where.push(`action = ${param(filter.action)}`);
+    if (filter.since !== undefined) where.push(`"timestamp" >= ${param(filter.since)}`);
+    if (filter.until !== undefined) where.push(`"timestamp" < ${param(filter.until)}`);
+    if (cursor) where.push(`("timestamp", id) < (${param(cursor.timestamp)}::timestamptz, ${param(cursor.id)}::uuid)`);
+    const sql = `SELECT ${COLUMNS} FROM audit_records ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY "timestamp" DESC, id DESC LIMIT ${param(limit)}`;
+    return [sql, ...params];
+  }
+}
+
+function fromRow(row: Row): ChainedAuditRecord {
+  return {
+    id: row.id,
+    seq: Number(row.seq),
+    timestamp: row.timestamp.toISOString(),
+    tenant_id: row.tenant_id,
+    action: row.action,
+    actor: { type: row.actor_type as ChainedAuditRecord['actor']['type'], id: row.actor_id },
+    subject: row.subject,
+    outcome: row.outcome,
+    reason: row.reason,
+    session_id: row.session_id,
+    remote_addr: row.remote_addr,
+    node_id: row.node_id,
+    details: (row.details ?? {}) as Record<string, unknown>,
+    payload_sha256: row.payload_sha256,
+    ...(row.payload !== null && { payload: row.payload }),
+    prev_hash: row.prev_hash,
+    hash: row.hash,
+  };
+}

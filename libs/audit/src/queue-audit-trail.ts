@@ -1,0 +1,168 @@
+import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { GATEWAY_CONFIG, type GatewayConfig } from '#libs/config';
+import { MetricsService } from '#libs/observability';
+import { createRedis } from '#libs/redis';
+import type { AuditEvent } from './audit-event.js';
+import { AUDIT_QUEUE, bullPrefix, type AuditBatchJob } from './audit-queue.js';
+import { toRecord, uuidv7, type AuditRecord } from './audit-record.js';
+import { AuditTrail } from './audit-trail.js';
+
+interface Pending {
+  record: AuditRecord;
+  durable?: () => void;
+}
+
+// A batch is retried until Postgres takes it (the writer's backoff is capped at 30 s).
+const JOB_OPTIONS = { attempts: Number.MAX_SAFE_INTEGER, backoff: { type: 'custom' }, removeOnComplete: { count: 100 } } as const;
+
+// Retry of a failed flush: from 200 ms, doubling, up to 5 s.
+const RETRY_MIN_MS = 200;
+const RETRY_MAX_MS = 5_000;
+
+/**
+ * The producer side of the audit trail. Events become records (id, time, node, content hash) at
+ * once and wait in memory for at most `AUDIT_BATCH_MS` (or until `AUDIT_BATCH_MAX` are waiting);
+ * each micro-batch becomes one BullMQ job whose id is the batch id, so a retried add never
+ * duplicates it. Redis is the durable buffer from there on: Postgres can be down, the writer
+ * retries. While Redis itself is unreachable, records wait in memory (up to `AUDIT_BUFFER_MAX`)
+ * and go out when it is back; a crash during that outage loses them (documented).
+ */
+@Injectable()
+export class QueueAuditTrail extends AuditTrail implements OnModuleInit, OnApplicationShutdown {
+  private readonly logger = new Logger('Audit');
+  private readonly connection: Redis;
+  private readonly queue: Queue<AuditBatchJob>;
+  private buffer: Pending[] = [];
+  private timer: NodeJS.Timeout | null = null;
+  private flushing: Promise<void> | null = null;
+  private retryMs = RETRY_MIN_MS;
+  private healthy = true;
+  private dropped = 0;
+
+  constructor(
+    @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
+    private readonly metrics: MetricsService,
+  ) {
+    super();
+    // Its own connection, failing fast: a down Redis must not stall the flush loop.
+    this.connection = createRedis(config.redis.url, {
+      connectionName: `${config.nodeId}:audit`,
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 1,
+      lazyConnect: true,
+    });
+    this.connection.on('error', () => undefined);
+    this.queue = new Queue<AuditBatchJob>(AUDIT_QUEUE, { connection: this.connection, prefix: bullPrefix(config) });
+    this.queue.on('error', () => undefined);
+  }
+
+  async onModuleInit(): Promise<void> {
+    await this.connection.connect().catch(() => undefined);
+  }
+
+  record(event: AuditEvent): void {
+    this.enqueue(event);
+  }
+
+  recordDurably(event: AuditEvent): Promise<void> {
+    // While Redis is unreachable the record waits in memory; the caller is not held up for it.
+    if (!this.healthy || this.config.audit.durableWaitMs === 0) {
+      this.enqueue(event);
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, this.config.audit.durableWaitMs);
+      this.enqueue(event, () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  /** Records waiting in memory (for the drain and for tests of the outage). */
+  get waiting(): number {
+    return this.buffer.length;
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    // Flush everything accepted, while Redis answers (bounded: the process must stop).
+    const deadline = Date.now() + 3_000;
+    while (this.buffer.length > 0 && Date.now() < deadline) {
+      await this.flush();
+      if (this.buffer.length > 0) await new Promise((r) => setTimeout(r, 100));
+    }
+    if (this.buffer.length > 0)
+      this.logger.error(`${this.buffer.length} audit record(s) could not reach Redis before shutdown and are lost`);
+    await this.queue.close().catch(() => undefined);
+    this.connection.disconnect();
+  }
+
+  private enqueue(event: AuditEvent, durable?: () => void): void {
+    this.metrics.auditEvents.labels(event.action, event.outcome).inc();
+    if (this.buffer.length >= this.config.audit.bufferMax) {
+      this.dropped++;
+      this.metrics.auditDropped.inc();
+      if (this.dropped === 1 || this.dropped % 10_000 === 0)
+        this.logger.error(
+          `audit buffer full (${this.config.audit.bufferMax}) while Redis is unreachable: ${this.dropped} record(s) dropped`,
+        );
+      durable?.();
+      return;
+    }
+    this.buffer.push({ record: toRecord(event, this.config.nodeId, this.config.audit.payloads), ...(durable && { durable }) });
+    if (this.buffer.length >= this.config.audit.batchMax) this.schedule(0);
+    else this.schedule(this.config.audit.batchMs);
+  }
+
+  private schedule(delayMs: number): void {
+    if (this.flushing) return; // the running flush reschedules when it ends
+    if (this.timer && delayMs > 0) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      void this.flush();
+    }, delayMs);
+  }
+
+  /** Sends what waits, one job per micro-batch, in one `addBulk`. */
+  private flush(): Promise<void> {
+    if (this.flushing) return this.flushing;
+    if (this.buffer.length === 0) return Promise.resolve();
+    const taken = this.buffer;
+    this.buffer = [];
+    const jobs: { name: string; data: AuditBatchJob; opts: typeof JOB_OPTIONS & { jobId: string } }[] = [];
+    for (let i = 0; i < taken.length; i += this.config.audit.batchMax) {
+      jobs.push({
+        name: 'batch',
+        data: { records: taken.slice(i, i + this.config.audit.batchMax).map((p) => p.record) },
+        opts: { ...JOB_OPTIONS, jobId: uuidv7() },
+      });
+    }
+    this.flushing = this.queue
+      .addBulk(jobs)
+      .then(
+        () => {
+          if (!this.healthy) this.logger.log('audit queue reachable again');
+          this.healthy = true;
+          this.retryMs = RETRY_MIN_MS;
+          for (const pending of taken) pending.durable?.();
+        },
+        (error: Error) => {
+          if (this.healthy) this.logger.error(`audit queue unreachable (Redis): ${error.message}; keeping records in memory and retrying`);
+          this.healthy = false;
+          // Put them back in front, with the same job ids: a retry adds the same jobs, never twice.
+          this.buffer = [...taken, ...this.buffer];
+          this.retryMs = Math.min(RETRY_MAX_MS, this.retryMs * 2);
+        },
+      )
+      .finally(() => {
+        this.flushing = null;
+        if (this.buffer.length > 0) this.schedule(this.healthy ? this.config.audit.batchMs : this.retryMs);
+      });
+    return this.flushing;
+  }
+}

@@ -1,0 +1,274 @@
+import { createHash } from 'node:crypto';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { adminClient, type AdminClient } from './support/admin.js';
+import { connectAgent, waitFor, type TestAgent } from './support/agents.js';
+import { TEST_DATABASE_URL, uniqueId, uniquePrefix } from './support/env.js';
+import { startGateway, type GatewayProcess } from './support/gateway-process.js';
+import { startTcpProxy } from './support/tcp-proxy.js';
+
+// Real gateway processes writing their audit trail through BullMQ (Redis) into the real Postgres.
+describe('audit trail (contract §8)', () => {
+  const db = new pg.Pool({ connectionString: TEST_DATABASE_URL, max: 2 });
+  const count = async (tenant: string, action = 'message.routed'): Promise<number> =>
+    Number((await db.query('SELECT count(*) FROM audit_records WHERE tenant_id = $1 AND action = $2', [tenant, action])).rows[0].count);
+
+  afterAll(async () => {
+    await db.end();
+  });
+
+  /** A tenant with a sender and a receiver connected to `gateway`. */
+  const pair = async (gateway: GatewayProcess, admin: AdminClient): Promise<{ tenant: string; sender: TestAgent; receiver: TestAgent }> => {
+    const tenant = await admin.tenant();
+    const [s, r] = [await admin.agent(tenant), await admin.agent(tenant)];
+    const receiver = await connectAgent(gateway.url, { agentId: r, token: (await admin.token(r)).token });
+    const sender = await connectAgent(gateway.url, { agentId: s, token: (await admin.token(s)).token });
+    return { tenant, sender, receiver };
+  };
+
+  /** Sends `total` messages, `inflight` at a time; returns the message ids acknowledged `delivered`. */
+  const burst = async (sender: TestAgent, to: string, total: number, inflight = 100, onProgress?: (sent: number) => void): Promise<string[]> => {
+    const delivered: string[] = [];
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < total) {
+        const i = next++;
+        onProgress?.(i);
+        const ack = await sender.call('send', { to_agent_id: to, content: [{ type: 'text', text: `m${i}` }] }, 20_000).catch(() => ({}));
+        if ((ack as { status?: string }).status === 'delivered') delivered.push((ack as { message_id: string }).message_id);
+      }
+    };
+    await Promise.all(Array.from({ length: inflight }, worker));
+    return delivered;
+  };
+
+  describe('with one gateway', () => {
+    let gateway: GatewayProcess;
+    let admin: AdminClient;
+
+    beforeAll(async () => {
+      gateway = await startGateway({});
+      admin = adminClient(gateway);
+    });
+
+    afterAll(async () => {
+      await gateway?.stop();
+    });
+
+    it('has exactly one message.routed record per delivered message after a burst of 10,000', async () => {
+      const { tenant, sender, receiver } = await pair(gateway, admin);
+      const delivered = await burst(sender, receiver.session.agent.agent_id, 10_000, 200);
+      expect(delivered).toHaveLength(10_000);
+      await waitFor(async () => (await count(tenant)) >= 10_000, 60_000, 'the audit writer to catch up');
+      await new Promise((r) => setTimeout(r, 500));
+      expect(await count(tenant)).toBe(10_000);
+      const { rows } = await db.query("SELECT count(DISTINCT details->>'message_id') AS n FROM audit_records WHERE tenant_id = $1 AND action = 'message.routed'", [tenant]);
+      expect(Number(rows[0].n)).toBe(10_000);
+      expect((await admin.call('GET', `/admin/v1/audit/verify?tenant_id=${tenant}`)).body).toMatchObject({ ok: true });
+      sender.socket.close();
+      receiver.socket.close();
+    }, 120_000);
+
+    it('keeps content out (its SHA-256 in), and never a secret', async () => {
+      const { tenant, sender, receiver } = await pair(gateway, admin);
+      const content = [{ type: 'text', text: 'the quarterly numbers' }];
+      const ack = await sender.call('send', { to_agent_id: receiver.session.agent.agent_id, content });
+      await waitFor(async () => (await count(tenant)) === 1, 10_000, 'the record');
+      const { rows } = await db.query("SELECT * FROM audit_records WHERE tenant_id = $1 AND action = 'message.routed'", [tenant]);
+      expect(rows[0]).toMatchObject({ payload: null, payload_sha256: createHash('sha256').update(JSON.stringify(content)).digest('hex') });
+      expect(rows[0].details).toMatchObject({ message_id: ack.message_id, conversation_id: ack.conversation_id });
+      expect(JSON.stringify(rows[0])).not.toContain('quarterly');
+      // The token issued by the admin API is in no record, only its hint.
+      const agent = await admin.agent(tenant);
+      const { token } = await admin.token(agent);
+      await waitFor(async () => (await count(tenant, 'credential.created')) === 3, 10_000, 'the credential records');
+      const all = await db.query('SELECT details::text AS d FROM audit_records WHERE tenant_id = $1', [tenant]);
+      expect(all.rows.map((r: { d: string }) => r.d).join('\n')).not.toContain(token.slice(4));
+      sender.socket.close();
+      receiver.socket.close();
+    });
+
+    it('records admin mutations with the actor and the state before and after, and every denial', async () => {
+      const tenant = await admin.tenant();
+      const agentId = await admin.agent(tenant, { capabilities: ['a', 'b'] });
+      await admin.call('PATCH', `/admin/v1/agents/${agentId}`, { capabilities: ['a'] });
+      await admin.call('PUT', `/admin/v1/tenants/${tenant}/policy`, { rules: [{ effect: 'allow', actions: ['publish'] }] });
+      const other = await admin.agent(tenant);
+      const a = await connectAgent(gateway.url, { agentId, token: (await admin.token(agentId)).token });
+      const b = await connectAgent(gateway.url, { agentId: other, token: (await admin.token(other)).token });
+      expect(await a.call('send', { to_agent_id: other, content: [{ type: 'text', text: 'x' }] })).toMatchObject({ error: { code: 'FORBIDDEN' } });
+      await expect(connectAgent(gateway.url, { agentId, token: `agt_${'z'.repeat(43)}` })).rejects.toMatchObject({ data: { code: 'UNAUTHORIZED' } });
+      await waitFor(async () => (await count(tenant, 'message.denied')) === 1, 10_000, 'the denial');
+      const page = await admin.call('GET', `/admin/v1/audit?tenant_id=${tenant}&action=agent.updated`);
+      expect(page.body.items).toEqual([
+        expect.objectContaining({
+          action: 'agent.updated',
+          actor: { type: 'admin', id: 'break-glass' },
+          subject: agentId,
+          outcome: 'allowed',
+          details: { before: expect.objectContaining({ capabilities: ['a', 'b'] }), after: expect.objectContaining({ capabilities: ['a'] }) },
+        }),
+      ]);
+      const denied = await admin.call('GET', `/admin/v1/audit?tenant_id=${tenant}&action=message.denied`);
+      expect(denied.body.items).toEqual([
+        expect.objectContaining({ actor: { type: 'agent', id: agentId }, subject: other, outcome: 'denied', reason: 'no_allow_rule', session_id: a.session.session_id, remote_addr: expect.any(String) }),
+      ]);
+      const policy = await admin.call('GET', `/admin/v1/audit?tenant_id=${tenant}&action=policy.updated`);
+      expect(policy.body.items).toEqual([expect.objectContaining({ details: expect.objectContaining({ after: expect.objectContaining({ version: 1 }) }) })]);
+      const { rows } = await db.query("SELECT count(*) FROM audit_records WHERE action = 'agent.connect_denied' AND actor_id = $1", [agentId]);
+      expect(Number(rows[0].count)).toBeGreaterThanOrEqual(1);
+      a.socket.close();
+      b.socket.close();
+    });
+
+    it('filters by tenant, agent, action and time, newest first, in cursor pages', async () => {
+      const { tenant, sender, receiver } = await pair(gateway, admin);
+      const before = new Date().toISOString();
+      for (let i = 0; i < 5; i++) await sender.call('send', { to_agent_id: receiver.session.agent.agent_id, content: [{ type: 'text', text: `${i}` }] });
+      await waitFor(async () => (await count(tenant)) === 5, 10_000, 'five records');
+      const seen: { id: string; timestamp: string; action: string }[] = [];
+      let cursor: string | null = null;
+      do {
+        const page: { body: Record<string, unknown> } = await admin.call('GET', `/admin/v1/audit?tenant_id=${tenant}&action=message.routed&limit=2${cursor ? `&cursor=${cursor}` : ''}`);
+        seen.push(...(page.body.items as typeof seen));
+        cursor = page.body.next_cursor as string | null;
+      } while (cursor);
+      expect(seen).toHaveLength(5);
+      expect(seen.map((r) => r.timestamp)).toEqual([...seen.map((r) => r.timestamp)].sort().reverse());
+      const byAgent = await admin.call('GET', `/admin/v1/audit?agent_id=${receiver.session.agent.agent_id}&action=message.routed`);
+      expect(byAgent.body.items).toHaveLength(5);
+      expect((await admin.call('GET', `/admin/v1/audit?tenant_id=${tenant}&since=${new Date(Date.now() + 60_000).toISOString()}`)).body.items).toEqual([]);
+      expect((await admin.call('GET', `/admin/v1/audit?tenant_id=${tenant}&action=message.routed&until=${before}`)).body.items).toEqual([]);
+      expect(await admin.call('GET', '/admin/v1/audit?action=bogus')).toMatchObject({ status: 400 });
+      sender.socket.close();
+      receiver.socket.close();
+    });
+
+    it('detects an edited row and a deleted row, naming the first bad record', async () => {
+      const make = async (): Promise<string> => {
+        const { tenant, sender, receiver } = await pair(gateway, admin);
+        for (let i = 0; i < 6; i++) await sender.call('send', { to_agent_id: receiver.session.agent.agent_id, content: [{ type: 'text', text: `${i}` }] });
+        await waitFor(async () => (await count(tenant)) === 6, 10_000, 'six records');
+        sender.socket.close();
+        receiver.socket.close();
+        return tenant;
+      };
+      const edited = await make();
+      const deleted = await make();
+      const verify = async (tenant: string) => (await admin.call('GET', `/admin/v1/audit/verify?tenant_id=${tenant}`)).body;
+      const seqOf = async (tenant: string, seq: number) => (await db.query('SELECT id FROM audit_records WHERE tenant_id = $1 AND seq = $2', [tenant, seq])).rows[0].id as string;
+      expect(await verify(edited)).toMatchObject({ ok: true });
+
+      const victim = await seqOf(edited, 4);
+      await db.query(`UPDATE audit_records SET details = details || '{"conversation_id":"rewritten"}' WHERE id = $1`, [victim]);
+      expect(await verify(edited)).toMatchObject({ ok: false, first_bad_id: victim, first_bad_seq: 4, problem: 'hash_mismatch' });
+
+      const gone = await seqOf(deleted, 3);
+      const after = await seqOf(deleted, 4);
+      await db.query('DELETE FROM audit_records WHERE id = $1', [gone]);
+      expect(await verify(deleted)).toMatchObject({ ok: false, first_bad_id: after, first_bad_seq: 3, problem: 'missing_records' });
+    });
+
+    it('exports NDJSON and CSV, streamed: 200,000 rows without the heap growing', async () => {
+      const tenant = uniqueId('bulk');
+      await db.query(
+        `INSERT INTO audit_records (id, seq, chain_key, tenant_id, "timestamp", action, actor_type, actor_id, subject, outcome, node_id, details, prev_hash, hash)
+         SELECT gen_random_uuid(), g, $1, $1, now() - (g || ' ms')::interval, 'message.routed', 'agent', 'a', 'b', 'allowed', 'n', jsonb_build_object('message_id', g::text, 'pad', repeat('x', 200)), '0', '0'
+         FROM generate_series(1, 200000) g`,
+        [tenant],
+      );
+      const heap = async (): Promise<number> => {
+        const text = await (await fetch(`${gateway.adminUrl}/metrics`)).text();
+        return Number(/^agw_nodejs_heap_size_used_bytes (\S+)$/m.exec(text)?.[1] ?? 0);
+      };
+      const baseline = await heap();
+      let peak = baseline;
+      const sampler = setInterval(() => void heap().then((h) => (peak = Math.max(peak, h))), 50);
+      const response = await fetch(`${gateway.adminUrl}/admin/v1/audit/export?tenant_id=${tenant}&format=ndjson`, { headers: adminHeaders() });
+      expect(response.status).toBe(200);
+      expect(response.headers.get('content-type')).toContain('application/x-ndjson');
+      let lines = 0;
+      let bytes = 0;
+      let first: Record<string, unknown> | null = null;
+      let buffered = '';
+      for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+        bytes += chunk.length;
+        buffered += Buffer.from(chunk).toString();
+        let newline;
+        while ((newline = buffered.indexOf('\n')) >= 0) {
+          if (!first) first = JSON.parse(buffered.slice(0, newline)) as Record<string, unknown>;
+          buffered = buffered.slice(newline + 1);
+          lines++;
+        }
+      }
+      clearInterval(sampler);
+      expect(lines).toBe(200_000);
+      expect(bytes).toBeGreaterThan(200_000 * 200);
+      expect(first).toMatchObject({ tenant_id: tenant, action: 'message.routed', details: { message_id: '1' } });
+      expect(peak - baseline).toBeLessThan(64 * 1024 * 1024);
+
+      const csv = await fetch(`${gateway.adminUrl}/admin/v1/audit/export?tenant_id=${tenant}&format=csv&since=${new Date(Date.now() - 5).toISOString()}`, { headers: adminHeaders() });
+      const text = await csv.text();
+      expect(text.split('\n')[0]).toBe('id,timestamp,tenant_id,action,actor_type,actor_id,subject,outcome,reason,session_id,remote_addr,node_id,seq,prev_hash,hash,payload_sha256,details');
+      await db.query('DELETE FROM audit_records WHERE chain_key = $1', [tenant]);
+    }, 120_000);
+  });
+
+  it('loses nothing and doubles nothing when Postgres is cut off mid-burst', async () => {
+    const proxy = await startTcpProxy(5432);
+    const gateway = await startGateway({ DATABASE_URL: `postgresql://postgres@127.0.0.1:${proxy.port}/agent_gateway_test` });
+    try {
+      const admin = adminClient(gateway);
+      const { tenant, sender, receiver } = await pair(gateway, admin);
+      let cut = false;
+      const delivered = await burst(sender, receiver.session.agent.agent_id, 3_000, 50, (i) => {
+        if (i === 1_000 && !cut) {
+          cut = true;
+          void proxy.cut().then(() => setTimeout(() => void proxy.restore(), 3_000));
+        }
+      });
+      expect(delivered).toHaveLength(3_000);
+      await waitFor(async () => (await count(tenant)) >= 3_000, 90_000, 'the writer to catch up after Postgres returns');
+      await new Promise((r) => setTimeout(r, 1_000));
+      expect(await count(tenant)).toBe(3_000);
+      expect((await admin.call('GET', `/admin/v1/audit/verify?tenant_id=${tenant}`)).body).toMatchObject({ ok: true });
+      expect(gateway.output.join('\n')).toContain('audit batch not written, retrying with backoff');
+      sender.socket.close();
+      receiver.socket.close();
+    } finally {
+      await gateway.stop();
+      await proxy.close();
+    }
+  }, 150_000);
+
+  it('loses no accepted record when the gateway is stopped (SIGTERM) mid-burst', async () => {
+    const prefix = uniquePrefix();
+    const first = await startGateway({ REDIS_KEY_PREFIX: prefix });
+    const admin = adminClient(first);
+    const { tenant, sender, receiver } = await pair(first, admin);
+    let stopped = false;
+    const delivered = await burst(sender, receiver.session.agent.agent_id, 2_000, 50, (i) => {
+      if (i === 700 && !stopped) {
+        stopped = true;
+        first.child.kill('SIGTERM');
+      }
+    });
+    expect(await first.exited).toMatchObject({ code: 0 });
+    expect(delivered.length).toBeGreaterThan(0);
+    // A gateway on the same Redis takes over what is still queued.
+    const second = await startGateway({ REDIS_KEY_PREFIX: prefix });
+    try {
+      await waitFor(async () => (await count(tenant)) >= delivered.length, 60_000, 'every acknowledged message to be written');
+      const { rows } = await db.query("SELECT details->>'message_id' AS id FROM audit_records WHERE tenant_id = $1 AND action = 'message.routed'", [tenant]);
+      const written = new Set(rows.map((r: { id: string }) => r.id));
+      expect(delivered.filter((id) => !written.has(id))).toEqual([]);
+      expect(rows.length).toBe(written.size);
+    } finally {
+      await second.stop();
+    }
+  }, 120_000);
+});
+
+function adminHeaders(): Record<string, string> {
+  return { authorization: 'Bearer test-admin-token-0123456789abcdef0123456789' };
+}
