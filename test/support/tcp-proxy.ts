@@ -15,7 +15,7 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
   let server: Server | null = null;
   let port = 0;
   const listen = async (): Promise<void> => {
-    server = createServer((client) => {
+    const listener = createServer((client) => {
       const upstream = connect(targetPort, targetHost);
       for (const s of [client, upstream]) {
         sockets.add(s);
@@ -24,8 +24,9 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
       }
       client.pipe(upstream).pipe(client);
     });
-    await new Promise<void>((resolve) => server!.listen(port, '127.0.0.1', resolve));
-    port = (server!.address() as { port: number }).port;
+    await new Promise<void>((resolve) => listener.listen(port, '127.0.0.1', resolve));
+    port = (listener.address() as { port: number }).port;
+    server = listener;
   };
   const cut = async (): Promise<void> => {
     const current = server;

@@ -131,8 +131,14 @@ function csvLine(record: ChainedAuditRecord): string {
   return `${CSV_COLUMNS.map((c) => csvField(values[c])).join(',')}\n`;
 }
 
+/**
+ * RFC 4180 quoting. A text cell that a spreadsheet would run as a formula (`=`, `+`, `-`, `@`, tab,
+ * carriage return first) gets a leading `'` (OWASP CSV injection); numbers are written as they are.
+ */
 function csvField(value: unknown): string {
   if (value === null || value === undefined) return '';
-  const text = String(value as string | number);
+  if (typeof value === 'number') return String(value);
+  const raw = typeof value === 'string' ? value : JSON.stringify(value);
+  const text = /^[=+\-@\t\r]/.test(raw) ? `'${raw}` : raw;
   return /[",\n\r]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
 }
