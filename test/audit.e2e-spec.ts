@@ -2,9 +2,9 @@ import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminClient, type AdminClient } from './support/admin.js';
-import { connectAgent, waitFor, type TestAgent } from './support/agents.js';
+import { connectAgent, provisionAgent, waitFor, type TestAgent } from './support/agents.js';
 import { TEST_DATABASE_URL, uniqueId, uniquePrefix } from './support/env.js';
-import { startGateway, type GatewayProcess } from './support/gateway-process.js';
+import { AUDIT_WORKER_MAIN, startGateway, type GatewayProcess } from './support/gateway-process.js';
 import { startTcpProxy } from './support/tcp-proxy.js';
 
 // Real gateway processes writing their audit trail through BullMQ (Redis) into the real Postgres.
@@ -91,17 +91,44 @@ describe('audit trail (contract §8)', () => {
         "SELECT * FROM audit_records WHERE tenant_id = $1 AND action = 'message.routed'",
         [tenant],
       );
-      expect(rows[0]).toMatchObject({ payload: null, payload_sha256: createHash('sha256').update(JSON.stringify(content)).digest('hex') });
-      expect(rows[0]?.details).toMatchObject({ message_id: ack.message_id, conversation_id: ack.conversation_id });
+      expect(rows[0]?.details).toMatchObject({
+        message_id: ack.message_id,
+        conversation_id: ack.conversation_id,
+        content_bytes: JSON.stringify(content).length,
+        content_sha256: createHash('sha256').update(JSON.stringify(content)).digest('hex'),
+      });
       expect(JSON.stringify(rows[0])).not.toContain('quarterly');
       // The token issued by the admin API is in no record, only its hint.
       const agent = await admin.agent(tenant);
       const { token } = await admin.token(agent);
       await waitFor(async () => (await count(tenant, 'credential.created')) === 3, 10_000, 'the credential records');
-      const all = await db.query('SELECT details::text AS d FROM audit_records WHERE tenant_id = $1', [tenant]);
-      expect(all.rows.map((r: { d: string }) => r.d).join('\n')).not.toContain(token.slice(4));
+      const all = await db.query<{ r: string }>('SELECT r::text AS r FROM audit_records r WHERE tenant_id = $1', [tenant]);
+      expect(all.rows.length).toBeGreaterThan(4);
+      expect(all.rows.map((row) => row.r).join('\n')).not.toContain(token.slice(4));
       sender.socket.close();
       receiver.socket.close();
+    });
+
+    it('keeps the content too when AUDIT_PAYLOADS=true', async () => {
+      const keeper = await startGateway({ AUDIT_PAYLOADS: 'true' });
+      try {
+        const { tenant, sender, receiver } = await pair(keeper, adminClient(keeper));
+        const content = [{ type: 'text', text: 'kept on purpose' }];
+        await sender.call('send', { to_agent_id: receiver.session.agent.agent_id, content });
+        await waitFor(async () => (await count(tenant)) === 1, 10_000, 'the record');
+        const { rows } = await db.query<{ details: Record<string, unknown> }>(
+          "SELECT details FROM audit_records WHERE tenant_id = $1 AND action = 'message.routed'",
+          [tenant],
+        );
+        expect(rows[0]?.details).toMatchObject({
+          content,
+          content_sha256: createHash('sha256').update(JSON.stringify(content)).digest('hex'),
+        });
+        sender.socket.close();
+        receiver.socket.close();
+      } finally {
+        await keeper.stop();
+      }
     });
 
     it('records admin mutations with the actor and the state before and after, and every denial', async () => {
@@ -119,6 +146,22 @@ describe('audit trail (contract §8)', () => {
         data: { code: 'UNAUTHORIZED' },
       });
       await waitFor(async () => (await count(tenant, 'message.denied')) === 1, 10_000, 'the denial');
+      // Messages refused before or after the guards are recorded too.
+      expect(await a.call('send', { to_agent_id: 'nobody-here', content: [{ type: 'text', text: 'x' }] })).toMatchObject({
+        error: { code: 'AGENT_NOT_FOUND' },
+      });
+      expect(await a.call('send', { to_agent_id: other, content: 'not a list' })).toMatchObject({ error: { code: 'INVALID_MESSAGE' } });
+      await waitFor(async () => (await count(tenant, 'message.denied')) === 3, 10_000, 'the refusals');
+      const refusals = await admin.call('GET', `/admin/v1/audit?tenant_id=${tenant}&action=message.denied&limit=2`);
+      expect(refusals.body.items).toEqual([
+        expect.objectContaining({
+          subject: other,
+          outcome: 'denied',
+          reason: 'INVALID_MESSAGE',
+          details: expect.objectContaining({ event: 'send' }),
+        }),
+        expect.objectContaining({ subject: 'nobody-here', outcome: 'denied', reason: 'AGENT_NOT_FOUND' }),
+      ]);
       const page = await admin.call('GET', `/admin/v1/audit?tenant_id=${tenant}&action=agent.updated`);
       expect(page.body.items).toEqual([
         expect.objectContaining({
@@ -132,7 +175,10 @@ describe('audit trail (contract §8)', () => {
           },
         }),
       ]);
-      const denied = await admin.call('GET', `/admin/v1/audit?tenant_id=${tenant}&action=message.denied`);
+      const denied = await admin.call(
+        'GET',
+        `/admin/v1/audit?tenant_id=${tenant}&action=message.denied&limit=1&cursor=${String(refusals.body.next_cursor)}`,
+      );
       expect(denied.body.items).toEqual([
         expect.objectContaining({
           actor: { type: 'agent', id: agentId },
@@ -154,6 +200,23 @@ describe('audit trail (contract §8)', () => {
       expect(Number(rows[0]?.count)).toBeGreaterThanOrEqual(1);
       a.socket.close();
       b.socket.close();
+    });
+
+    it("records the operator CLI's changes with the CLI user as the actor", async () => {
+      const tenant = uniqueId('cli');
+      const agentId = uniqueId('cli-agent');
+      await provisionAgent(agentId, tenant, { redisKeyPrefix: gateway.env.REDIS_KEY_PREFIX });
+      await waitFor(async () => (await count(tenant, 'credential.created')) === 1, 10_000, 'the CLI records');
+      const { rows } = await db.query<{ action: string; actor_type: string; actor_id: string; subject: string }>(
+        'SELECT action, actor_type, actor_id, subject FROM audit_records WHERE tenant_id = $1 ORDER BY seq',
+        [tenant],
+      );
+      expect(rows.map((r) => [r.action, r.subject])).toEqual([
+        ['tenant.created', tenant],
+        ['agent.created', agentId],
+        ['credential.created', agentId],
+      ]);
+      for (const row of rows) expect(row).toMatchObject({ actor_type: 'admin', actor_id: expect.stringMatching(/^cli:/) });
     });
 
     it('filters by tenant, agent, action and time, newest first, in cursor pages', async () => {
@@ -257,16 +320,36 @@ describe('audit trail (contract §8)', () => {
       const rows = (await csv.text()).trimEnd().split('\n');
       await small.stop();
       expect(rows[0]).toBe(
-        'id,timestamp,tenant_id,action,actor_type,actor_id,subject,outcome,reason,session_id,remote_addr,node_id,seq,prev_hash,hash,payload_sha256,details',
+        'id,timestamp,tenant_id,action,actor_type,actor_id,subject,outcome,reason,session_id,remote_addr,node_id,seq,prev_hash,hash,details',
       );
       expect(rows).toHaveLength(1_001);
       expect(rows[1]).toMatch(
         new RegExp(
-          `^[0-9a-f-]{36},2025-12-31T23:59:59.999Z,${tenant},message.routed,agent,a,b,allowed,,,,n,1,0,0,,"{""pad"":""x{200}"",""message_id"":""1""}"$`,
+          `^[0-9a-f-]{36},2025-12-31T23:59:59.999Z,${tenant},message.routed,agent,a,b,allowed,,,,n,1,0,0,"{""pad"":""x{200}"",""message_id"":""1""}"$`,
         ),
       );
       await db.query('DELETE FROM audit_records WHERE chain_key = $1', [tenant]);
     }, 120_000);
+  });
+
+  it('writes through apps/audit-worker when the gateway runs without its writer', async () => {
+    const prefix = uniquePrefix();
+    const gateway = await startGateway({ REDIS_KEY_PREFIX: prefix, AUDIT_WORKER: 'false' });
+    let worker: GatewayProcess | null = null;
+    try {
+      const { tenant, sender, receiver } = await pair(gateway, adminClient(gateway));
+      expect(await burst(sender, receiver.session.agent.agent_id, 200, 20)).toHaveLength(200);
+      await new Promise((r) => setTimeout(r, 500));
+      expect(await count(tenant)).toBe(0);
+      worker = await startGateway({ REDIS_KEY_PREFIX: prefix }, AUDIT_WORKER_MAIN);
+      await waitFor(async () => (await count(tenant)) === 200, 15_000, 'the audit worker to write the queued records');
+      expect(worker.output.join('\n')).toContain('"role":"audit-worker"');
+      sender.socket.close();
+      receiver.socket.close();
+    } finally {
+      await worker?.stop();
+      await gateway.stop();
+    }
   });
 
   it('loses nothing and doubles nothing when Postgres is cut off mid-burst', async () => {

@@ -3,7 +3,7 @@ import { promisify } from 'node:util';
 import { io, type Socket } from 'socket.io-client';
 import type { ConnectErrorData, MessageEvent, ResultEvent, SessionClosedEvent, SessionEvent } from '#libs/protocol';
 import { CLI_MAIN } from './gateway-process.js';
-import { TEST_DATABASE_URL } from './env.js';
+import { TEST_DATABASE_URL, TEST_PREFIX_ROOT } from './env.js';
 
 const run = promisify(execFile);
 
@@ -89,9 +89,16 @@ export async function waitFor(predicate: () => boolean | Promise<boolean>, timeo
 export async function provisionAgent(
   agentId: string,
   tenantId: string,
-  options: { capabilities?: string[]; expiresInS?: number } = {},
+  options: { capabilities?: string[]; expiresInS?: number; redisKeyPrefix?: string } = {},
 ): Promise<string> {
-  const env = { ...process.env, DATABASE_URL: TEST_DATABASE_URL, DATABASE_POOL_SIZE: '2' };
+  // The CLI's audit records go to the queue under this prefix (a test prefix, removed at teardown,
+  // unless the test gives a gateway's, whose writer then stores them).
+  const env = {
+    ...process.env,
+    DATABASE_URL: TEST_DATABASE_URL,
+    DATABASE_POOL_SIZE: '2',
+    REDIS_KEY_PREFIX: options.redisKeyPrefix ?? `${TEST_PREFIX_ROOT}cli:`,
+  };
   const create = ['agent', 'create', agentId, '--tenant', tenantId];
   if (options.capabilities) create.push('--capabilities', options.capabilities.join(','));
   await run(process.execPath, [CLI_MAIN, ...create], { env });

@@ -7,6 +7,7 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 /** The production entry points, as built by `npm run build`. */
 export const GATEWAY_MAIN = `${ROOT}dist/apps/gateway/src/main.js`;
 export const CLI_MAIN = `${ROOT}dist/apps/cli/src/main.js`;
+export const AUDIT_WORKER_MAIN = `${ROOT}dist/apps/audit-worker/src/main.js`;
 
 /** A gateway process started for a test. */
 export interface GatewayProcess {
@@ -47,13 +48,14 @@ export function testEnv(overrides: Record<string, string> = {}): Record<string, 
 }
 
 /**
- * Starts the compiled gateway (`node dist/apps/gateway/src/main.js`, the production bootstrap) and
- * resolves once it logged `ready`. Rejects with its output if it exits first.
+ * Starts the compiled gateway (`node dist/apps/gateway/src/main.js`, the production bootstrap), or
+ * another entry point such as the audit worker, and resolves once it logged `ready`. Rejects with
+ * its output if it exits first.
  */
-export function startGateway(env: Record<string, string> = {}): Promise<GatewayProcess> {
-  if (!existsSync(GATEWAY_MAIN)) throw new Error(`${GATEWAY_MAIN} is missing: run npm run build`);
+export function startGateway(env: Record<string, string> = {}, main = GATEWAY_MAIN): Promise<GatewayProcess> {
+  if (!existsSync(main)) throw new Error(`${main} is missing: run npm run build`);
   const fullEnv = testEnv(env);
-  const child = spawn(process.execPath, [GATEWAY_MAIN], { env: fullEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [main], { env: fullEnv, stdio: ['ignore', 'pipe', 'pipe'] });
   const output: string[] = [];
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.once('exit', (code, signal) => resolve({ code, signal })),

@@ -30,7 +30,6 @@ const CSV_COLUMNS = [
   'seq',
   'prev_hash',
   'hash',
-  'payload_sha256',
   'details',
 ] as const;
 
@@ -125,7 +124,6 @@ function csvLine(record: ChainedAuditRecord): string {
     seq: record.seq,
     prev_hash: record.prev_hash,
     hash: record.hash,
-    payload_sha256: record.payload_sha256,
     details: JSON.stringify(record.details),
   };
   return `${CSV_COLUMNS.map((c) => csvField(values[c])).join(',')}\n`;

@@ -45,7 +45,7 @@ export interface AuditEvent {
   remote_addr: string | null;
   /** Sizes, ids… never a secret, never message content. */
   details: Record<string, unknown>;
-  /** Message content, if the event carries one: the trail keeps its SHA-256, and the content itself only when AUDIT_PAYLOADS=true. */
-  payload?: unknown;
+  /** Message content, if the event carries one: the record keeps its SHA-256 (`details.content_sha256`), and the content itself (`details.content`) only when AUDIT_PAYLOADS=true. */
+  content?: unknown;
   timestamp?: string;
 }

@@ -14,11 +14,11 @@ export interface AuditRecord {
   session_id: string | null;
   remote_addr: string | null;
   node_id: string;
+  /**
+   * Sizes, ids… and, for an event that carried message content, `content_bytes` and
+   * `content_sha256` (of its JSON) always, and `content` itself only when AUDIT_PAYLOADS=true.
+   */
   details: Record<string, unknown>;
-  /** SHA-256 of `JSON.stringify(payload)` when the event carried content. */
-  payload_sha256: string | null;
-  /** The content itself, only when AUDIT_PAYLOADS=true. */
-  payload?: unknown;
 }
 
 /** A record in its chain, as stored and as the admin API returns it. */
@@ -36,14 +36,27 @@ export function chainKeyOf(tenantId: string | null): string {
   return tenantId ?? '';
 }
 
+let lastMs = 0;
+let counter = 0;
+
 /**
- * A time-ordered UUID (RFC 9562 version 7): 48 bits of Unix milliseconds, then randomness. Ids
- * sort by creation time, which keeps the primary-key index append-mostly.
+ * A time-ordered UUID (RFC 9562 version 7): 48 bits of Unix milliseconds, a 12-bit counter
+ * (method 1 of §6.2, so ids made by one process in the same millisecond still sort in creation
+ * order), then randomness. Ids sort by creation time, which keeps the primary-key index
+ * append-mostly and breaks timestamp ties in the order events happened.
  */
 export function uuidv7(now = Date.now()): string {
+  if (now > lastMs) {
+    lastMs = now;
+    counter = 0;
+  } else if (++counter > 0xfff) {
+    lastMs++;
+    counter = 0;
+  }
   const bytes = randomBytes(16);
-  bytes.writeUIntBE(now, 0, 6);
-  bytes[6] = ((bytes[6] ?? 0) & 0x0f) | 0x70;
+  bytes.writeUIntBE(lastMs, 0, 6);
+  bytes[6] = 0x70 | (counter >> 8);
+  bytes[7] = counter & 0xff;
   bytes[8] = ((bytes[8] ?? 0) & 0x3f) | 0x80;
   const hex = bytes.toString('hex');
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
@@ -51,8 +64,16 @@ export function uuidv7(now = Date.now()): string {
 
 /** Turns an event into a record: id, timestamp, node, and the content's hash (and content when asked). */
 export function toRecord(event: AuditEvent, nodeId: string, keepPayload: boolean): AuditRecord {
-  const hasPayload = event.payload !== undefined;
-  const payloadJson = hasPayload ? JSON.stringify(event.payload) : null;
+  const json = event.content === undefined ? undefined : JSON.stringify(event.content);
+  const details =
+    json === undefined
+      ? event.details
+      : {
+          ...event.details,
+          content_bytes: Buffer.byteLength(json),
+          content_sha256: createHash('sha256').update(json).digest('hex'),
+          ...(keepPayload && { content: event.content }),
+        };
   return {
     id: uuidv7(),
     timestamp: event.timestamp ?? new Date().toISOString(),
@@ -65,9 +86,7 @@ export function toRecord(event: AuditEvent, nodeId: string, keepPayload: boolean
     session_id: event.session_id,
     remote_addr: event.remote_addr,
     node_id: nodeId,
-    details: event.details,
-    payload_sha256: payloadJson === null ? null : createHash('sha256').update(payloadJson).digest('hex'),
-    ...(hasPayload && keepPayload && { payload: event.payload }),
+    details,
   };
 }
 
@@ -101,8 +120,6 @@ export function canonicalRecord(record: AuditRecord, seq: number): string {
     record.remote_addr,
     record.node_id,
     record.details,
-    record.payload_sha256,
-    record.payload === undefined ? null : record.payload,
   ]);
 }
 

@@ -33,15 +33,13 @@ interface Row {
   remote_addr: string | null;
   node_id: string;
   details: Prisma.JsonValue;
-  payload_sha256: string | null;
-  payload: Prisma.JsonValue | null;
   prev_hash: string;
   hash: string;
   written_at: Date;
 }
 
 const COLUMNS =
-  'id::text AS id, seq, chain_key, tenant_id, "timestamp", action, actor_type, actor_id, subject, outcome, reason, session_id, remote_addr, node_id, details, payload_sha256, payload, prev_hash, hash, written_at';
+  'id::text AS id, seq, chain_key, tenant_id, "timestamp", action, actor_type, actor_id, subject, outcome, reason, session_id, remote_addr, node_id, details, prev_hash, hash, written_at';
 
 /**
  * The audit trail in Postgres. Writes are batches in one transaction each: already-written ids
@@ -78,19 +76,18 @@ export class AuditRepository {
         });
         await tx.$executeRaw`
           INSERT INTO audit_records (id, seq, chain_key, tenant_id, "timestamp", action, actor_type, actor_id, subject, outcome, reason,
-                                     session_id, remote_addr, node_id, details, payload_sha256, payload, prev_hash, hash)
+                                     session_id, remote_addr, node_id, details, prev_hash, hash)
           SELECT u.id, u.seq, u.chain_key, u.tenant_id, u.ts, u.action, u.actor_type, u.actor_id, u.subject, u.outcome, u.reason,
-                 u.session_id, u.remote_addr, u.node_id, u.details::jsonb, u.payload_sha256, u.payload::jsonb, u.prev_hash, u.hash
+                 u.session_id, u.remote_addr, u.node_id, u.details::jsonb, u.prev_hash, u.hash
           FROM unnest(
             ${chained.map((r) => r.id)}::uuid[], ${chained.map((r) => r.seq)}::bigint[], ${chained.map((r) => chainKeyOf(r.tenant_id))}::text[],
             ${chained.map((r) => r.tenant_id)}::text[], ${chained.map((r) => r.timestamp)}::timestamptz[], ${chained.map((r) => r.action)}::text[],
             ${chained.map((r) => r.actor.type)}::text[], ${chained.map((r) => r.actor.id)}::text[], ${chained.map((r) => r.subject)}::text[],
             ${chained.map((r) => r.outcome)}::text[], ${chained.map((r) => r.reason)}::text[], ${chained.map((r) => r.session_id)}::text[],
             ${chained.map((r) => r.remote_addr)}::text[], ${chained.map((r) => r.node_id)}::text[], ${chained.map((r) => JSON.stringify(r.details))}::text[],
-            ${chained.map((r) => r.payload_sha256)}::text[], ${chained.map((r) => (r.payload === undefined ? null : JSON.stringify(r.payload)))}::text[],
             ${chained.map((r) => r.prev_hash)}::text[], ${chained.map((r) => r.hash)}::text[]
           ) AS u(id, seq, chain_key, tenant_id, ts, action, actor_type, actor_id, subject, outcome, reason, session_id, remote_addr, node_id,
-                 details, payload_sha256, payload, prev_hash, hash)`;
+                 details, prev_hash, hash)`;
         const updated = [...head.entries()].filter(([key]) => keys.includes(key));
         await tx.$executeRaw`
           UPDATE audit_chain_heads h SET seq = u.seq, hash = u.hash
@@ -201,8 +198,6 @@ function fromRow(row: Row): ChainedAuditRecord {
     remote_addr: row.remote_addr,
     node_id: row.node_id,
     details: (row.details ?? {}) as Record<string, unknown>,
-    payload_sha256: row.payload_sha256,
-    ...(row.payload !== null && { payload: row.payload }),
     prev_hash: row.prev_hash,
     hash: row.hash,
   };

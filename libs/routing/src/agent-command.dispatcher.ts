@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
+import { AuditTrail } from '#libs/audit';
 import { GATEWAY_CONFIG, type GatewayConfig } from '#libs/config';
 import { MetricsService } from '#libs/observability';
 import {
@@ -10,12 +11,18 @@ import {
   type ClientAcks,
   type ClientEventName,
   type ClientPayloads,
+  type ErrorCode,
 } from '#libs/protocol';
 import { MESSAGE_GUARDS, type MessageContext, type MessageGuard } from './guards.js';
 import { RoutingService } from './routing.service.js';
 import type { Caller, Session } from './session.js';
 import { SessionService } from './session.service.js';
 import { TopicService } from './topic.service.js';
+
+/** Events that carry a message: a refusal of one is audited even when no guard did it. */
+const MESSAGE_EVENTS = new Set(['send', 'publish', 'result']);
+/** Failures of the gateway or the recipient rather than refusals of the sender's request. */
+const ERROR_OUTCOMES = new Set<ErrorCode>(['UNAVAILABLE', 'TIMEOUT']);
 
 /**
  * The one pipeline every client event goes through, whatever the transport:
@@ -33,10 +40,12 @@ export class AgentCommandDispatcher {
     private readonly sessions: SessionService,
     private readonly topics: TopicService,
     private readonly metrics: MetricsService,
+    private readonly audit: AuditTrail,
   ) {}
 
   async dispatch(caller: Caller, event: string, payload: unknown, frameBytes: number): Promise<ClientAcks[ClientEventName]> {
     if (caller.session) caller.session.lastSeenAt = Date.now();
+    let context: MessageContext | undefined;
     try {
       if (frameBytes > this.config.agentPlane.maxMessageBytes) {
         throw new GatewayError(
@@ -47,14 +56,39 @@ export class AgentCommandDispatcher {
       if (!isClientEventName(event)) throw new GatewayError('INVALID_MESSAGE', `unknown event "${String(event).slice(0, 64)}"`);
       const parsed = CLIENT_PAYLOAD_SCHEMAS[event].safeParse(payload);
       if (!parsed.success) throw new GatewayError('INVALID_MESSAGE', `${event}: ${describeSchemaError(parsed.error)}`);
-      const context = { caller, event, payload: parsed.data, frameBytes } as MessageContext;
+      context = { caller, event, payload: parsed.data, frameBytes };
       await this.guard(context);
       return await this.handle(context);
     } catch (error) {
       const refusal = this.toGatewayError(error, event);
       this.metrics.refusals.labels(refusal.code).inc();
+      if (!context?.audited && MESSAGE_EVENTS.has(event)) this.auditRefusal(caller, event, payload, frameBytes, refusal);
       throw refusal;
     }
+  }
+
+  /**
+   * A message that was not routed (malformed, too large, recipient not connected, delivery timed
+   * out…) leaves a `message.denied` record; the guards write their own. Subject and ids are taken
+   * from the frame only when they are strings, and cut to 256 characters.
+   */
+  private auditRefusal(caller: Caller, event: string, payload: unknown, frameBytes: number, refusal: GatewayError): void {
+    const field = (name: string): string | null => {
+      const value = payload !== null && typeof payload === 'object' ? (payload as Record<string, unknown>)[name] : undefined;
+      return typeof value === 'string' ? value.slice(0, 256) : null;
+    };
+    const conversation = field('conversation_id');
+    this.audit.record({
+      action: 'message.denied',
+      tenant_id: caller.tenantId,
+      actor: { type: 'agent', id: caller.agentId },
+      subject: field(event === 'publish' ? 'topic' : 'to_agent_id'),
+      outcome: ERROR_OUTCOMES.has(refusal.code) ? 'error' : 'denied',
+      reason: refusal.code,
+      session_id: caller.session?.id ?? null,
+      remote_addr: caller.remoteAddress,
+      details: { event, frame_bytes: frameBytes, ...(conversation !== null && { conversation_id: conversation }) },
+    });
   }
 
   /** Runs the guards in order; when one refuses, the later ones marked `alsoOnRefusal` still run, and their refusal wins. */

@@ -10,6 +10,8 @@ export interface MessageContext<E extends ClientEventName = ClientEventName> {
   frameBytes: number;
   /** For `send`: the recipient, resolved and authorized by the authorization guard. */
   target?: ResolvedAgent;
+  /** Set by a guard that wrote the audit record of its refusal (the dispatcher then writes none). */
+  audited?: boolean;
 }
 
 /**

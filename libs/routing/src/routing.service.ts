@@ -143,7 +143,7 @@ export class RoutingService implements OnModuleInit {
         to_tenant_id: target.tenantId,
         expect_result: expectResult,
       },
-      payload: payload.content,
+      content: payload.content,
     });
     return { message_id: message.message_id, conversation_id: conversationId, status: 'delivered', timestamp };
   }

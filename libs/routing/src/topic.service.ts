@@ -99,7 +99,7 @@ export class TopicService implements OnModuleInit {
       ...this.auditBase(caller, payload.topic),
       action: 'topic.publish',
       details: { topic: payload.topic, message_id: event.message_id, recipients },
-      payload: payload.content,
+      content: payload.content,
     });
     return { message_id: event.message_id, recipients };
   }

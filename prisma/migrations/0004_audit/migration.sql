@@ -15,11 +15,9 @@ CREATE TABLE "audit_records" (
     "remote_addr"    TEXT,
     "node_id"        TEXT NOT NULL,
     "details"        JSONB NOT NULL,
-    "payload_sha256" TEXT,
-    "payload"        JSONB,
     "prev_hash"      TEXT NOT NULL,
     "hash"           TEXT NOT NULL,
-    "written_at"     TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    "written_at"     TIMESTAMPTZ(3) NOT NULL DEFAULT clock_timestamp(),
     CONSTRAINT "audit_records_pkey" PRIMARY KEY ("id")
 );
 CREATE UNIQUE INDEX "audit_records_chain_key_seq_key" ON "audit_records"("chain_key", "seq");

@@ -70,6 +70,7 @@ export class AuthorizationGuard implements MessageGuard {
   }
 
   private deny(context: MessageContext, subject: string, decision: PolicyDecision, reason: string, targetTenant?: string): void {
+    context.audited = true;
     this.audit.record({
       action: 'message.denied',
       tenant_id: context.caller.tenantId,

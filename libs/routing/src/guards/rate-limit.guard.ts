@@ -23,6 +23,7 @@ export class RateLimitGuard implements MessageGuard {
       await this.limiter.consumeMessage(context.caller.tenantId, context.caller.agentId);
     } catch (error) {
       if (error instanceof GatewayError && error.code === 'RATE_LIMIT') {
+        context.audited = true;
         this.audit.record({
           action: 'message.rate_limited',
           tenant_id: context.caller.tenantId,

@@ -1,0 +1,86 @@
+import { createHash } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import type { AuditEvent } from './audit-event.js';
+import { GENESIS_HASH, canonicalJson, chainHash, toRecord, uuidv7 } from './audit-record.js';
+
+const event: AuditEvent = {
+  action: 'message.routed',
+  tenant_id: 'acme',
+  actor: { type: 'agent', id: 'a1' },
+  subject: 'a2',
+  outcome: 'allowed',
+  reason: null,
+  session_id: 's1',
+  remote_addr: '10.0.0.1',
+  details: { message_id: 'm1' },
+  content: [{ type: 'text', text: 'secret plans' }],
+};
+
+describe('uuidv7', () => {
+  it('is a version 7, variant 1 UUID carrying the millisecond', () => {
+    const id = uuidv7(Date.UTC(2026, 0, 1));
+    expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(parseInt(id.replaceAll('-', '').slice(0, 12), 16)).toBeGreaterThanOrEqual(Date.UTC(2026, 0, 1));
+  });
+
+  it('sorts in creation order, also within one millisecond and past 4,096 ids in it', () => {
+    const now = Date.now() + 60_000;
+    const ids = Array.from({ length: 10_000 }, () => uuidv7(now));
+    expect([...ids].sort()).toEqual(ids);
+    expect(new Set(ids).size).toBe(ids.length);
+  });
+});
+
+describe('canonicalJson', () => {
+  it('gives one text for one value, whatever the key order', () => {
+    expect(canonicalJson({ b: 1, a: { d: [1, { z: 1, y: 2 }], c: null } })).toBe('{"a":{"c":null,"d":[1,{"y":2,"z":1}]},"b":1}');
+    expect(canonicalJson({ a: 1, b: 2 })).toBe(canonicalJson({ b: 2, a: 1 }));
+    expect(canonicalJson({ a: undefined, b: [undefined] })).toBe('{"b":[null]}');
+  });
+});
+
+describe('toRecord', () => {
+  it('keeps the content out, its size and SHA-256 in', () => {
+    const record = toRecord(event, 'node-1', false);
+    const json = JSON.stringify(event.content);
+    expect(record.details).toEqual({
+      message_id: 'm1',
+      content_bytes: json.length,
+      content_sha256: createHash('sha256').update(json).digest('hex'),
+    });
+    expect(JSON.stringify(record)).not.toContain('secret plans');
+    expect(record).toMatchObject({ node_id: 'node-1', tenant_id: 'acme', actor: { type: 'agent', id: 'a1' } });
+  });
+
+  it('keeps the content when asked to', () => {
+    expect(toRecord(event, 'node-1', true).details).toMatchObject({ content: event.content });
+  });
+
+  it('leaves details alone for an event without content', () => {
+    const { content: _content, ...bare } = event;
+    expect(toRecord(bare, 'node-1', true).details).toEqual({ message_id: 'm1' });
+  });
+});
+
+describe('chainHash', () => {
+  const record = toRecord(event, 'node-1', false);
+
+  it('is the same for the same record at the same place, whatever the key order of details', () => {
+    const reordered = { ...record, details: Object.fromEntries(Object.entries(record.details).reverse()) };
+    expect(chainHash(GENESIS_HASH, reordered, 1)).toBe(chainHash(GENESIS_HASH, record, 1));
+  });
+
+  it('changes with any field, the position and the previous hash', () => {
+    const base = chainHash(GENESIS_HASH, record, 1);
+    const variants = [
+      chainHash(GENESIS_HASH, { ...record, outcome: 'denied' }, 1),
+      chainHash(GENESIS_HASH, { ...record, actor: { type: 'agent', id: 'a9' } }, 1),
+      chainHash(GENESIS_HASH, { ...record, details: { ...record.details, message_id: 'm2' } }, 1),
+      chainHash(GENESIS_HASH, { ...record, timestamp: new Date(0).toISOString() }, 1),
+      chainHash(GENESIS_HASH, record, 2),
+      chainHash('f'.repeat(64), record, 1),
+    ];
+    for (const variant of variants) expect(variant).not.toBe(base);
+    expect(new Set(variants).size).toBe(variants.length);
+  });
+});
