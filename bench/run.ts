@@ -12,7 +12,13 @@
  * Environment: BENCH_SECONDS per run (default 5), BENCH_ROUNDS (default 3), BENCH_PAIRS (default 20),
  * BENCH_INFLIGHT (default 8), BENCH_PAYLOAD_BYTES (default 256), BENCH_IDLE (default 1000),
  * BENCH_CONNECT_CONCURRENCY (default 10), BENCH_AUTH=none to run the routing gateway without guards,
- * BENCH_NODE_ARGS (node flags for the servers under test, e.g. for --cpu-prof).
+ * BENCH_NODE_ARGS (node flags for the servers under test, e.g. for --cpu-prof), BENCH_AUDIT_ROWS
+ * (default 100000: the writer against COPY), BENCH_EXPORT_ROWS (default 1000000).
+ *
+ * Audit: each round also runs a second gateway with AUDIT_DURABLE_WAIT_MS=0 (the `delivered` ack
+ * does not wait for the `message.routed` record to reach Redis), which prices that wait; then the
+ * lag of every routed record (row written − event), the writer against a raw COPY, and a streamed
+ * export. See bench/audit.ts.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -23,6 +29,7 @@ import { tmpdir } from 'node:os';
 import { writeFileSync } from 'node:fs';
 import pg from 'pg';
 import { BENCH_ADMIN_TOKEN, adminCall } from './admin.js';
+import { exportMillion, routingLag, writerAgainstCopy } from './audit.js';
 import { benchConnects, type ConnectFigures } from './connects.js';
 
 const here = (file: string): string => fileURLToPath(new URL(file, import.meta.url));
@@ -33,6 +40,8 @@ const inflight = Number(process.env.BENCH_INFLIGHT ?? 8);
 const payload = Number(process.env.BENCH_PAYLOAD_BYTES ?? 256);
 const idleCount = Number(process.env.BENCH_IDLE ?? 1000);
 const connectConcurrency = Number(process.env.BENCH_CONNECT_CONCURRENCY ?? 10);
+const auditRows = Number(process.env.BENCH_AUDIT_ROWS ?? 100_000);
+const exportRows = Number(process.env.BENCH_EXPORT_ROWS ?? 1_000_000);
 // `token` (default): every guard on: API-token authentication, a stored policy evaluated on every
 // send, rate limits counted on every event (set high enough never to refuse). `none`: no auth,
 // default policy; for comparison.
@@ -98,7 +107,9 @@ async function resetBenchDatabase(): Promise<void> {
   await client.end();
 }
 
-async function startGateway(env: Record<string, string>): Promise<{ child: ChildProcess; port: number; adminPort: number }> {
+async function startGateway(
+  env: Record<string, string>,
+): Promise<{ child: ChildProcess; port: number; adminPort: number; nodeId: string }> {
   const { child, ready } = await start(
     here('../apps/gateway/src/main.js'),
     {
@@ -113,8 +124,8 @@ async function startGateway(env: Record<string, string>): Promise<{ child: Child
     },
     (line) => (line.message as { event?: string } | undefined)?.event === 'ready',
   );
-  const message = ready.message as { agent_port: number; admin_port: number };
-  return { child, port: message.agent_port, adminPort: message.admin_port };
+  const message = ready.message as { agent_port: number; admin_port: number; node_id: string };
+  return { child, port: message.agent_port, adminPort: message.admin_port, nodeId: message.node_id };
 }
 
 function runLoad(args: string[]): Promise<LoadFigures> {
@@ -205,6 +216,14 @@ try {
     ADMIN_TOKEN: BENCH_ADMIN_TOKEN,
   });
   running.push(gateway.child);
+  // The same gateway but `delivered` does not wait for the audit record to reach Redis.
+  const noWait = await startGateway({
+    AUTH_METHODS: routingAuth === 'none' ? 'none' : 'token,none',
+    RATE_LIMIT_DEFAULTS: GENEROUS_LIMITS,
+    ADMIN_TOKEN: BENCH_ADMIN_TOKEN,
+    AUDIT_DURABLE_WAIT_MS: '0',
+  });
+  running.push(noWait.child);
   const bare = await start(here('./bare-relay.js'), {}, (line) => line.event === 'ready');
   running.push(bare.child);
   const gatewayUrl = `http://127.0.0.1:${gateway.port}`;
@@ -220,14 +239,50 @@ try {
   const gatewayArgs = credentialsFile ? [...loadArgs, credentialsFile] : loadArgs;
   const bareRuns: LoadFigures[] = [];
   const gatewayRuns: LoadFigures[] = [];
+  const noWaitRuns: LoadFigures[] = [];
+  const noWaitUrl = `http://127.0.0.1:${noWait.port}`;
   for (let round = 0; round < rounds; round++) {
     bareRuns.push(await runLoad(['roundtrip', bareUrl, ...loadArgs]));
     gatewayRuns.push(await runLoad(['roundtrip', gatewayUrl, ...gatewayArgs]));
+    noWaitRuns.push(await runLoad(['roundtrip', noWaitUrl, ...gatewayArgs]));
   }
-  gateway.child.kill('SIGTERM');
   bare.child.kill('SIGTERM');
+
+  // Audit: the lag of the records of those rounds, the writer against COPY, a streamed export.
+  const db = new pg.Pool({ connectionString: BENCH_DATABASE_URL, max: 2 });
+  const lag = await routingLag(db, routingAuth === 'token' ? `bench-routing-${process.pid}` : 'default');
+  const nodeNames = new Map([
+    [gateway.nodeId, 'gateway'],
+    [noWait.nodeId, 'gateway, no durable wait'],
+  ]);
+  noWait.child.kill('SIGTERM');
+  const writes = await writerAgainstCopy({
+    db,
+    redisUrl: process.env.REDIS_URL ?? 'redis://localhost:6379',
+    rows: auditRows,
+    startWorker: async (keyPrefix) => {
+      const worker = await start(
+        here('../apps/audit-worker/src/main.js'),
+        { DATABASE_URL: BENCH_DATABASE_URL, REDIS_KEY_PREFIX: keyPrefix, LOG_FORMAT: 'json' },
+        (line) => (line.message as { event?: string } | undefined)?.event === 'ready',
+      );
+      running.push(worker.child);
+      return () => worker.child.kill('SIGTERM');
+    },
+  });
+  const exported = await exportMillion({
+    db,
+    adminUrl: `http://127.0.0.1:${gateway.adminPort}`,
+    adminToken: BENCH_ADMIN_TOKEN,
+    pid: gateway.child.pid!,
+    rows: exportRows,
+  });
+  await db.end();
+  gateway.child.kill('SIGTERM');
   const bareRun = medianFigures(bareRuns);
   const gatewayRun = medianFigures(gatewayRuns);
+  const noWaitRun = medianFigures(noWaitRuns);
+  const waitRatios = gatewayRuns.map((g, i) => g.msgs_per_s / (noWaitRuns[i]?.msgs_per_s ?? Number.NaN));
   const ratios = gatewayRuns.map((g, i) => g.msgs_per_s / (bareRuns[i]?.msgs_per_s ?? Number.NaN));
 
   const connects: ConnectFigures[] = await benchConnects({
@@ -258,6 +313,11 @@ try {
     bare_relay: { ...bareRun, rss_bytes_per_idle_connection: Math.round(bareRss) },
     ratio_throughput_gateway_over_bare: +median(ratios).toFixed(3),
     ratio_per_round: ratios.map((r) => +r.toFixed(3)),
+    gateway_no_durable_wait: noWaitRun,
+    ratio_durable_wait_over_no_wait: +median(waitRatios).toFixed(3),
+    audit_lag: lag.map((l) => ({ ...l, gateway: nodeNames.get(l.node_id) ?? l.node_id })),
+    audit_writes: writes,
+    audit_export: exported,
     connects,
   };
   const kb = (bytes: number): string => `${(bytes / 1024).toFixed(1)} KB`;
@@ -271,6 +331,24 @@ try {
   );
   console.log(
     `gateway / bare throughput: ${summary.ratio_throughput_gateway_over_bare} (median of rounds: ${summary.ratio_per_round.join(', ')})`,
+  );
+  console.log(
+    `gateway, delivered not waiting for the audit record ${String(noWaitRun.msgs_per_s).padStart(6)} ${String(noWaitRun.p50_ms).padStart(9)} ${String(noWaitRun.p99_ms).padStart(8)}`,
+  );
+  console.log(
+    `durable wait / no wait throughput: ${summary.ratio_durable_wait_over_no_wait} (rounds: ${waitRatios.map((r) => r.toFixed(3)).join(', ')})`,
+  );
+  console.log('');
+  console.log('audit lag under the routing load (row written − event)   records   p50 ms   p99 ms   max ms   drain ms');
+  for (const l of summary.audit_lag) {
+    const figures = [l.records, l.p50_ms, l.p99_ms, l.max_ms, l.drain_ms].map((v, i) => String(v).padStart(i === 0 ? 9 : 8));
+    console.log(`${l.gateway.padEnd(55)}${figures.join(' ')}`);
+  }
+  console.log(
+    `audit writer ${writes.writer_rows_per_s} rows/s vs raw COPY ${writes.copy_rows_per_s} rows/s into audit_records (${writes.rows} rows): ratio ${writes.ratio_writer_over_copy}`,
+  );
+  console.log(
+    `export of ${exported.rows} rows (${exported.mb} MB NDJSON): ${exported.rows_per_s} rows/s; gateway RSS ${exported.rss_before_mb} → peak ${exported.rss_peak_mb} MB, heap used ${exported.heap_used_before_mb} → peak ${exported.heap_used_peak_mb} MB`,
   );
   console.log('');
   console.log(`connects over TLS (${connectConcurrency} at a time)        connects/s    p50 ms   p99 ms   errors   gateway CPU`);

@@ -1,4 +1,3 @@
-import type { GatewayConfig } from '#libs/config';
 import type { AuditRecord } from './audit-record.js';
 
 /** The BullMQ queue of audit micro-batches. */
@@ -9,7 +8,7 @@ export interface AuditBatchJob {
   records: AuditRecord[];
 }
 
-/** BullMQ keys live under the deployment's prefix too. */
-export function bullPrefix(config: GatewayConfig): string {
-  return `${config.redis.keyPrefix}bull`;
+/** BullMQ keys live under the deployment's prefix (`REDIS_KEY_PREFIX`) too. */
+export function bullPrefix(keyPrefix: string): string {
+  return `${keyPrefix}bull`;
 }

@@ -45,7 +45,7 @@ export class AuditWriterService implements OnModuleInit, OnApplicationShutdown {
   onModuleInit(): void {
     this.worker = new Worker<AuditBatchJob>(AUDIT_QUEUE, (job) => this.write(job), {
       connection: this.connection,
-      prefix: bullPrefix(this.config),
+      prefix: bullPrefix(this.config.redis.keyPrefix),
       concurrency: 1,
       removeOnComplete: { count: 100 },
       removeOnFail: { count: 1000 },

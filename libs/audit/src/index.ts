@@ -9,3 +9,4 @@ export type { AuditAction, AuditActor, AuditEvent } from './audit-event.js';
 export { GENESIS_HASH, canonicalJson, chainHash, toRecord, uuidv7 } from './audit-record.js';
 export type { AuditRecord, ChainedAuditRecord } from './audit-record.js';
 export { AUDIT_QUEUE, bullPrefix } from './audit-queue.js';
+export type { AuditBatchJob } from './audit-queue.js';

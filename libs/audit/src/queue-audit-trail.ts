@@ -54,7 +54,7 @@ export class QueueAuditTrail extends AuditTrail implements OnModuleInit, OnAppli
       lazyConnect: true,
     });
     this.connection.on('error', () => undefined);
-    this.queue = new Queue<AuditBatchJob>(AUDIT_QUEUE, { connection: this.connection, prefix: bullPrefix(config) });
+    this.queue = new Queue<AuditBatchJob>(AUDIT_QUEUE, { connection: this.connection, prefix: bullPrefix(config.redis.keyPrefix) });
     this.queue.on('error', () => undefined);
   }
 

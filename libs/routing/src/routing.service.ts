@@ -109,42 +109,45 @@ export class RoutingService implements OnModuleInit {
       // Armed before delivery: a fast recipient can answer before the delivery ack is back.
       this.expect(sender.agentId, payload.to_agent_id, conversationId, timeoutMs);
     }
+    // In flight until the ack can go out: a draining node waits for the audit record too.
     this.inflight++;
     try {
-      if (target.local) await this.deliverMessageHere(target.tenantId, message);
-      else
-        await this.cluster.request(
-          target.node,
-          { op: 'deliver', tenant_id: target.tenantId, message },
-          this.config.routing.deliveryTimeoutMs + CLUSTER_MARGIN_MS,
-        );
-    } catch (error) {
-      if (expectResult) this.cancelExpectation(sender.agentId, conversationId);
-      throw error;
+      try {
+        if (target.local) await this.deliverMessageHere(target.tenantId, message);
+        else
+          await this.cluster.request(
+            target.node,
+            { op: 'deliver', tenant_id: target.tenantId, message },
+            this.config.routing.deliveryTimeoutMs + CLUSTER_MARGIN_MS,
+          );
+      } catch (error) {
+        if (expectResult) this.cancelExpectation(sender.agentId, conversationId);
+        throw error;
+      }
+      this.counters.increment(sender.tenantId);
+      this.routedMessages.inc();
+      this.metrics.deliverySeconds.observe((performance.now() - started) / 1000);
+      // The record is in Redis (the durable queue) before the sender hears `delivered`.
+      await this.audit.recordDurably({
+        action: 'message.routed',
+        tenant_id: sender.tenantId,
+        actor: { type: 'agent', id: sender.agentId },
+        subject: payload.to_agent_id,
+        outcome: 'allowed',
+        reason: null,
+        session_id: sender.session?.id ?? null,
+        remote_addr: sender.remoteAddress,
+        details: {
+          message_id: message.message_id,
+          conversation_id: conversationId,
+          to_tenant_id: target.tenantId,
+          expect_result: expectResult,
+        },
+        content: payload.content,
+      });
     } finally {
       this.inflight--;
     }
-    this.counters.increment(sender.tenantId);
-    this.routedMessages.inc();
-    this.metrics.deliverySeconds.observe((performance.now() - started) / 1000);
-    // The record is in Redis (the durable queue) before the sender hears `delivered`.
-    await this.audit.recordDurably({
-      action: 'message.routed',
-      tenant_id: sender.tenantId,
-      actor: { type: 'agent', id: sender.agentId },
-      subject: payload.to_agent_id,
-      outcome: 'allowed',
-      reason: null,
-      session_id: sender.session?.id ?? null,
-      remote_addr: sender.remoteAddress,
-      details: {
-        message_id: message.message_id,
-        conversation_id: conversationId,
-        to_tenant_id: target.tenantId,
-        expect_result: expectResult,
-      },
-      content: payload.content,
-    });
     return { message_id: message.message_id, conversation_id: conversationId, status: 'delivered', timestamp };
   }
 
