@@ -109,6 +109,37 @@ describe('audit trail (contract §8)', () => {
       receiver.socket.close();
     });
 
+    it('records a routed result like a routed message, in the sender of the result', async () => {
+      const { tenant, sender, receiver } = await pair(gateway, admin);
+      const ack = await sender.call('send', { to_agent_id: receiver.session.agent.agent_id, content: [{ type: 'text', text: 'q' }] });
+      const answer = { answer: 42 };
+      expect(await receiver.call('result', { conversation_id: ack.conversation_id, success: true, result: answer })).toEqual({
+        status: 'delivered',
+      });
+      await waitFor(async () => (await count(tenant)) === 2, 10_000, 'both records');
+      const page = await admin.call('GET', `/admin/v1/audit?tenant_id=${tenant}&action=message.routed`);
+      expect(page.body.items).toEqual([
+        expect.objectContaining({
+          actor: { type: 'agent', id: receiver.session.agent.agent_id },
+          subject: sender.session.agent.agent_id,
+          details: expect.objectContaining({
+            kind: 'result',
+            conversation_id: ack.conversation_id,
+            success: true,
+            content_sha256: createHash('sha256')
+              .update(JSON.stringify({ result: answer, error: null }))
+              .digest('hex'),
+          }),
+        }),
+        expect.objectContaining({
+          actor: { type: 'agent', id: sender.session.agent.agent_id },
+          details: expect.objectContaining({ message_id: ack.message_id }),
+        }),
+      ]);
+      sender.socket.close();
+      receiver.socket.close();
+    });
+
     it('keeps the content too when AUDIT_PAYLOADS=true', async () => {
       const keeper = await startGateway({ AUDIT_PAYLOADS: 'true' });
       try {

@@ -37,15 +37,22 @@ export class AuditQueryService {
     };
   }
 
-  /** Every matching record, newest first, in chunks: memory stays flat whatever the count. */
+  /**
+   * Every matching record, newest first, in chunks: memory stays flat whatever the count (at most
+   * two chunks are held: the next one is read while the consumer writes out the current one).
+   */
   async *stream(filter: AuditFilter): AsyncGenerator<ChainedAuditRecord> {
-    let cursor: AuditCursor | undefined;
-    for (;;) {
-      const chunk = await this.audit.page(filter, EXPORT_CHUNK, cursor);
-      for (const record of chunk) yield record;
+    let next: Promise<ChainedAuditRecord[]> | null = this.audit.page(filter, EXPORT_CHUNK);
+    while (next) {
+      const chunk: ChainedAuditRecord[] = await next;
       const last = chunk.at(-1);
-      if (chunk.length < EXPORT_CHUNK || !last) return;
-      cursor = { timestamp: new Date(last.timestamp), id: last.id };
+      next =
+        chunk.length === EXPORT_CHUNK && last
+          ? this.audit.page(filter, EXPORT_CHUNK, { timestamp: new Date(last.timestamp), id: last.id })
+          : null;
+      // A consumer that stops early (client gone) never awaits it: its failure must not go unhandled.
+      next?.catch(() => undefined);
+      for (const record of chunk) yield record;
     }
   }
 

@@ -178,7 +178,7 @@ export class AuditRepository {
     if (filter.since !== undefined) where.push(`"timestamp" >= ${param(filter.since)}`);
     if (filter.until !== undefined) where.push(`"timestamp" < ${param(filter.until)}`);
     if (cursor) where.push(`("timestamp", id) < (${param(cursor.timestamp)}::timestamptz, ${param(cursor.id)}::uuid)`);
-    const sql = `SELECT ${COLUMNS} FROM audit_records ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY "timestamp" DESC, id DESC LIMIT ${param(limit)}`;
+    const sql = `SELECT ${COLUMNS} FROM audit_records ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY audit_records."timestamp" DESC, audit_records.id DESC LIMIT ${param(limit)}`;
     return [sql, ...params];
   }
 }

@@ -166,8 +166,20 @@ export class RoutingService implements OnModuleInit {
     if (payload.result !== undefined) result.result = payload.result;
     if (payload.error !== undefined) result.error = payload.error;
     // The conversation exists because a send was authorized: its results need no second decision.
-    await this.routeResult(origin, result);
+    const targetTenant = await this.routeResult(origin, result);
     this.routedResults.inc();
+    await this.audit.recordDurably({
+      action: 'message.routed',
+      tenant_id: session.tenantId,
+      actor: { type: 'agent', id: session.agentId },
+      subject: origin,
+      outcome: 'allowed',
+      reason: null,
+      session_id: session.id,
+      remote_addr: session.caller.remoteAddress,
+      details: { kind: 'result', conversation_id: payload.conversation_id, success: payload.success, to_tenant_id: targetTenant },
+      content: { result: payload.result ?? null, error: payload.error ?? null },
+    });
     return { status: 'delivered' };
   }
 
@@ -182,7 +194,8 @@ export class RoutingService implements OnModuleInit {
     }
   }
 
-  private async routeResult(toAgentId: string, result: ResultEvent): Promise<void> {
+  /** Delivers a result to `toAgentId` on whichever node it is; returns the recipient's tenant. */
+  private async routeResult(toAgentId: string, result: ResultEvent): Promise<string> {
     const target = await this.resolveAgent(toAgentId);
     if (target.local) this.deliverResultHere(target.tenantId, toAgentId, result);
     else
@@ -191,6 +204,7 @@ export class RoutingService implements OnModuleInit {
         { op: 'result', tenant_id: target.tenantId, to_agent_id: toAgentId, result },
         CLUSTER_MARGIN_MS * 2,
       );
+    return target.tenantId;
   }
 
   private async deliverMessageHere(tenantId: string, message: MessageEvent): Promise<void> {
