@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { AuditEvent } from './audit-event.js';
-import { GENESIS_HASH, canonicalJson, chainHash, toRecord, uuidv7 } from './audit-record.js';
+import { GENESIS_HASH, canonicalJson, chainHash, storableText, toRecord, uuidv7 } from './audit-record.js';
 
 const event: AuditEvent = {
   action: 'message.routed',
@@ -82,5 +82,27 @@ describe('chainHash', () => {
     ];
     for (const variant of variants) expect(variant).not.toBe(base);
     expect(new Set(variants).size).toBe(variants.length);
+  });
+});
+
+describe('storable text', () => {
+  it('replaces what Postgres refuses (NUL, unpaired surrogates) and leaves the rest alone', () => {
+    expect(storableText('plain ✓ 😀')).toBe('plain ✓ 😀');
+    expect(storableText('a\u0000b')).toBe('a\ufffdb');
+    expect(storableText('x\ud800y\udc00z')).toBe('x\ufffdy\ufffdz');
+  });
+
+  it('cleans every string of a record, keeping the content hash of the content as it was', () => {
+    const dirty = { ...event, subject: 'to\u0000', details: { nested: ['ok', 'bad\u0000'], 'key\u0000': 1 }, content: 'c\u0000' };
+    const record = toRecord(dirty, 'n', true);
+    expect(record.subject).toBe('to\ufffd');
+    expect(record.details).toMatchObject({ nested: ['ok', 'bad\ufffd'], 'key\ufffd': 1, content: 'c\ufffd' });
+    expect(record.details.content_sha256).toBe(createHash('sha256').update(JSON.stringify('c\u0000')).digest('hex'));
+    expect(dirty.details.nested[1]).toBe('bad\u0000');
+  });
+
+  it('returns the same details object when nothing needs cleaning', () => {
+    const { content: _content, ...bare } = event;
+    expect(toRecord(bare, 'n', false).details).toBe(bare.details);
   });
 });

@@ -79,15 +79,53 @@ export function toRecord(event: AuditEvent, nodeId: string, keepPayload: boolean
     timestamp: event.timestamp ?? new Date().toISOString(),
     tenant_id: event.tenant_id,
     action: event.action,
-    actor: event.actor,
-    subject: event.subject,
+    actor: { type: event.actor.type, id: storableText(event.actor.id) },
+    subject: event.subject === null ? null : storableText(event.subject),
     outcome: event.outcome,
-    reason: event.reason,
+    reason: event.reason === null ? null : storableText(event.reason),
     session_id: event.session_id,
     remote_addr: event.remote_addr,
     node_id: nodeId,
-    details,
+    details: storable(details) as Record<string, unknown>,
   };
+}
+
+// eslint-disable-next-line no-control-regex -- NUL is exactly what this looks for
+const UNSTORABLE = /[\u0000\ud800-\udfff]/;
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+
+/**
+ * Postgres text and JSONB refuse NUL and unpaired UTF-16 surrogates, and a record Postgres refuses
+ * would be retried for ever: both become U+FFFD in what is stored (the content hash is taken
+ * before, over the content as it was).
+ */
+export function storableText(text: string): string {
+  if (!UNSTORABLE.test(text)) return text;
+  return text.replaceAll('\u0000', '\ufffd').replace(LONE_SURROGATE, '\ufffd');
+}
+
+/** `value` with every string storable; the same object when nothing needed changing (the usual case). */
+function storable(value: unknown): unknown {
+  if (typeof value === 'string') return storableText(value);
+  if (value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) {
+    let copy: unknown[] | null = null;
+    value.forEach((inner: unknown, i) => {
+      const clean = storable(inner);
+      if (clean !== inner) (copy ??= [...(value as unknown[])])[i] = clean;
+    });
+    return copy ?? value;
+  }
+  let copy: Record<string, unknown> | null = null;
+  for (const [key, inner] of Object.entries(value as Record<string, unknown>)) {
+    const cleanKey = storableText(key);
+    const clean = storable(inner);
+    if (clean === inner && cleanKey === key) continue;
+    copy ??= { ...(value as Record<string, unknown>) };
+    if (cleanKey !== key) delete copy[key];
+    copy[cleanKey] = clean;
+  }
+  return copy ?? value;
 }
 
 /**
@@ -96,11 +134,22 @@ export function toRecord(event: AuditEvent, nodeId: string, keepPayload: boolean
  */
 export function canonicalJson(value: unknown): string {
   if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
-  if (Array.isArray(value)) return `[${value.map((v) => canonicalJson(v === undefined ? null : v)).join(',')}]`;
-  const entries = Object.entries(value as Record<string, unknown>)
-    .filter(([, v]) => v !== undefined)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  if (Array.isArray(value)) {
+    let out = '[';
+    for (let i = 0; i < value.length; i++) {
+      const inner: unknown = value[i];
+      out += `${i > 0 ? ',' : ''}${inner === undefined ? 'null' : canonicalJson(inner)}`;
+    }
+    return `${out}]`;
+  }
+  const object = value as Record<string, unknown>;
+  let out = '{';
+  for (const key of Object.keys(object).sort()) {
+    const inner = object[key];
+    if (inner === undefined) continue;
+    out += `${out.length > 1 ? ',' : ''}${JSON.stringify(key)}:${canonicalJson(inner)}`;
+  }
+  return `${out}}`;
 }
 
 /** The canonical form of a record at a position of its chain: every stored field but the hashes. */

@@ -5,12 +5,23 @@ import { GATEWAY_CONFIG, type GatewayConfig } from '#libs/config';
 import { MetricsService } from '#libs/observability';
 import { createRedis } from '#libs/redis';
 import { AUDIT_QUEUE, bullPrefix, type AuditBatchJob } from './audit-queue.js';
+import type { AuditRecord } from './audit-record.js';
 import { AuditRepository } from './audit.repository.js';
 
 // A failed batch (Postgres down) is retried after 500 ms, doubling, at most every 30 s, for ever.
 const BACKOFF_MIN_MS = 500;
 const BACKOFF_MAX_MS = 30_000;
 const PURGE_INTERVAL_MS = 6 * 60 * 60_000;
+// Jobs taken from the queue at once; those that arrive while a transaction runs go into the next.
+const CONCURRENCY = 32;
+// Most records in one transaction.
+const GROUP_MAX_RECORDS = 5_000;
+
+interface Waiting {
+  records: AuditRecord[];
+  done: (written: number) => void;
+  failed: (error: Error) => void;
+}
 
 /**
  * The consumer side of the audit trail: a BullMQ worker that writes each micro-batch in one
@@ -19,6 +30,10 @@ const PURGE_INTERVAL_MS = 6 * 60 * 60_000;
  * Jobs live in Redis, so a writer that stops (SIGTERM, crash) leaves them for the next one. Runs in
  * the gateway when `AUDIT_WORKER=true`, or alone in `apps/audit-worker`. It also purges records
  * older than `AUDIT_RETENTION_DAYS` every six hours.
+ *
+ * Group commit: the worker holds up to 32 jobs at once, and one transaction at a time writes every
+ * batch that is waiting (up to 5,000 records). Under load the batches grow instead of the
+ * transactions multiplying; when the transaction fails, each of its jobs fails and is retried.
  */
 @Injectable()
 export class AuditWriterService implements OnModuleInit, OnApplicationShutdown {
@@ -27,6 +42,8 @@ export class AuditWriterService implements OnModuleInit, OnApplicationShutdown {
   private worker: Worker<AuditBatchJob> | null = null;
   private purgeTimer: NodeJS.Timeout | null = null;
   private failing = false;
+  private waiting: Waiting[] = [];
+  private writing = false;
 
   constructor(
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
@@ -46,7 +63,7 @@ export class AuditWriterService implements OnModuleInit, OnApplicationShutdown {
     this.worker = new Worker<AuditBatchJob>(AUDIT_QUEUE, (job) => this.write(job), {
       connection: this.connection,
       prefix: bullPrefix(this.config.redis.keyPrefix),
-      concurrency: 1,
+      concurrency: CONCURRENCY,
       removeOnComplete: { count: 100 },
       removeOnFail: { count: 1000 },
       settings: { backoffStrategy: (attemptsMade: number) => Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** Math.min(attemptsMade, 16)) },
@@ -70,14 +87,38 @@ export class AuditWriterService implements OnModuleInit, OnApplicationShutdown {
     this.connection.disconnect();
   }
 
-  private async write(job: Job<AuditBatchJob>): Promise<number> {
-    const written = await this.audit.writeBatch(job.data.records);
-    if (this.failing) this.logger.log('audit writes resumed');
-    this.failing = false;
-    this.metrics.auditWritten.inc(written.length);
-    const now = Date.now();
-    for (const record of written) this.metrics.auditLagSeconds.observe((now - Date.parse(record.timestamp)) / 1000);
-    return written.length;
+  /** A job's batch joins the next group transaction; the job completes when that commits. */
+  private write(job: Job<AuditBatchJob>): Promise<number> {
+    return new Promise((done, failed) => {
+      this.waiting.push({ records: job.data.records, done, failed });
+      void this.writeGroup();
+    });
+  }
+
+  private async writeGroup(): Promise<void> {
+    if (this.writing || this.waiting.length === 0) return;
+    this.writing = true;
+    const group: Waiting[] = [];
+    let size = 0;
+    while (this.waiting.length > 0 && (group.length === 0 || size + (this.waiting[0]?.records.length ?? 0) <= GROUP_MAX_RECORDS)) {
+      const next = this.waiting.shift()!;
+      group.push(next);
+      size += next.records.length;
+    }
+    try {
+      const written = await this.audit.writeBatch(group.flatMap((g) => g.records));
+      if (this.failing) this.logger.log('audit writes resumed');
+      this.failing = false;
+      this.metrics.auditWritten.inc(written.length);
+      const now = Date.now();
+      for (const record of written) this.metrics.auditLagSeconds.observe((now - Date.parse(record.timestamp)) / 1000);
+      for (const g of group) g.done(g.records.length);
+    } catch (error) {
+      for (const g of group) g.failed(error as Error);
+    } finally {
+      this.writing = false;
+      void this.writeGroup();
+    }
   }
 
   private async purge(): Promise<void> {

@@ -74,20 +74,34 @@ export class AuditRepository {
           head.set(key, { seq, hash });
           return { ...record, seq, prev_hash: last.hash, hash };
         });
+        // The whole batch as one JSON parameter, unpacked by Postgres: one statement, no per-value escaping.
+        const rows = chained.map((r) => ({
+          id: r.id,
+          seq: r.seq,
+          chain_key: chainKeyOf(r.tenant_id),
+          tenant_id: r.tenant_id,
+          ts: r.timestamp,
+          action: r.action,
+          actor_type: r.actor.type,
+          actor_id: r.actor.id,
+          subject: r.subject,
+          outcome: r.outcome,
+          reason: r.reason,
+          session_id: r.session_id,
+          remote_addr: r.remote_addr,
+          node_id: r.node_id,
+          details: r.details,
+          prev_hash: r.prev_hash,
+          hash: r.hash,
+        }));
         await tx.$executeRaw`
           INSERT INTO audit_records (id, seq, chain_key, tenant_id, "timestamp", action, actor_type, actor_id, subject, outcome, reason,
                                      session_id, remote_addr, node_id, details, prev_hash, hash)
           SELECT u.id, u.seq, u.chain_key, u.tenant_id, u.ts, u.action, u.actor_type, u.actor_id, u.subject, u.outcome, u.reason,
-                 u.session_id, u.remote_addr, u.node_id, u.details::jsonb, u.prev_hash, u.hash
-          FROM unnest(
-            ${chained.map((r) => r.id)}::uuid[], ${chained.map((r) => r.seq)}::bigint[], ${chained.map((r) => chainKeyOf(r.tenant_id))}::text[],
-            ${chained.map((r) => r.tenant_id)}::text[], ${chained.map((r) => r.timestamp)}::timestamptz[], ${chained.map((r) => r.action)}::text[],
-            ${chained.map((r) => r.actor.type)}::text[], ${chained.map((r) => r.actor.id)}::text[], ${chained.map((r) => r.subject)}::text[],
-            ${chained.map((r) => r.outcome)}::text[], ${chained.map((r) => r.reason)}::text[], ${chained.map((r) => r.session_id)}::text[],
-            ${chained.map((r) => r.remote_addr)}::text[], ${chained.map((r) => r.node_id)}::text[], ${chained.map((r) => JSON.stringify(r.details))}::text[],
-            ${chained.map((r) => r.prev_hash)}::text[], ${chained.map((r) => r.hash)}::text[]
-          ) AS u(id, seq, chain_key, tenant_id, ts, action, actor_type, actor_id, subject, outcome, reason, session_id, remote_addr, node_id,
-                 details, prev_hash, hash)`;
+                 u.session_id, u.remote_addr, u.node_id, u.details, u.prev_hash, u.hash
+          FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) AS u(id uuid, seq bigint, chain_key text, tenant_id text, ts timestamptz,
+               action text, actor_type text, actor_id text, subject text, outcome text, reason text, session_id text, remote_addr text,
+               node_id text, details jsonb, prev_hash text, hash text)`;
         const updated = [...head.entries()].filter(([key]) => keys.includes(key));
         await tx.$executeRaw`
           UPDATE audit_chain_heads h SET seq = u.seq, hash = u.hash
