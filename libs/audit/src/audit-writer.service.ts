@@ -5,8 +5,9 @@ import { GATEWAY_CONFIG, type GatewayConfig } from '#libs/config';
 import { MetricsService } from '#libs/observability';
 import { createRedis } from '#libs/redis';
 import { AUDIT_QUEUE, bullPrefix, type AuditBatchJob } from './audit-queue.js';
-import type { AuditRecord } from './audit-record.js';
+import type { ChainedAuditRecord } from './audit-record.js';
 import { AuditRepository } from './audit.repository.js';
+import { GroupCommit } from './group-commit.js';
 
 // A failed batch (Postgres down) is retried after 500 ms, doubling, at most every 30 s, for ever.
 const BACKOFF_MIN_MS = 500;
@@ -17,12 +18,6 @@ const CONCURRENCY = 32;
 // Most records in one transaction.
 const GROUP_MAX_RECORDS = 5_000;
 
-interface Waiting {
-  records: AuditRecord[];
-  done: (written: number) => void;
-  failed: (error: Error) => void;
-}
-
 /**
  * The consumer side of the audit trail: a BullMQ worker that writes each micro-batch in one
  * transaction. When Postgres is down, the batch's job fails and is retried with capped backoff,
@@ -31,9 +26,9 @@ interface Waiting {
  * the gateway when `AUDIT_WORKER=true`, or alone in `apps/audit-worker`. It also purges records
  * older than `AUDIT_RETENTION_DAYS` every six hours.
  *
- * Group commit: the worker holds up to 32 jobs at once, and one transaction at a time writes every
- * batch that is waiting (up to 5,000 records). Under load the batches grow instead of the
- * transactions multiplying; when the transaction fails, each of its jobs fails and is retried.
+ * Group commit (`GroupCommit`): the worker holds up to 32 jobs at once, and one transaction at a
+ * time writes every batch that is waiting (up to 5,000 records); a job completes when its
+ * transaction commits, and fails (to be retried) when it does not.
  */
 @Injectable()
 export class AuditWriterService implements OnModuleInit, OnApplicationShutdown {
@@ -42,8 +37,7 @@ export class AuditWriterService implements OnModuleInit, OnApplicationShutdown {
   private worker: Worker<AuditBatchJob> | null = null;
   private purgeTimer: NodeJS.Timeout | null = null;
   private failing = false;
-  private waiting: Waiting[] = [];
-  private writing = false;
+  private readonly group: GroupCommit;
 
   constructor(
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
@@ -57,10 +51,11 @@ export class AuditWriterService implements OnModuleInit, OnApplicationShutdown {
       commandTimeout: undefined,
     });
     this.connection.on('error', () => undefined);
+    this.group = new GroupCommit(audit, GROUP_MAX_RECORDS, (records) => this.written(records));
   }
 
   onModuleInit(): void {
-    this.worker = new Worker<AuditBatchJob>(AUDIT_QUEUE, (job) => this.write(job), {
+    this.worker = new Worker<AuditBatchJob>(AUDIT_QUEUE, (job: Job<AuditBatchJob>) => this.group.submit(job.data.records), {
       connection: this.connection,
       prefix: bullPrefix(this.config.redis.keyPrefix),
       concurrency: CONCURRENCY,
@@ -87,38 +82,12 @@ export class AuditWriterService implements OnModuleInit, OnApplicationShutdown {
     this.connection.disconnect();
   }
 
-  /** A job's batch joins the next group transaction; the job completes when that commits. */
-  private write(job: Job<AuditBatchJob>): Promise<number> {
-    return new Promise((done, failed) => {
-      this.waiting.push({ records: job.data.records, done, failed });
-      void this.writeGroup();
-    });
-  }
-
-  private async writeGroup(): Promise<void> {
-    if (this.writing || this.waiting.length === 0) return;
-    this.writing = true;
-    const group: Waiting[] = [];
-    let size = 0;
-    while (this.waiting.length > 0 && (group.length === 0 || size + (this.waiting[0]?.records.length ?? 0) <= GROUP_MAX_RECORDS)) {
-      const next = this.waiting.shift()!;
-      group.push(next);
-      size += next.records.length;
-    }
-    try {
-      const written = await this.audit.writeBatch(group.flatMap((g) => g.records));
-      if (this.failing) this.logger.log('audit writes resumed');
-      this.failing = false;
-      this.metrics.auditWritten.inc(written.length);
-      const now = Date.now();
-      for (const record of written) this.metrics.auditLagSeconds.observe((now - Date.parse(record.timestamp)) / 1000);
-      for (const g of group) g.done(g.records.length);
-    } catch (error) {
-      for (const g of group) g.failed(error as Error);
-    } finally {
-      this.writing = false;
-      void this.writeGroup();
-    }
+  private written(records: ChainedAuditRecord[]): void {
+    if (this.failing) this.logger.log('audit writes resumed');
+    this.failing = false;
+    this.metrics.auditWritten.inc(records.length);
+    const now = Date.now();
+    for (const record of records) this.metrics.auditLagSeconds.observe((now - Date.parse(record.timestamp)) / 1000);
   }
 
   private async purge(): Promise<void> {

@@ -113,6 +113,11 @@ export class AuditRepository {
     );
   }
 
+  /** True when Postgres answers (the writer tells a refused batch from an outage). */
+  reachable(): Promise<boolean> {
+    return this.prisma.isReachable();
+  }
+
   /** One page, newest first, after `cursor`. */
   async page(filter: AuditFilter, limit: number, cursor?: AuditCursor): Promise<ChainedAuditRecord[]> {
     const rows = await this.prisma.$queryRawUnsafe<Row[]>(...this.selectNewestFirst(filter, limit, cursor));

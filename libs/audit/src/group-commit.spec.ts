@@ -1,0 +1,69 @@
+import { describe, expect, it } from 'vitest';
+import type { AuditRecord, ChainedAuditRecord } from './audit-record.js';
+import { GroupCommit, type GroupCommitTarget } from './group-commit.js';
+
+const batch = (stem: string, n: number): AuditRecord[] =>
+  Array.from({ length: n }, (_, i) => ({ id: `${stem}-${i}` }) as unknown as AuditRecord);
+
+/** A database that takes time, records each transaction, and refuses any batch holding a `bad` record. */
+function fakeTarget(options: { reachable: boolean }): GroupCommitTarget & { transactions: string[][] } {
+  const transactions: string[][] = [];
+  return {
+    transactions,
+    async writeBatch(records) {
+      await new Promise((r) => setTimeout(r, 5));
+      if (records.some((r) => r.id.startsWith('bad'))) throw new Error('refused');
+      if (!options.reachable) throw new Error('connection refused');
+      transactions.push(records.map((r) => r.id));
+      return records as ChainedAuditRecord[];
+    },
+    reachable: () => Promise.resolve(options.reachable),
+  };
+}
+
+describe('GroupCommit', () => {
+  it('writes the batches that wait while a transaction runs together in the next one', async () => {
+    const target = fakeTarget({ reachable: true });
+    const written: number[] = [];
+    const commit = new GroupCommit(target, 1_000, (records) => written.push(records.length));
+    const results = await Promise.all([commit.submit(batch('a', 10)), commit.submit(batch('b', 10)), commit.submit(batch('c', 10))]);
+    expect(results).toEqual([10, 10, 10]);
+    expect(target.transactions.map((t) => t.length)).toEqual([10, 20]);
+    expect(written).toEqual([10, 20]);
+  });
+
+  it('keeps a transaction within maxRecords (a larger batch still goes alone)', async () => {
+    const target = fakeTarget({ reachable: true });
+    const commit = new GroupCommit(target, 25, () => undefined);
+    await Promise.all([
+      commit.submit(batch('a', 5)),
+      commit.submit(batch('b', 20)),
+      commit.submit(batch('c', 10)),
+      commit.submit(batch('d', 40)),
+    ]);
+    expect(target.transactions.map((t) => t.length)).toEqual([5, 20, 10, 40]);
+  });
+
+  it('isolates a refused batch when the database answers: the others are written', async () => {
+    const target = fakeTarget({ reachable: true });
+    const commit = new GroupCommit(target, 1_000, () => undefined);
+    const first = commit.submit(batch('a', 2));
+    const rest = [commit.submit(batch('b', 2)), commit.submit(batch('bad', 2)), commit.submit(batch('c', 2))];
+    await first;
+    const settled = await Promise.allSettled(rest);
+    expect(settled.map((s) => s.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect(target.transactions).toEqual([
+      ['a-0', 'a-1'],
+      ['b-0', 'b-1'],
+      ['c-0', 'c-1'],
+    ]);
+  });
+
+  it('fails every batch of the group when the database is down (each is retried later)', async () => {
+    const target = fakeTarget({ reachable: false });
+    const commit = new GroupCommit(target, 1_000, () => undefined);
+    const settled = await Promise.allSettled([commit.submit(batch('a', 1)), commit.submit(batch('b', 1)), commit.submit(batch('c', 1))]);
+    expect(settled.every((s) => s.status === 'rejected')).toBe(true);
+    expect(target.transactions).toEqual([]);
+  });
+});
