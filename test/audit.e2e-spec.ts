@@ -308,7 +308,8 @@ describe('audit trail (contract §8)', () => {
 
     it('exports NDJSON and CSV, streamed: 200,000 rows (more than the heap) through a gateway with an 80 MB heap', async () => {
       const tenant = uniqueId('bulk');
-      const BASE = new Date('2026-01-01T00:00:00.000Z');
+      // A second boundary a day ago: well inside any retention, so no gateway purges it mid-test.
+      const BASE = new Date(Math.floor(Date.now() / 1000) * 1000 - 86_400_000);
       await db.query(
         `INSERT INTO audit_records (id, seq, chain_key, tenant_id, "timestamp", action, actor_type, actor_id, subject, outcome, node_id, details, prev_hash, hash)
          SELECT gen_random_uuid(), g, $1, $1, $2::timestamptz - (g || ' ms')::interval, 'message.routed', 'agent', 'a', 'b', 'allowed', 'n', jsonb_build_object('message_id', g::text, 'pad', repeat('x', 200)), '0', '0'
@@ -356,11 +357,53 @@ describe('audit trail (contract §8)', () => {
       expect(rows).toHaveLength(1_001);
       expect(rows[1]).toMatch(
         new RegExp(
-          `^[0-9a-f-]{36},2025-12-31T23:59:59.999Z,${tenant},message.routed,agent,a,b,allowed,,,,n,1,0,0,"{""pad"":""x{200}"",""message_id"":""1""}"$`,
+          `^[0-9a-f-]{36},${new Date(BASE.getTime() - 1).toISOString()},${tenant},message.routed,agent,a,b,allowed,,,,n,1,0,0,"{""pad"":""x{200}"",""message_id"":""1""}"$`,
         ),
       );
       await db.query('DELETE FROM audit_records WHERE chain_key = $1', [tenant]);
     }, 120_000);
+  });
+
+  it('purges records past AUDIT_RETENTION_DAYS and anchors the chain, so verify still passes', async () => {
+    const first = await startGateway({});
+    const { tenant, sender, receiver } = await pair(first, adminClient(first));
+    for (let i = 0; i < 6; i++)
+      await sender.call('send', { to_agent_id: receiver.session.agent.agent_id, content: [{ type: 'text', text: `${i}` }] });
+    await waitFor(async () => (await count(tenant)) === 6, 10_000, 'six records');
+    sender.socket.close();
+    receiver.socket.close();
+    await first.stop();
+    // Everything up to the third routed message (admin records, connects, three messages) becomes 40 days old.
+    await db.query(
+      `UPDATE audit_records SET "timestamp" = "timestamp" - interval '40 days'
+        WHERE chain_key = $1 AND seq <= (SELECT min(seq) + 2 FROM audit_records WHERE chain_key = $1 AND action = 'message.routed')`,
+      [tenant],
+    );
+    const old = await db.query<{ seq: string; hash: string }>(
+      `SELECT seq, hash FROM audit_records WHERE chain_key = $1 AND "timestamp" < now() - interval '30 days' ORDER BY seq DESC LIMIT 1`,
+      [tenant],
+    );
+    const purger = await startGateway({ AUDIT_RETENTION_DAYS: '30' });
+    try {
+      await waitFor(async () => (await count(tenant)) === 3, 15_000, 'the purge');
+      const anchor = await db.query<{ seq: string; hash: string }>('SELECT seq, hash FROM audit_chain_anchors WHERE chain_key = $1', [
+        tenant,
+      ]);
+      expect(anchor.rows).toEqual(old.rows);
+      expect(purger.output.join('\n')).toMatch(/retention: purged \d+ audit record\(s\)/);
+      expect((await adminClient(purger).call('GET', `/admin/v1/audit/verify?tenant_id=${tenant}`)).body).toMatchObject({
+        ok: true,
+        checked: expect.any(Number),
+      });
+      // Deleting the oldest remaining record is still caught: the chain no longer starts at the anchor.
+      await db.query(`DELETE FROM audit_records WHERE chain_key = $1 AND seq = $2`, [tenant, Number(anchor.rows[0]?.seq) + 1]);
+      expect((await adminClient(purger).call('GET', `/admin/v1/audit/verify?tenant_id=${tenant}`)).body).toMatchObject({
+        ok: false,
+        problem: 'missing_records',
+      });
+    } finally {
+      await purger.stop();
+    }
   });
 
   it('writes through apps/audit-worker when the gateway runs without its writer', async () => {

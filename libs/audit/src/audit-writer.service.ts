@@ -13,6 +13,8 @@ import { GroupCommit } from './group-commit.js';
 const BACKOFF_MIN_MS = 500;
 const BACKOFF_MAX_MS = 30_000;
 const PURGE_INTERVAL_MS = 6 * 60 * 60_000;
+// The first purge, soon after start: a node that restarts often still purges.
+const FIRST_PURGE_MS = 2_000;
 // Jobs taken from the queue at once; those that arrive while a transaction runs go into the next.
 const CONCURRENCY = 32;
 // Most records in one transaction.
@@ -72,7 +74,7 @@ export class AuditWriterService implements OnModuleInit, OnApplicationShutdown {
     });
     this.purgeTimer = setInterval(() => void this.purge(), PURGE_INTERVAL_MS);
     this.purgeTimer.unref();
-    setTimeout(() => void this.purge(), 10_000).unref();
+    setTimeout(() => void this.purge(), FIRST_PURGE_MS).unref();
   }
 
   async onApplicationShutdown(): Promise<void> {

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import type pg from 'pg';
 import { PrismaService, type Prisma } from '#libs/persistence';
 import { GENESIS_HASH, chainHash, chainKeyOf, type AuditRecord, type ChainedAuditRecord } from './audit-record.js';
 
@@ -38,6 +39,9 @@ interface Row {
   written_at: Date;
 }
 
+// A statement of the writer's transaction that takes longer than this fails it (and its jobs are retried).
+const WRITE_TIMEOUT_MS = 60_000;
+
 const COLUMNS =
   'id::text AS id, seq, chain_key, tenant_id, "timestamp", action, actor_type, actor_id, subject, outcome, reason, session_id, remote_addr, node_id, details, prev_hash, hash, written_at';
 
@@ -51,66 +55,102 @@ const COLUMNS =
 export class AuditRepository {
   constructor(private readonly prisma: PrismaService) {}
 
-  /** Writes a batch; returns the records written now (not those a previous attempt wrote). */
+  /**
+   * Writes a batch; returns the records written now (not those a previous attempt wrote). Runs on
+   * the pool under Prisma (`PrismaService.pool`) rather than through it: this is the one bulk path,
+   * and the batch travels as two JSON parameters that Postgres unpacks.
+   */
   async writeBatch(records: AuditRecord[]): Promise<ChainedAuditRecord[]> {
     if (records.length === 0) return [];
-    return this.prisma.$transaction(
-      async (tx) => {
-        const ids = records.map((r) => r.id);
-        const existing = await tx.$queryRaw<{ id: string }[]>`SELECT id::text AS id FROM audit_records WHERE id = ANY(${ids}::uuid[])`;
-        const done = new Set(existing.map((e) => e.id));
-        const fresh = records.filter((r) => !done.has(r.id));
-        if (fresh.length === 0) return [];
-        const keys = [...new Set(fresh.map((r) => chainKeyOf(r.tenant_id)))].sort();
-        await tx.$executeRaw`INSERT INTO audit_chain_heads (chain_key, seq, hash) SELECT k, 0, ${GENESIS_HASH} FROM unnest(${keys}::text[]) AS k ON CONFLICT DO NOTHING`;
-        const heads = await tx.$queryRaw<{ chain_key: string; seq: bigint; hash: string }[]>`
-          SELECT chain_key, seq, hash FROM audit_chain_heads WHERE chain_key = ANY(${keys}::text[]) ORDER BY chain_key FOR UPDATE`;
-        const head = new Map(heads.map((h) => [h.chain_key, { seq: Number(h.seq), hash: h.hash }]));
-        const chained = fresh.map((record) => {
-          const key = chainKeyOf(record.tenant_id);
-          const last = head.get(key) ?? { seq: 0, hash: GENESIS_HASH };
-          const seq = last.seq + 1;
-          const hash = chainHash(last.hash, record, seq);
-          head.set(key, { seq, hash });
-          return { ...record, seq, prev_hash: last.hash, hash };
-        });
-        // The whole batch as one JSON parameter, unpacked by Postgres: one statement, no per-value escaping.
-        const rows = chained.map((r) => ({
-          id: r.id,
-          seq: r.seq,
-          chain_key: chainKeyOf(r.tenant_id),
-          tenant_id: r.tenant_id,
-          ts: r.timestamp,
-          action: r.action,
-          actor_type: r.actor.type,
-          actor_id: r.actor.id,
-          subject: r.subject,
-          outcome: r.outcome,
-          reason: r.reason,
-          session_id: r.session_id,
-          remote_addr: r.remote_addr,
-          node_id: r.node_id,
-          details: r.details,
-          prev_hash: r.prev_hash,
-          hash: r.hash,
-        }));
-        await tx.$executeRaw`
-          INSERT INTO audit_records (id, seq, chain_key, tenant_id, "timestamp", action, actor_type, actor_id, subject, outcome, reason,
-                                     session_id, remote_addr, node_id, details, prev_hash, hash)
-          SELECT u.id, u.seq, u.chain_key, u.tenant_id, u.ts, u.action, u.actor_type, u.actor_id, u.subject, u.outcome, u.reason,
-                 u.session_id, u.remote_addr, u.node_id, u.details, u.prev_hash, u.hash
-          FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) AS u(id uuid, seq bigint, chain_key text, tenant_id text, ts timestamptz,
-               action text, actor_type text, actor_id text, subject text, outcome text, reason text, session_id text, remote_addr text,
-               node_id text, details jsonb, prev_hash text, hash text)`;
-        const updated = [...head.entries()].filter(([key]) => keys.includes(key));
-        await tx.$executeRaw`
-          UPDATE audit_chain_heads h SET seq = u.seq, hash = u.hash
-          FROM unnest(${updated.map(([k]) => k)}::text[], ${updated.map(([, v]) => v.seq)}::bigint[], ${updated.map(([, v]) => v.hash)}::text[]) AS u(chain_key, seq, hash)
-          WHERE h.chain_key = u.chain_key`;
-        return chained;
-      },
-      { timeout: 60_000, maxWait: 30_000 },
-    );
+    const client = await this.prisma.pool.connect();
+    const query = <R extends pg.QueryResultRow>(text: string, values: unknown[]): Promise<pg.QueryResult<R>> => {
+      // `query_timeout` (client side: also ends a statement whose connection went silent) is read by pg, untyped.
+      const config: pg.QueryConfig & { query_timeout: number } = { text, values, query_timeout: WRITE_TIMEOUT_MS };
+      return client.query<R>(config);
+    };
+    let broken = false;
+    // The connection dying while checked out is emitted on the client: handled here, not a crash.
+    const onError = (): void => {
+      broken = true;
+    };
+    client.on('error', onError);
+    try {
+      await query('BEGIN', []);
+      const existing = await query<{ id: string }>(
+        'SELECT id::text AS id FROM audit_records WHERE id = ANY(ARRAY(SELECT jsonb_array_elements_text($1::jsonb))::uuid[])',
+        [JSON.stringify(records.map((r) => r.id))],
+      );
+      const done = new Set(existing.rows.map((e) => e.id));
+      const fresh = done.size === 0 ? records : records.filter((r) => !done.has(r.id));
+      if (fresh.length === 0) {
+        await query('COMMIT', []);
+        return [];
+      }
+      const keys = [...new Set(fresh.map((r) => chainKeyOf(r.tenant_id)))].sort();
+      await query(
+        'INSERT INTO audit_chain_heads (chain_key, seq, hash) SELECT k, 0, $2 FROM unnest($1::text[]) AS k ON CONFLICT DO NOTHING',
+        [keys, GENESIS_HASH],
+      );
+      // Locked in sorted order: writers on several nodes never deadlock.
+      const heads = await query<{ chain_key: string; seq: string; hash: string }>(
+        'SELECT chain_key, seq, hash FROM audit_chain_heads WHERE chain_key = ANY($1::text[]) ORDER BY chain_key FOR UPDATE',
+        [keys],
+      );
+      const head = new Map(heads.rows.map((h) => [h.chain_key, { seq: Number(h.seq), hash: h.hash }]));
+      const chained = fresh.map((record) => {
+        const key = chainKeyOf(record.tenant_id);
+        const last = head.get(key) ?? { seq: 0, hash: GENESIS_HASH };
+        const seq = last.seq + 1;
+        const hash = chainHash(last.hash, record, seq);
+        head.set(key, { seq, hash });
+        return { ...record, seq, prev_hash: last.hash, hash };
+      });
+      const rows = chained.map((r) => ({
+        id: r.id,
+        seq: r.seq,
+        chain_key: chainKeyOf(r.tenant_id),
+        tenant_id: r.tenant_id,
+        ts: r.timestamp,
+        action: r.action,
+        actor_type: r.actor.type,
+        actor_id: r.actor.id,
+        subject: r.subject,
+        outcome: r.outcome,
+        reason: r.reason,
+        session_id: r.session_id,
+        remote_addr: r.remote_addr,
+        node_id: r.node_id,
+        details: r.details,
+        prev_hash: r.prev_hash,
+        hash: r.hash,
+      }));
+      await query(
+        `INSERT INTO audit_records (id, seq, chain_key, tenant_id, "timestamp", action, actor_type, actor_id, subject, outcome, reason,
+                                    session_id, remote_addr, node_id, details, prev_hash, hash)
+         SELECT u.id, u.seq, u.chain_key, u.tenant_id, u.ts, u.action, u.actor_type, u.actor_id, u.subject, u.outcome, u.reason,
+                u.session_id, u.remote_addr, u.node_id, u.details, u.prev_hash, u.hash
+         FROM jsonb_to_recordset($1::jsonb) AS u(id uuid, seq bigint, chain_key text, tenant_id text, ts timestamptz, action text,
+              actor_type text, actor_id text, subject text, outcome text, reason text, session_id text, remote_addr text, node_id text,
+              details jsonb, prev_hash text, hash text)`,
+        [JSON.stringify(rows)],
+      );
+      const moved = keys.map((key) => ({ chain_key: key, ...head.get(key) }));
+      await query(
+        `UPDATE audit_chain_heads h SET seq = u.seq, hash = u.hash
+         FROM jsonb_to_recordset($1::jsonb) AS u(chain_key text, seq bigint, hash text) WHERE h.chain_key = u.chain_key`,
+        [JSON.stringify(moved)],
+      );
+      await query('COMMIT', []);
+      return chained;
+    } catch (error) {
+      broken = true;
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      // A connection that failed mid-transaction is not trusted again.
+      client.off('error', onError);
+      client.release(broken);
+    }
   }
 
   /** True when Postgres answers (the writer tells a refused batch from an outage). */

@@ -1,22 +1,32 @@
 import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import { PrismaPg } from '@prisma/adapter-pg';
+import pg from 'pg';
 import { GATEWAY_CONFIG, type GatewayConfig } from '#libs/config';
 import { PrismaClient } from './generated/client.js';
 
 /**
  * The Prisma client over the `pg` driver adapter. Injected only into repositories: nothing else
  * in the gateway builds a query.
+ *
+ * The adapter runs on a pool this service owns, and `pool` is open to repositories for the one
+ * bulk path where Prisma's per-query processing is the cost (the audit writer's batch
+ * transaction): one set of connections, one `DATABASE_POOL_SIZE`.
  */
 @Injectable()
 export class PrismaService extends PrismaClient implements OnApplicationShutdown {
+  readonly pool: pg.Pool;
+
   constructor(@Inject(GATEWAY_CONFIG) config: GatewayConfig) {
-    super({
-      adapter: new PrismaPg({ connectionString: config.databaseUrl, max: config.databasePoolSize, connectionTimeoutMillis: 5_000 }),
-    });
+    const pool = new pg.Pool({ connectionString: config.databaseUrl, max: config.databasePoolSize, connectionTimeoutMillis: 5_000 });
+    // An idle connection that dies (Postgres restarted) must not crash the process: pg emits it here.
+    pool.on('error', () => undefined);
+    super({ adapter: new PrismaPg(pool) });
+    this.pool = pool;
   }
 
   async onApplicationShutdown(): Promise<void> {
     await this.$disconnect();
+    await this.pool.end().catch(() => undefined);
   }
 
   /** True when Postgres answers a trivial query (for `/readyz`). */
