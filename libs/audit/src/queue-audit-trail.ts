@@ -154,7 +154,8 @@ export class QueueAuditTrail extends AuditTrail implements OnModuleInit, OnAppli
         (error: Error) => {
           if (this.healthy) this.logger.error(`audit queue unreachable (Redis): ${error.message}; keeping records in memory and retrying`);
           this.healthy = false;
-          // Put them back in front, with the same job ids: a retry adds the same jobs, never twice.
+          // Put them back in front. A retry makes new jobs of the same records (same ids): if the
+          // first add did land after all, the writer skips the ids already written.
           this.buffer = [...taken, ...this.buffer];
           this.retryMs = Math.min(RETRY_MAX_MS, this.retryMs * 2);
         },
