@@ -34,7 +34,7 @@ export interface TestIssuer {
   /** Confidential client allowed to call the introspection endpoint (client_secret_basic). */
   introspectionClient: { clientId: string; clientSecret: string };
   /** Registers (before or after start) a confidential client for the client_credentials grant. */
-  addClient(clientId: string, clientSecret: string): void;
+  addClient(clientId: string, clientSecret: string, claims?: Record<string, unknown>): void;
   /** client_credentials grant → a JWT access token (RS256) for `jwtAudience`. */
   jwtToken(clientId: string, clientSecret: string): Promise<string>;
   /** client_credentials grant → an opaque access token for `opaqueAudience`. */
@@ -205,8 +205,11 @@ export async function startTestIssuer(): Promise<TestIssuer> {
 
   const introspectionClient = { clientId: 'introspector', clientSecret: 'introspector-secret' };
   const clients = new Map<string, Payload>();
-  const addClient = (clientId: string, clientSecret: string) => {
+  // Extra claims of each client's access tokens (roles, groups, tenant: admin SSO tests).
+  const clientClaims = new Map<string, Record<string, unknown>>();
+  const addClient = (clientId: string, clientSecret: string, claims?: Record<string, unknown>) => {
     clients.set(clientId, clientMetadata(clientId, clientSecret));
+    if (claims) clientClaims.set(clientId, claims);
   };
   addClient(introspectionClient.clientId, introspectionClient.clientSecret);
 
@@ -222,6 +225,7 @@ export async function startTestIssuer(): Promise<TestIssuer> {
     jwks: { keys: [{ ...privateJwk }] },
     // Set explicitly (the default logs a notice): every access token of this issuer lives 300 s.
     ttl: { ClientCredentials: () => ACCESS_TOKEN_TTL },
+    extraTokenClaims: (_ctx: unknown, token: ProviderToken) => clientClaims.get(token.clientId),
     features: {
       devInteractions: { enabled: false },
       clientCredentials: { enabled: true },

@@ -1,15 +1,20 @@
+import type { AdminRoleName } from '#libs/config';
+
 /** The roles of the admin API (contract §7). */
-export type AdminRole = 'admin' | 'operator' | 'auditor';
+export type AdminRole = AdminRoleName;
 
 /** Who is calling the admin API. Guards and controllers see this, never the raw credential. */
 export interface AdminPrincipal {
-  /** `break_glass` for `ADMIN_TOKEN`; `sso` for an access token of `ADMIN_OIDC_ISSUER` (issue 6). */
+  /** `break_glass` for `ADMIN_TOKEN`; `sso` for an access token of `ADMIN_OIDC_ISSUER`. */
   kind: 'break_glass' | 'sso';
   /** Who, for the audit trail: `break-glass`, or the SSO subject. */
   subject: string;
   roles: AdminRole[];
   /** Set when the admin is bound to one tenant and may only see and change that tenant. */
   tenantId: string | null;
+  /** The request, for denial records: `PATCH /admin/v1/agents/planner-1`. */
+  request: string;
+  remoteAddr: string | null;
 }
 
 /** The admin as the author of an audit record. */

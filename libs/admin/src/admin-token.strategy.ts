@@ -3,15 +3,22 @@ import { Inject, Injectable } from '@nestjs/common';
 import { PassportStrategy } from '@nestjs/passport';
 import type { Request } from 'express';
 import { Strategy } from 'passport-custom';
-import { AuthThrottle, resolveClientAddress } from '#libs/auth';
+import { AuditTrail } from '#libs/audit';
+import { AuthThrottle, OidcIssuerClient, resolveClientAddress } from '#libs/auth';
 import { GATEWAY_CONFIG, addressMatcher, type GatewayConfig } from '#libs/config';
 import { GatewayError } from '#libs/protocol';
 import type { AdminPrincipal } from './admin-principal.js';
+import { grantOf } from './admin-sso.js';
+
+/** The client of `ADMIN_OIDC_ISSUER`, or null when admin SSO is not configured. */
+export const ADMIN_OIDC_CLIENT = Symbol('ADMIN_OIDC_CLIENT');
 
 /**
- * The admin API's bearer authentication. Today: `ADMIN_TOKEN`, the break-glass credential, with the
- * role `admin`. SSO access tokens (issue 6) are another branch of the same strategy, returning the
- * same {@link AdminPrincipal}. Failures count towards the per-address brute-force limit.
+ * The admin API's bearer authentication: `ADMIN_TOKEN`, the break-glass credential (role `admin`,
+ * actor `break-glass` in the audit trail), or an access token of `ADMIN_OIDC_ISSUER` validated by
+ * the same code as agents' IdP tokens (`OidcIssuerClient`: JWKS or introspection), its roles and
+ * tenant read by {@link grantOf}. Failures count towards the per-address brute-force limit; a valid
+ * token without a role is FORBIDDEN and audited (`admin.denied`).
  */
 @Injectable()
 export class AdminTokenStrategy extends PassportStrategy(Strategy, 'admin-bearer') {
@@ -19,8 +26,10 @@ export class AdminTokenStrategy extends PassportStrategy(Strategy, 'admin-bearer
   private readonly trusted: (address: string | undefined) => boolean;
 
   constructor(
-    @Inject(GATEWAY_CONFIG) config: GatewayConfig,
+    @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
     private readonly throttle: AuthThrottle,
+    private readonly audit: AuditTrail,
+    @Inject(ADMIN_OIDC_CLIENT) private readonly sso: OidcIssuerClient | null,
   ) {
     super();
     this.adminTokenDigest = config.adminPlane.adminToken ? digest(config.adminPlane.adminToken) : null;
@@ -28,18 +37,50 @@ export class AdminTokenStrategy extends PassportStrategy(Strategy, 'admin-bearer
   }
 
   async validate(request: Request): Promise<AdminPrincipal> {
-    const address = `admin:${resolveClientAddress(request.socket.remoteAddress, request.headers['x-forwarded-for'], (a) => this.trusted(a))}`;
+    const remoteAddr = resolveClientAddress(request.socket.remoteAddress, request.headers['x-forwarded-for'], (a) => this.trusted(a));
+    const address = `admin:${remoteAddr}`;
+    const route = `${request.method} ${request.path}`;
     await this.throttle.check(address);
     const token = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? '')?.[1];
     if (token === undefined) throw new GatewayError('UNAUTHORIZED', 'admin API needs Authorization: Bearer <token>');
     // Digests of equal length, compared in constant time: neither the token nor its length leaks.
     if (this.adminTokenDigest && timingSafeEqual(digest(token), this.adminTokenDigest)) {
-      return { kind: 'break_glass', subject: 'break-glass', roles: ['admin'], tenantId: null };
+      return { kind: 'break_glass', subject: 'break-glass', roles: ['admin'], tenantId: null, request: route, remoteAddr };
+    }
+    if (this.sso && this.config.adminOidc) {
+      let claims;
+      try {
+        claims = await this.sso.verifyAccessToken(token);
+      } catch (error) {
+        if (error instanceof GatewayError && error.code === 'UNAUTHORIZED') await this.throttle.fail(address);
+        throw error;
+      }
+      try {
+        const grant = grantOf(claims, this.config.adminOidc);
+        return { kind: 'sso', ...grant, request: route, remoteAddr };
+      } catch (error) {
+        if (error instanceof GatewayError && error.code === 'FORBIDDEN') {
+          this.audit.record({
+            action: 'admin.denied',
+            tenant_id: null,
+            actor: { type: 'admin', id: typeof claims.sub === 'string' ? claims.sub : 'unknown' },
+            subject: route,
+            outcome: 'denied',
+            reason: 'FORBIDDEN',
+            session_id: null,
+            remote_addr: remoteAddr,
+            details: { why: error.message },
+          });
+        }
+        throw error;
+      }
     }
     await this.throttle.fail(address);
     throw new GatewayError(
       'UNAUTHORIZED',
-      this.adminTokenDigest ? 'invalid admin credential' : 'the admin API has no credential configured (set ADMIN_TOKEN)',
+      this.adminTokenDigest || this.sso
+        ? 'invalid admin credential'
+        : 'the admin API has no credential configured (set ADMIN_TOKEN or ADMIN_OIDC_ISSUER)',
     );
   }
 }

@@ -1,12 +1,15 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_GUARD, APP_PIPE } from '@nestjs/core';
 import { PassportModule } from '@nestjs/passport';
-import { AuthThrottleModule } from '#libs/auth';
+import { AuthThrottleModule, OidcIssuerClient } from '#libs/auth';
 import type { GatewayConfig } from '#libs/config';
+import { SessionAdminModule } from '#libs/routing';
+import { AdminAccess, RolesGuard } from './admin-access.js';
+import { SessionsController } from './sessions.controller.js';
 import { IdentityModule } from '#libs/identity';
 import { HealthController } from '#libs/observability';
 import { AdminAuthGuard } from './admin-auth.guard.js';
-import { AdminTokenStrategy } from './admin-token.strategy.js';
+import { ADMIN_OIDC_CLIENT, AdminTokenStrategy } from './admin-token.strategy.js';
 import { AgentsController } from './agents.controller.js';
 import { CredentialsController } from './credentials.controller.js';
 import { MetricsController } from './metrics.controller.js';
@@ -21,10 +24,10 @@ import { adminValidationPipe } from './validation.js';
 /** The admin plane, served on its own listener (`ADMIN_HOST`:`ADMIN_PORT`). */
 @Module({})
 export class AdminModule {
-  static forRoot(_config: GatewayConfig): DynamicModule {
+  static forRoot(config: GatewayConfig): DynamicModule {
     return {
       module: AdminModule,
-      imports: [IdentityModule, AuthThrottleModule, PassportModule, PolicyModule, RateLimitModule],
+      imports: [IdentityModule, AuthThrottleModule, PassportModule, PolicyModule, RateLimitModule, SessionAdminModule],
       controllers: [
         HealthController,
         MetricsController,
@@ -34,10 +37,15 @@ export class AdminModule {
         PoliciesController,
         RateLimitsController,
         AuditController,
+        SessionsController,
       ],
       providers: [
         AdminTokenStrategy,
+        AdminAccess,
+        { provide: ADMIN_OIDC_CLIENT, useValue: config.adminOidc ? new OidcIssuerClient(config.adminOidc, 'AdminOidc') : null },
+        // In this order: who is calling (401), then whether their role allows the route (403).
         { provide: APP_GUARD, useClass: AdminAuthGuard },
+        { provide: APP_GUARD, useClass: RolesGuard },
         { provide: APP_PIPE, useFactory: adminValidationPipe },
       ],
     };

@@ -103,3 +103,7 @@ export const auditVerifyQuerySchema = z.strictObject({ tenant_id: tenantId.optio
 export type AuditListQueryDto = z.infer<typeof auditListQuerySchema>;
 export type AuditExportQueryDto = z.infer<typeof auditExportQuerySchema>;
 export type AuditVerifyQueryDto = z.infer<typeof auditVerifyQuerySchema>;
+
+export const sessionListQuerySchema = pageQuerySchema.extend({ tenant_id: tenantId.optional(), agent_id: agentId.optional() });
+export const sessionIdParamSchema = z.string().min(1).max(128);
+export type SessionListQueryDto = z.infer<typeof sessionListQuerySchema>;

@@ -1,5 +1,6 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
 import { AgentService, TenantService } from '#libs/identity';
+import { AdminAccess, Roles } from './admin-access.js';
 import { CurrentAdmin } from './admin-auth.guard.js';
 import { actorOf, type AdminPrincipal } from './admin-principal.js';
 import { presentAgent, presentPage } from './admin.presenters.js';
@@ -15,14 +16,17 @@ import {
 
 /** `/admin/v1/agents`: registration and lifecycle. Disabling or deleting ends the agent's sessions. */
 @Controller('admin/v1/agents')
+@Roles('operator')
 export class AgentsController {
   constructor(
     private readonly agents: AgentService,
     private readonly tenants: TenantService,
+    private readonly access: AdminAccess,
   ) {}
 
   @Post()
   async register(@Body({ schema: agentCreateSchema }) body: AgentCreateDto, @CurrentAdmin() admin: AdminPrincipal) {
+    this.access.tenant(admin, body.tenant_id);
     await this.tenants.get(body.tenant_id);
     const agent = await this.agents.register(
       {
@@ -40,12 +44,15 @@ export class AgentsController {
   }
 
   @Get()
-  async list(@Query({ schema: agentListQuerySchema }) query: AgentListQueryDto) {
-    return presentPage(await this.agents.list({ tenantId: query.tenant_id, status: query.status }, query), presentAgent);
+  async list(@Query({ schema: agentListQuerySchema }) query: AgentListQueryDto, @CurrentAdmin() admin: AdminPrincipal) {
+    if (query.tenant_id !== undefined) this.access.tenant(admin, query.tenant_id);
+    const tenantId = admin.tenantId ?? query.tenant_id;
+    return presentPage(await this.agents.list({ tenantId, status: query.status }, query), presentAgent);
   }
 
   @Get(':agentId')
-  async read(@Param('agentId', { schema: agentIdParamSchema }) agentId: string) {
+  async read(@Param('agentId', { schema: agentIdParamSchema }) agentId: string, @CurrentAdmin() admin: AdminPrincipal) {
+    await this.access.agent(admin, agentId);
     return presentAgent(await this.agents.get(agentId));
   }
 
@@ -55,6 +62,7 @@ export class AgentsController {
     @Body({ schema: agentUpdateSchema }) body: AgentUpdateDto,
     @CurrentAdmin() admin: AdminPrincipal,
   ) {
+    await this.access.agent(admin, agentId);
     const { after } = await this.agents.update(
       agentId,
       {
@@ -72,6 +80,7 @@ export class AgentsController {
   @Delete(':agentId')
   @HttpCode(204)
   async remove(@Param('agentId', { schema: agentIdParamSchema }) agentId: string, @CurrentAdmin() admin: AdminPrincipal): Promise<void> {
+    await this.access.agent(admin, agentId);
     await this.agents.remove(agentId, actorOf(admin));
   }
 }

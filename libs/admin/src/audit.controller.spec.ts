@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { AuditFilter, AuditQueryService } from '#libs/audit';
+import type { AuditFilter, AuditQueryService, AuditTrail } from '#libs/audit';
+import { AdminAccess } from './admin-access.js';
 import { GatewayError } from '#libs/protocol';
 import type { AdminPrincipal } from './admin-principal.js';
 import { AuditController } from './audit.controller.js';
@@ -18,11 +19,26 @@ function controllerWithSpy(): { controller: AuditController; pages: AuditFilter[
       return Promise.resolve({ ok: true, checked: 0 });
     },
   } as unknown as AuditQueryService;
-  return { controller: new AuditController(service), pages, verified };
+  const audit = { record: () => undefined } as unknown as AuditTrail;
+  return { controller: new AuditController(service, new AdminAccess(audit, null as never, null as never)), pages, verified };
 }
 
-const globalAdmin: AdminPrincipal = { kind: 'break_glass', subject: 'break-glass', roles: ['admin'], tenantId: null };
-const boundAdmin: AdminPrincipal = { kind: 'sso', subject: 'alice', roles: ['auditor'], tenantId: 'acme' };
+const globalAdmin: AdminPrincipal = {
+  kind: 'break_glass',
+  subject: 'break-glass',
+  roles: ['admin'],
+  tenantId: null,
+  request: 'GET /admin/v1/audit',
+  remoteAddr: null,
+};
+const boundAdmin: AdminPrincipal = {
+  kind: 'sso',
+  subject: 'alice',
+  roles: ['auditor'],
+  tenantId: 'acme',
+  request: 'GET /admin/v1/audit',
+  remoteAddr: null,
+};
 
 describe('AuditController tenant scope', () => {
   it('passes the filters of an admin of every tenant through', async () => {

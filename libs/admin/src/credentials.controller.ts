@@ -1,5 +1,6 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { CredentialService } from '#libs/identity';
+import { AdminAccess, Roles } from './admin-access.js';
 import { CurrentAdmin } from './admin-auth.guard.js';
 import { actorOf, type AdminPrincipal } from './admin-principal.js';
 import { presentCertificate, presentOidcSubject, presentPage, presentToken } from './admin.presenters.js';
@@ -21,8 +22,12 @@ import {
  * Revoking or unbinding disconnects the sessions using the credential on every node.
  */
 @Controller('admin/v1')
+@Roles('operator')
 export class CredentialsController {
-  constructor(private readonly credentials: CredentialService) {}
+  constructor(
+    private readonly credentials: CredentialService,
+    private readonly access: AdminAccess,
+  ) {}
 
   /** 201 `{ token_id, token, expires_at }`: the only time the token is shown. */
   @Post('agents/:agentId/tokens')
@@ -31,6 +36,7 @@ export class CredentialsController {
     @Body({ schema: tokenCreateSchema }) body: TokenCreateDto,
     @CurrentAdmin() admin: AdminPrincipal,
   ) {
+    await this.access.agent(admin, agentId);
     const expiresAt = body.expires_in_s
       ? new Date(Date.now() + body.expires_in_s * 1000)
       : body.expires_at
@@ -43,13 +49,16 @@ export class CredentialsController {
   async listTokens(
     @Param('agentId', { schema: agentIdParamSchema }) agentId: string,
     @Query({ schema: pageQuerySchema }) query: PageQueryDto,
+    @CurrentAdmin() admin: AdminPrincipal,
   ) {
+    await this.access.agent(admin, agentId);
     return presentPage(await this.credentials.listTokens(agentId, query), presentToken);
   }
 
   @Delete('tokens/:tokenId')
   @HttpCode(204)
   async revokeToken(@Param('tokenId', { schema: uuidParamSchema }) tokenId: string, @CurrentAdmin() admin: AdminPrincipal): Promise<void> {
+    await this.access.credential(admin, 'token', tokenId);
     await this.credentials.revokeToken(tokenId, actorOf(admin));
   }
 
@@ -59,6 +68,7 @@ export class CredentialsController {
     @Body({ schema: certificateBindSchema }) body: CertificateBindDto,
     @CurrentAdmin() admin: AdminPrincipal,
   ) {
+    await this.access.agent(admin, agentId);
     return presentCertificate(await this.credentials.bindCertificate(agentId, body, actorOf(admin)));
   }
 
@@ -66,7 +76,9 @@ export class CredentialsController {
   async listCertificates(
     @Param('agentId', { schema: agentIdParamSchema }) agentId: string,
     @Query({ schema: pageQuerySchema }) query: PageQueryDto,
+    @CurrentAdmin() admin: AdminPrincipal,
   ) {
+    await this.access.agent(admin, agentId);
     return presentPage(await this.credentials.listCertificates(agentId, query), presentCertificate);
   }
 
@@ -76,6 +88,7 @@ export class CredentialsController {
     @Param('bindingId', { schema: uuidParamSchema }) bindingId: string,
     @CurrentAdmin() admin: AdminPrincipal,
   ): Promise<void> {
+    await this.access.credential(admin, 'certificate', bindingId);
     await this.credentials.unbindCertificate(bindingId, actorOf(admin));
   }
 
@@ -85,6 +98,7 @@ export class CredentialsController {
     @Body({ schema: oidcSubjectBindSchema }) body: OidcSubjectBindDto,
     @CurrentAdmin() admin: AdminPrincipal,
   ) {
+    await this.access.agent(admin, agentId);
     return presentOidcSubject(await this.credentials.bindOidcSubject(agentId, body.subject, body.issuer ?? null, actorOf(admin)));
   }
 
@@ -92,7 +106,9 @@ export class CredentialsController {
   async listOidcSubjects(
     @Param('agentId', { schema: agentIdParamSchema }) agentId: string,
     @Query({ schema: pageQuerySchema }) query: PageQueryDto,
+    @CurrentAdmin() admin: AdminPrincipal,
   ) {
+    await this.access.agent(admin, agentId);
     return presentPage(await this.credentials.listOidcSubjects(agentId, query), presentOidcSubject);
   }
 
@@ -102,6 +118,7 @@ export class CredentialsController {
     @Param('subjectId', { schema: uuidParamSchema }) subjectId: string,
     @CurrentAdmin() admin: AdminPrincipal,
   ): Promise<void> {
+    await this.access.credential(admin, 'oidc_subject', subjectId);
     await this.credentials.unbindOidcSubject(subjectId, actorOf(admin));
   }
 }

@@ -1,6 +1,7 @@
 import { Body, Controller, Get, Param, Put } from '@nestjs/common';
 import { TenantService } from '#libs/identity';
 import { PolicyService, type PolicyView } from '#libs/policy';
+import { AdminAccess, Roles } from './admin-access.js';
 import { CurrentAdmin } from './admin-auth.guard.js';
 import { actorOf, type AdminPrincipal } from './admin-principal.js';
 import { tenantIdParamSchema } from './admin.schemas.js';
@@ -14,20 +15,29 @@ export class PoliciesController {
   constructor(
     private readonly policies: PolicyService,
     private readonly tenants: TenantService,
+    private readonly access: AdminAccess,
   ) {}
 
+  /** Operators read policies (they manage the agents the rules speak of); only admins change them. */
   @Get()
-  async read(@Param('tenantId', { schema: tenantIdParamSchema }) tenantId: string): Promise<PolicyView> {
+  @Roles('operator')
+  async read(
+    @Param('tenantId', { schema: tenantIdParamSchema }) tenantId: string,
+    @CurrentAdmin() admin: AdminPrincipal,
+  ): Promise<PolicyView> {
+    this.access.tenant(admin, tenantId);
     await this.tenants.get(tenantId);
     return this.policies.view(tenantId);
   }
 
   @Put()
+  @Roles()
   async replace(
     @Param('tenantId', { schema: tenantIdParamSchema }) tenantId: string,
     @Body() body: unknown,
     @CurrentAdmin() admin: AdminPrincipal,
   ): Promise<PolicyView> {
+    this.access.tenant(admin, tenantId);
     await this.tenants.get(tenantId);
     return (await this.policies.put(tenantId, body, actorOf(admin))).after;
   }

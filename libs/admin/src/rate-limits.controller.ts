@@ -1,20 +1,29 @@
 import { Body, Controller, Get, Put } from '@nestjs/common';
 import { RateLimitConfigService, type RateLimitView } from '#libs/ratelimit';
+import { AdminAccess, Roles } from './admin-access.js';
 import { CurrentAdmin } from './admin-auth.guard.js';
 import { actorOf, type AdminPrincipal } from './admin-principal.js';
 
 /** `/admin/v1/rate-limits` (contract §7.2): the deployment's limits, applied on every node at once. */
 @Controller('admin/v1/rate-limits')
 export class RateLimitsController {
-  constructor(private readonly limits: RateLimitConfigService) {}
+  constructor(
+    private readonly limits: RateLimitConfigService,
+    private readonly access: AdminAccess,
+  ) {}
 
+  /** The document spans every tenant: not for tenant-bound admins. */
   @Get()
-  read(): Promise<RateLimitView> {
+  @Roles('operator')
+  read(@CurrentAdmin() admin: AdminPrincipal): Promise<RateLimitView> {
+    this.access.tenant(admin, null);
     return this.limits.view();
   }
 
   @Put()
+  @Roles()
   async replace(@Body() body: unknown, @CurrentAdmin() admin: AdminPrincipal): Promise<RateLimitView> {
+    this.access.tenant(admin, null);
     return (await this.limits.put(body, actorOf(admin))).after;
   }
 }

@@ -1,5 +1,6 @@
 import { Body, Controller, Get, Post, Query } from '@nestjs/common';
 import { TenantService } from '#libs/identity';
+import { AdminAccess, Roles } from './admin-access.js';
 import { CurrentAdmin } from './admin-auth.guard.js';
 import { actorOf, type AdminPrincipal } from './admin-principal.js';
 import { presentPage, presentTenant } from './admin.presenters.js';
@@ -8,15 +9,24 @@ import { pageQuerySchema, tenantCreateSchema, type PageQueryDto, type TenantCrea
 /** `/admin/v1/tenants`. */
 @Controller('admin/v1/tenants')
 export class TenantsController {
-  constructor(private readonly tenants: TenantService) {}
+  constructor(
+    private readonly tenants: TenantService,
+    private readonly access: AdminAccess,
+  ) {}
 
+  /** Creating tenants is for admins of the whole deployment. */
   @Post()
+  @Roles()
   async create(@Body({ schema: tenantCreateSchema }) body: TenantCreateDto, @CurrentAdmin() admin: AdminPrincipal) {
+    this.access.tenant(admin, null);
     return presentTenant(await this.tenants.create(body.tenant_id, body.name, actorOf(admin)));
   }
 
+  /** A tenant-bound admin sees its own tenant only. */
   @Get()
-  async list(@Query({ schema: pageQuerySchema }) query: PageQueryDto) {
+  @Roles('operator')
+  async list(@Query({ schema: pageQuerySchema }) query: PageQueryDto, @CurrentAdmin() admin: AdminPrincipal) {
+    if (admin.tenantId !== null) return { items: [presentTenant(await this.tenants.get(admin.tenantId))], next_cursor: null };
     return presentPage(await this.tenants.list(query), presentTenant);
   }
 }

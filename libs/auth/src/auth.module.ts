@@ -39,7 +39,9 @@ export class AuthModule {
       imports: [IdentityModule, AuthThrottleModule],
       providers: [
         ...verifiers,
-        ...(enabled.includes('oidc') ? [OidcIssuerClient] : []),
+        ...(enabled.includes('oidc') && config.oidc
+          ? [{ provide: OidcIssuerClient, useValue: new OidcIssuerClient(config.oidc, 'OidcIssuer') }]
+          : []),
         {
           provide: CREDENTIAL_VERIFIERS,
           inject: verifiers.map((v) => v.provide as never),

@@ -10,3 +10,5 @@ export type { PresentedCertificate } from './client-certificate.js';
 export { parseXfcc } from './xfcc.js';
 export { resolveClientAddress } from './client-address.js';
 export { profileOf } from './agent-profile.js';
+export { OidcIssuerClient } from './oidc-issuer.client.js';
+export type { AccessTokenClaims } from './oidc-issuer.client.js';

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Logger } from '@nestjs/common';
 import {
   createLocalJWKSet,
   decodeProtectedHeader,
@@ -10,7 +10,7 @@ import {
   type JWTVerifyGetKey,
 } from 'jose';
 import * as oidc from 'openid-client';
-import { GATEWAY_CONFIG, type GatewayConfig } from '#libs/config';
+import type { OidcIssuerSettings } from '#libs/config';
 import { GatewayError } from '#libs/protocol';
 
 // Keys are re-read in the background this often, so a key the IdP withdrew stops being accepted.
@@ -36,10 +36,8 @@ interface KeySet {
  * `UNAVAILABLE`; every token it cannot vouch for is `UNAUTHORIZED`. Nothing is ever accepted
  * because the IdP could not be asked.
  */
-@Injectable()
 export class OidcIssuerClient {
-  private readonly logger = new Logger('OidcIssuer');
-  private readonly settings: NonNullable<GatewayConfig['oidc']>;
+  private readonly logger: Logger;
   private configuration: oidc.Configuration | null = null;
   private discovering: Promise<oidc.Configuration> | null = null;
   private lastDiscoveryAttempt = 0;
@@ -48,9 +46,22 @@ export class OidcIssuerClient {
   private lastKeyFetch = 0;
   private readonly introspections = new Map<string, { claims: AccessTokenClaims | null; until: number }>();
 
-  constructor(@Inject(GATEWAY_CONFIG) config: GatewayConfig) {
-    if (!config.oidc) throw new Error('OidcIssuerClient needs OIDC_ISSUER and OIDC_AUDIENCE');
-    this.settings = config.oidc;
+  /** `name` tells the two apart in logs: agent tokens (`OIDC_*`) and admin tokens (`ADMIN_OIDC_*`). */
+  constructor(
+    private readonly settings: OidcIssuerSettings,
+    name = 'OidcIssuer',
+  ) {
+    this.logger = new Logger(name);
+  }
+
+  /** The issuer's metadata (authorization and token endpoints for the browser login). */
+  metadata(): Promise<oidc.Configuration> {
+    return this.discovery();
+  }
+
+  /** A JWT (three dot-separated parts) is verified locally; anything else is introspected. */
+  verifyAccessToken(token: string): Promise<AccessTokenClaims> {
+    return token.split('.').length === 3 ? this.verifyJwt(token) : this.introspect(token);
   }
 
   get issuer(): string {

@@ -120,6 +120,46 @@ export const BUILT_IN_RATE_LIMIT_DEFAULTS: RateLimitDefaults = { messages_per_se
 
 export type RateLimitDefaults = z.infer<typeof rateLimitDefaultsSchema>;
 
+/** The roles of the admin API (contract §7). */
+export const ADMIN_ROLES = ['admin', 'operator', 'auditor'] as const;
+export type AdminRoleName = (typeof ADMIN_ROLES)[number];
+
+/** One entry of `ADMIN_ROLE_MAP`: a role, or a role within one tenant. */
+const adminRoleGrant = z.union([
+  z.enum(ADMIN_ROLES),
+  z.strictObject({
+    role: z.enum(ADMIN_ROLES),
+    tenant_id: z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/)
+      .optional(),
+  }),
+]);
+export interface AdminRoleGrant {
+  role: AdminRoleName;
+  tenantId: string | null;
+}
+
+const adminRoleMap = z
+  .string()
+  .transform((v, ctx) => {
+    try {
+      return JSON.parse(v) as unknown;
+    } catch {
+      ctx.addIssue({ code: 'custom', message: 'must be JSON' });
+      return z.NEVER;
+    }
+  })
+  .pipe(z.record(z.string().min(1), adminRoleGrant))
+  .transform((map): Record<string, AdminRoleGrant> =>
+    Object.fromEntries(
+      Object.entries(map).map(([value, grant]) => [
+        value,
+        typeof grant === 'string' ? { role: grant, tenantId: null } : { role: grant.role, tenantId: grant.tenant_id ?? null },
+      ]),
+    ),
+  );
+
 const rateLimitDefaults = z
   .string()
   .transform((v, ctx) => {
@@ -179,6 +219,56 @@ export const CONFIG_KEYS = {
     undefined,
     z.string().min(32, { error: 'must be at least 32 characters' }).optional(),
     true,
+  ),
+  ADMIN_OIDC_ISSUER: key(
+    'Issuer of admin SSO access tokens (the enterprise IdP); the admin API then accepts its bearer tokens and the browser login.',
+    undefined,
+    url(['https:', 'http:']).optional(),
+  ),
+  ADMIN_OIDC_AUDIENCE: key(
+    'Required `aud` of admin access tokens. Required with `ADMIN_OIDC_ISSUER`.',
+    undefined,
+    z.string().min(1).optional(),
+  ),
+  ADMIN_OIDC_CLIENT_ID: key(
+    'Client id of the admin console at the IdP (browser login, authorization code + PKCE; introspection of opaque admin tokens).',
+    undefined,
+    z.string().min(1).optional(),
+  ),
+  ADMIN_OIDC_CLIENT_SECRET: key(
+    'Client secret of `ADMIN_OIDC_CLIENT_ID` (unset: a public client, PKCE only).',
+    undefined,
+    z.string().min(1).optional(),
+    true,
+  ),
+  ADMIN_ROLE_CLAIM: key(
+    'Claim of admin tokens holding roles or groups: a name or a dotted path (`groups`, `roles`, `realm_access.roles`); a string, a space-separated string or an array.',
+    'roles',
+    z.string().regex(/^[A-Za-z0-9_:-]+(\.[A-Za-z0-9_:-]+)*$/, { error: 'must be a claim name or dotted path' }),
+  ),
+  ADMIN_ROLE_MAP: key(
+    'JSON map from claim values to roles: `{"gw-admins":"admin","acme-ops":{"role":"operator","tenant_id":"acme"}}`. Unset: the values `admin`, `operator`, `auditor` map to themselves.',
+    undefined,
+    adminRoleMap.optional(),
+  ),
+  ADMIN_TENANT_CLAIM: key(
+    'Claim binding an SSO admin to one tenant (unset: only `ADMIN_ROLE_MAP` binds admins to tenants).',
+    undefined,
+    z
+      .string()
+      .regex(/^[A-Za-z0-9_.:-]{1,64}$/, { error: 'must be a claim name' })
+      .optional(),
+  ),
+  ADMIN_PUBLIC_URL: key(
+    'URL at which browsers reach the admin plane (the browser login redirects to `<url>/admin/callback`); default `http://ADMIN_HOST:ADMIN_PORT`.',
+    undefined,
+    url(['https:', 'http:']).optional(),
+  ),
+  ADMIN_SESSION_TTL_S: key('Lifetime of a browser login session (cookie), in seconds.', '28800', int(60, 7 * 86_400)),
+  ADMIN_CORS_ORIGINS: key(
+    'Comma list of origins allowed to call the admin API from a browser (CORS); unset: no CORS.',
+    undefined,
+    csv.optional(),
   ),
   AUTH_METHODS: key('Comma list of agent authentication methods: `token`, `oidc`, `mtls`, `none`.', 'token', authMethods),
   OIDC_ISSUER: key(
@@ -303,13 +393,36 @@ export type ConfigKeyName = keyof typeof CONFIG_KEYS;
 type Parsed = { [K in ConfigKeyName]: ReturnType<(typeof CONFIG_KEYS)[K]['parse']> };
 
 /** The configuration of a gateway process, validated once at boot. */
+/** What a client of one OpenID issuer needs (agent tokens and admin tokens each have one). */
+export interface OidcIssuerSettings {
+  issuer: string;
+  audience: string;
+  algorithms: string[];
+  clockSkewS: number;
+  clientId: string | undefined;
+  clientSecret: string | undefined;
+  jwksCooldownS: number;
+  httpTimeoutMs: number;
+  allowHttp: boolean;
+}
+
 export interface GatewayConfig {
   nodeEnv: string;
   production: boolean;
   nodeId: string;
   version: string;
   agentPlane: { host: string; port: number; maxMessageBytes: number; maxConnections: number };
-  adminPlane: { enabled: boolean; host: string; port: number; adminToken: string | undefined };
+  adminPlane: {
+    enabled: boolean;
+    host: string;
+    port: number;
+    adminToken: string | undefined;
+    publicUrl: string;
+    sessionTtlS: number;
+    corsOrigins: string[];
+  };
+  /** Admin SSO: the IdP's access tokens for the admin API, and the browser login. */
+  adminOidc: (OidcIssuerSettings & { roleClaim: string; roleMap: Record<string, AdminRoleGrant>; tenantClaim: string | undefined }) | null;
   databaseUrl: string;
   databasePoolSize: number;
   redis: { url: string; keyPrefix: string };
@@ -321,18 +434,7 @@ export interface GatewayConfig {
     recheckS: number;
     trustedProxies: string[];
   };
-  oidc: {
-    issuer: string;
-    audience: string;
-    agentClaim: string;
-    algorithms: string[];
-    clockSkewS: number;
-    clientId: string | undefined;
-    clientSecret: string | undefined;
-    jwksCooldownS: number;
-    httpTimeoutMs: number;
-    allowHttp: boolean;
-  } | null;
+  oidc: (OidcIssuerSettings & { agentClaim: string }) | null;
   tls: { certPath: string; keyPath: string; clientCaPath: string | undefined; crlPath: string | undefined; reloadS: number } | null;
   policy: { cacheTtlS: number };
   audit: {
@@ -391,6 +493,10 @@ export function loadConfig(env: NodeJS.ProcessEnv, version: string): GatewayConf
     if (p.OIDC_ISSUER?.startsWith('http:') && !p.OIDC_ALLOW_HTTP)
       problems.push('OIDC_ISSUER must use https (set OIDC_ALLOW_HTTP=true for a local test IdP)');
     if (p.NODE_ENV === 'production' && p.OIDC_ALLOW_HTTP) problems.push('OIDC_ALLOW_HTTP must not be true when NODE_ENV=production');
+    if (!!p.ADMIN_OIDC_ISSUER !== !!p.ADMIN_OIDC_AUDIENCE) problems.push('ADMIN_OIDC_ISSUER and ADMIN_OIDC_AUDIENCE go together');
+    if (p.ADMIN_OIDC_ISSUER?.startsWith('http:') && !p.OIDC_ALLOW_HTTP)
+      problems.push('ADMIN_OIDC_ISSUER must use https (set OIDC_ALLOW_HTTP=true for a local test IdP)');
+    if (p.ADMIN_OIDC_CLIENT_SECRET && !p.ADMIN_OIDC_CLIENT_ID) problems.push('ADMIN_OIDC_CLIENT_SECRET needs ADMIN_OIDC_CLIENT_ID');
     if (!!p.TLS_CERT !== !!p.TLS_KEY) problems.push('TLS_CERT and TLS_KEY go together');
     if (p.TLS_CRL && !p.TLS_CLIENT_CA) problems.push('TLS_CRL needs TLS_CLIENT_CA');
     if (p.TLS_CLIENT_CA && !p.TLS_CERT) problems.push('TLS_CLIENT_CA needs TLS_CERT and TLS_KEY (client certificates come over TLS)');
@@ -413,7 +519,38 @@ export function loadConfig(env: NodeJS.ProcessEnv, version: string): GatewayConf
     nodeId: p.NODE_ID ?? `${hostname().slice(0, 40)}-${process.pid}-${randomBytes(3).toString('hex')}`,
     version,
     agentPlane: { host: p.HOST, port: p.PORT, maxMessageBytes: p.MAX_MESSAGE_BYTES, maxConnections: p.MAX_CONNECTIONS },
-    adminPlane: { enabled: p.ADMIN_ENABLED, host: p.ADMIN_HOST, port: p.ADMIN_PORT, adminToken: p.ADMIN_TOKEN },
+    adminPlane: {
+      enabled: p.ADMIN_ENABLED,
+      host: p.ADMIN_HOST,
+      port: p.ADMIN_PORT,
+      adminToken: p.ADMIN_TOKEN,
+      publicUrl: (
+        p.ADMIN_PUBLIC_URL ?? `http://${p.ADMIN_HOST.includes(':') ? `[${p.ADMIN_HOST}]` : p.ADMIN_HOST}:${p.ADMIN_PORT}`
+      ).replace(/\/+$/, ''),
+      sessionTtlS: p.ADMIN_SESSION_TTL_S,
+      corsOrigins: p.ADMIN_CORS_ORIGINS ?? [],
+    },
+    adminOidc:
+      p.ADMIN_OIDC_ISSUER && p.ADMIN_OIDC_AUDIENCE
+        ? {
+            issuer: p.ADMIN_OIDC_ISSUER,
+            audience: p.ADMIN_OIDC_AUDIENCE,
+            algorithms: p.OIDC_ALGORITHMS,
+            clockSkewS: p.OIDC_CLOCK_SKEW_S,
+            clientId: p.ADMIN_OIDC_CLIENT_ID,
+            clientSecret: p.ADMIN_OIDC_CLIENT_SECRET,
+            jwksCooldownS: p.OIDC_JWKS_COOLDOWN_S,
+            httpTimeoutMs: p.OIDC_HTTP_TIMEOUT_MS,
+            allowHttp: p.OIDC_ALLOW_HTTP,
+            roleClaim: p.ADMIN_ROLE_CLAIM,
+            roleMap: p.ADMIN_ROLE_MAP ?? {
+              admin: { role: 'admin', tenantId: null },
+              operator: { role: 'operator', tenantId: null },
+              auditor: { role: 'auditor', tenantId: null },
+            },
+            tenantClaim: p.ADMIN_TENANT_CLAIM,
+          }
+        : null,
     databaseUrl: p.DATABASE_URL,
     databasePoolSize: p.DATABASE_POOL_SIZE,
     redis: { url: p.REDIS_URL, keyPrefix: p.REDIS_KEY_PREFIX },

@@ -27,6 +27,10 @@ export class CertificateBindingRepository {
     }
   }
 
+  find(id: string): Promise<CertificateBinding | null> {
+    return this.prisma.certificateBinding.findUnique({ where: { id } });
+  }
+
   async listForAgent(agentId: string, page: PageRequest): Promise<Page<CertificateBinding>> {
     const after = decodeCursor(page.cursor);
     const rows = await this.prisma.certificateBinding.findMany({

@@ -19,6 +19,9 @@ export interface IssuedApiToken {
 }
 
 /** How a certificate is bound: exactly one of these. */
+/** The kinds of credentials an admin manages by id. */
+export type CredentialKind = 'token' | 'certificate' | 'oidc_subject';
+
 export type CertificateSelector = { fingerprint_sha256: string } | { spiffe_id: string } | { subject_cn: string };
 
 const SPIFFE_ID = /^spiffe:\/\/[a-z0-9._-]+(\/[A-Za-z0-9._~!$&'()*+,;=:@%-]+)*$/;
@@ -118,6 +121,20 @@ export class CredentialService {
     });
     await this.events.publish({ type: 'credential_revoked', credential_id: id, agent_id: deleted.agentId });
     return deleted;
+  }
+
+  /** The agent and tenant a credential belongs to, or null when it does not exist. */
+  async ownerOf(kind: CredentialKind, id: string): Promise<{ agentId: string; tenantId: string } | null> {
+    if (!isUuid(id)) return null;
+    const credential =
+      kind === 'token'
+        ? await this.tokens.find(id)
+        : kind === 'certificate'
+          ? await this.certificates.find(id)
+          : await this.subjects.find(id);
+    if (!credential) return null;
+    const agent = await this.agents.find(credential.agentId);
+    return agent ? { agentId: agent.id, tenantId: agent.tenantId } : null;
   }
 
   /** The agent's tenant; `AGENT_NOT_FOUND` when it is not registered. */

@@ -3,7 +3,7 @@ export { IdentityModule } from './identity.module.js';
 export { TenantService } from './tenant.service.js';
 export { AgentService } from './agent.service.js';
 export { CredentialService, normalizeFingerprint } from './credential.service.js';
-export type { CertificateSelector, IssuedApiToken } from './credential.service.js';
+export type { CertificateSelector, CredentialKind, IssuedApiToken } from './credential.service.js';
 export { IdentityEventsBus } from './identity-events.bus.js';
 export type { IdentityEvent } from './identity-events.bus.js';
 export { AgentRepository } from './agent.repository.js';

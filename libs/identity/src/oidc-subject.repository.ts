@@ -20,6 +20,10 @@ export class OidcSubjectRepository {
     }
   }
 
+  find(id: string): Promise<OidcSubject | null> {
+    return this.prisma.oidcSubject.findUnique({ where: { id } });
+  }
+
   async listForAgent(agentId: string, page: PageRequest): Promise<Page<OidcSubject>> {
     const after = decodeCursor(page.cursor);
     const rows = await this.prisma.oidcSubject.findMany({

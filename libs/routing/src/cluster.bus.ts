@@ -21,6 +21,24 @@ export type ClusterSignal =
   | { op: 'close_session'; session_id: string; reason: DisconnectReason; message: string }
   | { op: 'topic'; tenant_id: string; topic: string; event: TopicMessageEvent; exclude_agent: string };
 
+/** The channel and envelope of a signal: shared by {@link ClusterBus} and {@link ClusterSignals}. */
+function signalMessage(nodeId: string | null, body: ClusterSignal): [string, Envelope] {
+  return [nodeId === null ? 'broadcast' : `node:${nodeId}`, { kind: 'signal', body }];
+}
+
+/**
+ * Publish-only access to cluster signals, for a process that does not route and must not listen on
+ * a node channel (the admin plane kicking a session on whichever node holds it).
+ */
+@Injectable()
+export class ClusterSignals {
+  constructor(private readonly bus: RedisBus) {}
+
+  async signal(nodeId: string | null, body: ClusterSignal): Promise<void> {
+    await this.bus.publish(...signalMessage(nodeId, body));
+  }
+}
+
 type Envelope =
   | { kind: 'request'; rid: string; reply_to: string; body: ClusterRequest }
   | { kind: 'reply'; rid: string; error?: ErrorBody }
@@ -92,7 +110,7 @@ export class ClusterBus implements OnModuleInit {
 
   /** Sends a signal to one node, or to every node when `nodeId` is null. */
   async signal(nodeId: string | null, body: ClusterSignal): Promise<void> {
-    await this.bus.publish(nodeId === null ? 'broadcast' : `node:${nodeId}`, { kind: 'signal', body } satisfies Envelope);
+    await this.bus.publish(...signalMessage(nodeId, body));
   }
 
   private onEnvelope(envelope: Envelope): void {

@@ -125,6 +125,19 @@ export class PresenceRepository {
       .sort((a, b) => (a.agent_id < b.agent_id ? -1 : a.agent_id > b.agent_id ? 1 : 0));
   }
 
+  /** The agents online on every node, at most {@link DIRECTORY_LIMIT}, ordered by agent id. */
+  async listAll(): Promise<PresenceEntry[]> {
+    const index = this.redis.key('presence', 'all');
+    await this.redis.command.zremrangebyscore(index, '-inf', Date.now());
+    const ids = await this.redis.command.zrange(index, 0, DIRECTORY_LIMIT - 1);
+    if (ids.length === 0) return [];
+    const raws = await this.redis.command.mget(ids.map((id) => this.redis.key('presence', 'agent', id)));
+    return raws
+      .filter((raw): raw is string => raw !== null)
+      .map((raw) => JSON.parse(raw) as PresenceEntry)
+      .sort((a, b) => (a.agent_id < b.agent_id ? -1 : a.agent_id > b.agent_id ? 1 : 0));
+  }
+
   /** How many agents are online in a tenant. */
   async countTenant(tenantId: string): Promise<number> {
     const index = this.redis.key('presence', 'tenant', tenantId);
