@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
-import { AdminModule } from '#libs/admin';
+import { AdminModule, configureAdminPlane } from '#libs/admin';
 import { loadConfig, readVersion } from '#libs/config';
 import { GatewayLogger, describeStartupError, listen, preflight } from '#libs/platform';
 
@@ -17,7 +17,13 @@ async function main(): Promise<void> {
     const admin = await listen(
       AdminModule.forRoot(config),
       config,
-      { host: config.adminPlane.host, port: config.adminPlane.port, bodyLimit: 1024 * 1024, portVariable: 'ADMIN_PORT' },
+      {
+        host: config.adminPlane.host,
+        port: config.adminPlane.port,
+        bodyLimit: 1024 * 1024,
+        portVariable: 'ADMIN_PORT',
+        configure: configureAdminPlane(config),
+      },
       logger,
     );
     new Logger('Bootstrap').log({ event: 'ready', node_id: config.nodeId, version: config.version, admin_port: admin.port });

@@ -1,5 +1,5 @@
 import { Logger, type INestApplication } from '@nestjs/common';
-import { AdminModule } from '#libs/admin';
+import { AdminModule, configureAdminPlane } from '#libs/admin';
 import { loadConfig, readVersion, type GatewayConfig } from '#libs/config';
 import { MetricsService, ReadinessState } from '#libs/observability';
 import { GatewayLogger, listen, preflight } from '#libs/platform';
@@ -52,7 +52,14 @@ export async function bootstrap(env: NodeJS.ProcessEnv): Promise<RunningGateway>
     admin = await listen(
       AdminModule.forRoot(config),
       config,
-      { host: config.adminPlane.host, port: config.adminPlane.port, bodyLimit: 1024 * 1024, shared, portVariable: 'ADMIN_PORT' },
+      {
+        host: config.adminPlane.host,
+        port: config.adminPlane.port,
+        bodyLimit: 1024 * 1024,
+        shared,
+        portVariable: 'ADMIN_PORT',
+        configure: configureAdminPlane(config),
+      },
       logger,
     );
   }

@@ -1,4 +1,5 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
+import { ApiRoute } from './openapi.js';
 import { AgentService, TenantService } from '#libs/identity';
 import { AdminAccess, Roles } from './admin-access.js';
 import { CurrentAdmin } from './admin-auth.guard.js';
@@ -25,6 +26,7 @@ export class AgentsController {
   ) {}
 
   @Post()
+  @ApiRoute({ summary: 'Register an agent', body: agentCreateSchema, response: 'agent', status: 201 })
   async register(@Body({ schema: agentCreateSchema }) body: AgentCreateDto, @CurrentAdmin() admin: AdminPrincipal) {
     this.access.tenant(admin, body.tenant_id);
     await this.tenants.get(body.tenant_id);
@@ -44,6 +46,7 @@ export class AgentsController {
   }
 
   @Get()
+  @ApiRoute({ summary: 'List agents', query: agentListQuerySchema, response: 'agent', page: true })
   async list(@Query({ schema: agentListQuerySchema }) query: AgentListQueryDto, @CurrentAdmin() admin: AdminPrincipal) {
     if (query.tenant_id !== undefined) this.access.tenant(admin, query.tenant_id);
     const tenantId = admin.tenantId ?? query.tenant_id;
@@ -51,12 +54,14 @@ export class AgentsController {
   }
 
   @Get(':agentId')
+  @ApiRoute({ summary: 'Read an agent', response: 'agent' })
   async read(@Param('agentId', { schema: agentIdParamSchema }) agentId: string, @CurrentAdmin() admin: AdminPrincipal) {
     await this.access.agent(admin, agentId);
     return presentAgent(await this.agents.get(agentId));
   }
 
   @Patch(':agentId')
+  @ApiRoute({ summary: 'Change an agent (status disabled disconnects it)', body: agentUpdateSchema, response: 'agent' })
   async change(
     @Param('agentId', { schema: agentIdParamSchema }) agentId: string,
     @Body({ schema: agentUpdateSchema }) body: AgentUpdateDto,
@@ -79,6 +84,7 @@ export class AgentsController {
 
   @Delete(':agentId')
   @HttpCode(204)
+  @ApiRoute({ summary: 'Remove an agent', response: 'none' })
   async remove(@Param('agentId', { schema: agentIdParamSchema }) agentId: string, @CurrentAdmin() admin: AdminPrincipal): Promise<void> {
     await this.access.agent(admin, agentId);
     await this.agents.remove(agentId, actorOf(admin));

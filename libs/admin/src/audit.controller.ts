@@ -1,4 +1,5 @@
 import { once } from 'node:events';
+import { ApiRoute } from './openapi.js';
 import { Controller, Get, Query, Res } from '@nestjs/common';
 import type { Response } from 'express';
 import { AuditQueryService, type AuditFilter, type ChainedAuditRecord, type VerifyReport } from '#libs/audit';
@@ -47,12 +48,14 @@ export class AuditController {
   ) {}
 
   @Get()
+  @ApiRoute({ summary: 'Audit records, newest first', query: auditListQuerySchema, response: 'auditRecord', page: true })
   list(@Query({ schema: auditListQuerySchema }) query: AuditListQueryDto, @CurrentAdmin() admin: AdminPrincipal) {
     return this.audit.page(this.scoped(filterOf(query), admin), query.limit, query.cursor);
   }
 
   /** Streamed in chunks with backpressure: the heap does not grow with the number of rows. */
   @Get('export')
+  @ApiRoute({ summary: 'Export audit records (NDJSON or CSV), streamed', query: auditExportQuerySchema, response: 'stream' })
   async export(
     @Query({ schema: auditExportQuerySchema }) query: AuditExportQueryDto,
     @CurrentAdmin() admin: AdminPrincipal,
@@ -81,6 +84,7 @@ export class AuditController {
   }
 
   @Get('verify')
+  @ApiRoute({ summary: 'Check the hash chains', query: auditVerifyQuerySchema, response: 'verify' })
   verify(
     @Query({ schema: auditVerifyQuerySchema }) query: AuditVerifyQueryDto,
     @CurrentAdmin() admin: AdminPrincipal,

@@ -1,4 +1,5 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { ApiRoute } from './openapi.js';
 import { CredentialService } from '#libs/identity';
 import { AdminAccess, Roles } from './admin-access.js';
 import { CurrentAdmin } from './admin-auth.guard.js';
@@ -31,6 +32,7 @@ export class CredentialsController {
 
   /** 201 `{ token_id, token, expires_at }`: the only time the token is shown. */
   @Post('agents/:agentId/tokens')
+  @ApiRoute({ summary: 'Issue an API token (shown once)', body: tokenCreateSchema, response: 'issuedToken', status: 201 })
   async issueToken(
     @Param('agentId', { schema: agentIdParamSchema }) agentId: string,
     @Body({ schema: tokenCreateSchema }) body: TokenCreateDto,
@@ -46,6 +48,7 @@ export class CredentialsController {
   }
 
   @Get('agents/:agentId/tokens')
+  @ApiRoute({ summary: "List an agent's tokens (no secrets)", query: pageQuerySchema, response: 'token', page: true })
   async listTokens(
     @Param('agentId', { schema: agentIdParamSchema }) agentId: string,
     @Query({ schema: pageQuerySchema }) query: PageQueryDto,
@@ -57,12 +60,14 @@ export class CredentialsController {
 
   @Delete('tokens/:tokenId')
   @HttpCode(204)
+  @ApiRoute({ summary: 'Revoke a token', response: 'none' })
   async revokeToken(@Param('tokenId', { schema: uuidParamSchema }) tokenId: string, @CurrentAdmin() admin: AdminPrincipal): Promise<void> {
     await this.access.credential(admin, 'token', tokenId);
     await this.credentials.revokeToken(tokenId, actorOf(admin));
   }
 
   @Post('agents/:agentId/certificates')
+  @ApiRoute({ summary: 'Bind a client certificate', body: certificateBindSchema, response: 'certificate', status: 201 })
   async bindCertificate(
     @Param('agentId', { schema: agentIdParamSchema }) agentId: string,
     @Body({ schema: certificateBindSchema }) body: CertificateBindDto,
@@ -73,6 +78,7 @@ export class CredentialsController {
   }
 
   @Get('agents/:agentId/certificates')
+  @ApiRoute({ summary: "List an agent's certificate bindings", query: pageQuerySchema, response: 'certificate', page: true })
   async listCertificates(
     @Param('agentId', { schema: agentIdParamSchema }) agentId: string,
     @Query({ schema: pageQuerySchema }) query: PageQueryDto,
@@ -84,6 +90,7 @@ export class CredentialsController {
 
   @Delete('certificates/:bindingId')
   @HttpCode(204)
+  @ApiRoute({ summary: 'Remove a certificate binding', response: 'none' })
   async unbindCertificate(
     @Param('bindingId', { schema: uuidParamSchema }) bindingId: string,
     @CurrentAdmin() admin: AdminPrincipal,
@@ -93,6 +100,7 @@ export class CredentialsController {
   }
 
   @Post('agents/:agentId/oidc-subjects')
+  @ApiRoute({ summary: 'Bind an IdP subject', body: oidcSubjectBindSchema, response: 'oidcSubject', status: 201 })
   async bindOidcSubject(
     @Param('agentId', { schema: agentIdParamSchema }) agentId: string,
     @Body({ schema: oidcSubjectBindSchema }) body: OidcSubjectBindDto,
@@ -103,6 +111,7 @@ export class CredentialsController {
   }
 
   @Get('agents/:agentId/oidc-subjects')
+  @ApiRoute({ summary: "List an agent's IdP subject bindings", query: pageQuerySchema, response: 'oidcSubject', page: true })
   async listOidcSubjects(
     @Param('agentId', { schema: agentIdParamSchema }) agentId: string,
     @Query({ schema: pageQuerySchema }) query: PageQueryDto,
@@ -114,6 +123,7 @@ export class CredentialsController {
 
   @Delete('oidc-subjects/:subjectId')
   @HttpCode(204)
+  @ApiRoute({ summary: 'Remove an IdP subject binding', response: 'none' })
   async unbindOidcSubject(
     @Param('subjectId', { schema: uuidParamSchema }) subjectId: string,
     @CurrentAdmin() admin: AdminPrincipal,

@@ -1,2 +1,3 @@
 /** The admin plane: admin REST API, metrics and health on the admin listener. */
 export { AdminModule } from './admin.module.js';
+export { configureAdminPlane } from './openapi.js';

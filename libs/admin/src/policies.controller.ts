@@ -1,4 +1,6 @@
 import { Body, Controller, Get, Param, Put } from '@nestjs/common';
+import { ApiRoute } from './openapi.js';
+import { policyDocumentSchema } from '#libs/policy';
 import { TenantService } from '#libs/identity';
 import { PolicyService, type PolicyView } from '#libs/policy';
 import { AdminAccess, Roles } from './admin-access.js';
@@ -21,6 +23,7 @@ export class PoliciesController {
   /** Operators read policies (they manage the agents the rules speak of); only admins change them. */
   @Get()
   @Roles('operator')
+  @ApiRoute({ summary: "Read a tenant's policy (§7.1)", response: 'policy' })
   async read(
     @Param('tenantId', { schema: tenantIdParamSchema }) tenantId: string,
     @CurrentAdmin() admin: AdminPrincipal,
@@ -32,6 +35,7 @@ export class PoliciesController {
 
   @Put()
   @Roles()
+  @ApiRoute({ summary: "Replace a tenant's policy (§7.1)", body: policyDocumentSchema, response: 'policy' })
   async replace(
     @Param('tenantId', { schema: tenantIdParamSchema }) tenantId: string,
     @Body() body: unknown,

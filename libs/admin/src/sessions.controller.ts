@@ -1,4 +1,5 @@
 import { Controller, Delete, Get, HttpCode, Param, Query } from '@nestjs/common';
+import { ApiRoute } from './openapi.js';
 import { SessionAdminService, type SessionView } from '#libs/routing';
 import { AdminAccess, Roles } from './admin-access.js';
 import { CurrentAdmin } from './admin-auth.guard.js';
@@ -18,6 +19,7 @@ export class SessionsController {
   ) {}
 
   @Get()
+  @ApiRoute({ summary: 'Live sessions on every node', query: sessionListQuerySchema, response: 'session', page: true })
   list(
     @Query({ schema: sessionListQuerySchema }) query: SessionListQueryDto,
     @CurrentAdmin() admin: AdminPrincipal,
@@ -28,6 +30,7 @@ export class SessionsController {
 
   @Delete(':sessionId')
   @HttpCode(204)
+  @ApiRoute({ summary: 'Close a session on whichever node holds it', response: 'none' })
   async kick(
     @Param('sessionId', { schema: sessionIdParamSchema }) sessionId: string,
     @CurrentAdmin() admin: AdminPrincipal,

@@ -1,0 +1,179 @@
+import { applyDecorators } from '@nestjs/common';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import {
+  ApiBearerAuth,
+  ApiBody,
+  ApiOperation,
+  ApiQuery,
+  ApiResponse,
+  DocumentBuilder,
+  SwaggerModule,
+  type OpenAPIObject,
+} from '@nestjs/swagger';
+import helmet from 'helmet';
+import { z } from 'zod';
+import { AUDIT_ACTIONS } from '#libs/audit';
+import type { GatewayConfig } from '#libs/config';
+import { policyDocumentSchema } from '#libs/policy';
+import { rateLimitDocumentSchema } from '#libs/ratelimit';
+
+/** The JSON Schema of a zod schema, as a request takes it (before coercion and defaults). */
+function jsonSchema(schema: z.ZodType): Record<string, unknown> {
+  const { $schema: _drop, ...rest } = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+  return rest;
+}
+
+/** The one error body of every transport (contract §5). */
+const errorBody = z.object({
+  error: z.object({ code: z.string(), message: z.string(), retry_after_ms: z.number().int().optional() }),
+});
+
+const iso = z.string().describe('ISO 8601 time');
+const page = (item: z.ZodType) => z.object({ items: z.array(item), next_cursor: z.string().nullable() });
+
+/** The response bodies of the admin API, by name. */
+export const ADMIN_RESPONSES = {
+  tenant: z.object({ tenant_id: z.string(), name: z.string(), created_at: iso }),
+  agent: z.object({
+    agent_id: z.string(),
+    tenant_id: z.string(),
+    agent_name: z.string(),
+    capabilities: z.array(z.string()),
+    description: z.string().nullable(),
+    metadata: z.record(z.string(), z.unknown()),
+    status: z.enum(['active', 'disabled']),
+    created_at: iso,
+    updated_at: iso,
+  }),
+  issuedToken: z.object({ token_id: z.string(), token: z.string().describe('shown once'), expires_at: iso.nullable() }),
+  token: z.object({
+    token_id: z.string(),
+    agent_id: z.string(),
+    hint: z.string(),
+    created_at: iso,
+    expires_at: iso.nullable(),
+    revoked_at: iso.nullable(),
+    last_used_at: iso.nullable(),
+  }),
+  certificate: z.object({
+    id: z.string(),
+    agent_id: z.string(),
+    fingerprint_sha256: z.string().optional(),
+    spiffe_id: z.string().optional(),
+    subject_cn: z.string().optional(),
+    created_at: iso,
+  }),
+  oidcSubject: z.object({ id: z.string(), agent_id: z.string(), subject: z.string(), issuer: z.string().nullable(), created_at: iso }),
+  policy: policyDocumentSchema.extend({
+    tenant_id: z.string(),
+    version: z.number().int(),
+    updated_at: iso.nullable(),
+    updated_by: z.string().nullable(),
+    default: z.boolean(),
+  }),
+  rateLimits: rateLimitDocumentSchema.extend({
+    effective_defaults: z.record(z.string(), z.number()),
+    version: z.number().int(),
+    updated_at: iso.nullable(),
+    updated_by: z.string().nullable(),
+  }),
+  session: z.object({
+    session_id: z.string(),
+    agent_id: z.string(),
+    tenant_id: z.string(),
+    node_id: z.string(),
+    transport: z.string(),
+    remote_addr: z.string(),
+    connected_at: iso,
+    last_heartbeat: iso,
+  }),
+  auditRecord: z.object({
+    id: z.string(),
+    seq: z.number().int(),
+    timestamp: iso,
+    tenant_id: z.string().nullable(),
+    action: z.enum(AUDIT_ACTIONS),
+    actor: z.object({ type: z.enum(['agent', 'admin', 'system']), id: z.string() }),
+    subject: z.string().nullable(),
+    outcome: z.enum(['allowed', 'denied', 'error']),
+    reason: z.string().nullable(),
+    session_id: z.string().nullable(),
+    remote_addr: z.string().nullable(),
+    node_id: z.string(),
+    details: z.record(z.string(), z.unknown()),
+    prev_hash: z.string(),
+    hash: z.string(),
+  }),
+  verify: z.object({
+    ok: z.boolean(),
+    checked: z.number().int(),
+    first_bad_id: z.string().optional(),
+    chain: z.string().optional(),
+    first_bad_seq: z.number().int().optional(),
+    problem: z.enum(['hash_mismatch', 'broken_link', 'missing_records', 'missing_tail']).optional(),
+  }),
+} satisfies Record<string, z.ZodType>;
+
+type ResponseName = keyof typeof ADMIN_RESPONSES;
+
+/**
+ * The OpenAPI description of a route, from the same zod schemas that validate it: request body and
+ * query, the success response (`page` wraps it in `{ items, next_cursor }`; `none` is 204), and
+ * the error body of every refusal.
+ */
+export function ApiRoute(spec: {
+  summary: string;
+  body?: z.ZodType;
+  query?: z.ZodObject;
+  response: ResponseName | 'none' | 'stream';
+  page?: boolean;
+  status?: number;
+}) {
+  const success = spec.status ?? (spec.response === 'none' ? 204 : 200);
+  const decorators = [
+    ApiOperation({ summary: spec.summary }),
+    ApiBearerAuth(),
+    ...(spec.body ? [ApiBody({ schema: jsonSchema(spec.body) })] : []),
+    ...Object.entries(spec.query?.shape ?? {}).map(([name, field]) =>
+      ApiQuery({ name, required: !(field as z.ZodType).safeParse(undefined).success, schema: jsonSchema(field as z.ZodType) }),
+    ),
+    spec.response === 'none'
+      ? ApiResponse({ status: success, description: 'done' })
+      : spec.response === 'stream'
+        ? ApiResponse({ status: success, description: 'NDJSON (application/x-ndjson) or CSV (text/csv), streamed' })
+        : ApiResponse({
+            status: success,
+            description: 'success',
+            schema: jsonSchema(spec.page ? page(ADMIN_RESPONSES[spec.response]) : ADMIN_RESPONSES[spec.response]),
+          }),
+    ...[400, 401, 403, 404, 409, 429, 503].map((status) => ApiResponse({ status, description: 'error', schema: jsonSchema(errorBody) })),
+  ];
+  return applyDecorators(...decorators);
+}
+
+/** The OpenAPI document of the admin plane. */
+export function adminOpenApi(app: NestExpressApplication, config: GatewayConfig): OpenAPIObject {
+  const builder = new DocumentBuilder()
+    .setTitle('agent-gateway admin API')
+    .setDescription(
+      'Contract §7. Bearer: an SSO access token of ADMIN_OIDC_ISSUER, or the break-glass ADMIN_TOKEN. Roles: admin, operator, auditor.',
+    )
+    .setVersion(config.version)
+    .addBearerAuth();
+  return SwaggerModule.createDocument(app, builder.build());
+}
+
+/**
+ * What the admin listener adds to Nest's defaults: security headers (helmet), CORS only for
+ * `ADMIN_CORS_ORIGINS`, and the OpenAPI document at `/admin/docs` (UI) and `/admin/docs/openapi.json`.
+ */
+export function configureAdminPlane(config: GatewayConfig): (app: NestExpressApplication) => void {
+  return (app) => {
+    app.use(helmet());
+    if (config.adminPlane.corsOrigins.length > 0) app.enableCors({ origin: config.adminPlane.corsOrigins, credentials: true });
+    SwaggerModule.setup('admin/docs', app, () => adminOpenApi(app, config), {
+      jsonDocumentUrl: 'admin/docs/openapi.json',
+      useGlobalPrefix: false,
+    });
+  };
+}
