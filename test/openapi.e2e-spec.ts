@@ -1,5 +1,5 @@
 import { PATH_METADATA, METHOD_METADATA } from '@nestjs/common/constants.js';
-import { RequestMethod, type Type } from '@nestjs/common';
+import { RequestMethod } from '@nestjs/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AdminModule } from '#libs/admin';
 import { loadConfig } from '#libs/config';
@@ -13,7 +13,7 @@ interface Operation {
 
 /** Every route the admin module serves, read from the controllers' own Nest metadata. */
 function adminRoutes(): { method: string; path: string }[] {
-  const controllers = (AdminModule.forRoot(loadConfig(testEnv(), '0.0.0')).controllers ?? []);
+  const controllers = AdminModule.forRoot(loadConfig(testEnv(), '0.0.0')).controllers ?? [];
   const routes: { method: string; path: string }[] = [];
   for (const controller of controllers) {
     const base = String(Reflect.getMetadata(PATH_METADATA, controller) ?? '');
