@@ -47,7 +47,6 @@ describe('test OpenID issuer (self-check)', () => {
       audience: idp.jwtAudience,
       algorithms: ['RS256'],
     });
-    console.log('JWT access token header', protectedHeader, 'claims', payload);
     expect(protectedHeader).toEqual({ alg: 'RS256', typ: 'at+jwt', kid: idp.signingKey.kid });
     expect(payload).toEqual({
       iss: idp.issuer,

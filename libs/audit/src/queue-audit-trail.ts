@@ -81,11 +81,6 @@ export class QueueAuditTrail extends AuditTrail implements OnModuleInit, OnAppli
     });
   }
 
-  /** Records waiting in memory (for the drain and for tests of the outage). */
-  get waiting(): number {
-    return this.buffer.length;
-  }
-
   async onApplicationShutdown(): Promise<void> {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;

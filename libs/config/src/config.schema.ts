@@ -120,6 +120,16 @@ export const BUILT_IN_RATE_LIMIT_DEFAULTS: RateLimitDefaults = { messages_per_se
 
 export type RateLimitDefaults = z.infer<typeof rateLimitDefaultsSchema>;
 
+/** A variable holding JSON: parsed, or refused with "must be JSON". */
+const jsonText = z.string().transform((v, ctx) => {
+  try {
+    return JSON.parse(v) as unknown;
+  } catch {
+    ctx.addIssue({ code: 'custom', message: 'must be JSON' });
+    return z.NEVER;
+  }
+});
+
 /** The roles of the admin API (contract §7). */
 export const ADMIN_ROLES = ['admin', 'operator', 'auditor'] as const;
 export type AdminRoleName = (typeof ADMIN_ROLES)[number];
@@ -140,16 +150,7 @@ export interface AdminRoleGrant {
   tenantId: string | null;
 }
 
-const adminRoleMap = z
-  .string()
-  .transform((v, ctx) => {
-    try {
-      return JSON.parse(v) as unknown;
-    } catch {
-      ctx.addIssue({ code: 'custom', message: 'must be JSON' });
-      return z.NEVER;
-    }
-  })
+const adminRoleMap = jsonText
   .pipe(z.record(z.string().min(1), adminRoleGrant))
   .transform((map): Record<string, AdminRoleGrant> =>
     Object.fromEntries(
@@ -160,18 +161,7 @@ const adminRoleMap = z
     ),
   );
 
-const rateLimitDefaults = z
-  .string()
-  .transform((v, ctx) => {
-    try {
-      return JSON.parse(v) as unknown;
-    } catch {
-      ctx.addIssue({ code: 'custom', message: 'must be JSON' });
-      return z.NEVER;
-    }
-  })
-  .pipe(rateLimitDefaultsSchema.partial())
-  .transform((v) => ({ ...BUILT_IN_RATE_LIMIT_DEFAULTS, ...v }));
+const rateLimitDefaults = jsonText.pipe(rateLimitDefaultsSchema.partial()).transform((v) => ({ ...BUILT_IN_RATE_LIMIT_DEFAULTS, ...v }));
 
 const AUTH_METHOD_NAMES = ['token', 'oidc', 'mtls', 'none'] as const;
 
@@ -221,7 +211,7 @@ export const CONFIG_KEYS = {
     true,
   ),
   ADMIN_OIDC_ISSUER: key(
-    'Issuer of admin SSO access tokens (the enterprise IdP); the admin API then accepts its bearer tokens and the browser login.',
+    'Issuer of admin SSO access tokens (the enterprise IdP); the admin API then accepts its bearer tokens.',
     undefined,
     url(['https:', 'http:']).optional(),
   ),
@@ -231,16 +221,11 @@ export const CONFIG_KEYS = {
     z.string().min(1).optional(),
   ),
   ADMIN_OIDC_CLIENT_ID: key(
-    'Client id of the admin console at the IdP (browser login, authorization code + PKCE; introspection of opaque admin tokens).',
+    'Client id of the gateway at the admin IdP, for RFC 7662 introspection of opaque admin tokens (with `ADMIN_OIDC_CLIENT_SECRET`).',
     undefined,
     z.string().min(1).optional(),
   ),
-  ADMIN_OIDC_CLIENT_SECRET: key(
-    'Client secret of `ADMIN_OIDC_CLIENT_ID` (unset: a public client, PKCE only).',
-    undefined,
-    z.string().min(1).optional(),
-    true,
-  ),
+  ADMIN_OIDC_CLIENT_SECRET: key('Client secret of `ADMIN_OIDC_CLIENT_ID`.', undefined, z.string().min(1).optional(), true),
   ADMIN_ROLE_CLAIM: key(
     'Claim of admin tokens holding roles or groups: a name or a dotted path (`groups`, `roles`, `realm_access.roles`); a string, a space-separated string or an array.',
     'roles',
@@ -259,12 +244,6 @@ export const CONFIG_KEYS = {
       .regex(/^[A-Za-z0-9_.:-]{1,64}$/, { error: 'must be a claim name' })
       .optional(),
   ),
-  ADMIN_PUBLIC_URL: key(
-    'URL at which browsers reach the admin plane (the browser login redirects to `<url>/admin/callback`); default `http://ADMIN_HOST:ADMIN_PORT`.',
-    undefined,
-    url(['https:', 'http:']).optional(),
-  ),
-  ADMIN_SESSION_TTL_S: key('Lifetime of a browser login session (cookie), in seconds.', '28800', int(60, 7 * 86_400)),
   ADMIN_CORS_ORIGINS: key(
     'Comma list of origins allowed to call the admin API from a browser (CORS); unset: no CORS.',
     undefined,
@@ -417,8 +396,6 @@ export interface GatewayConfig {
     host: string;
     port: number;
     adminToken: string | undefined;
-    publicUrl: string;
-    sessionTtlS: number;
     corsOrigins: string[];
   };
   /** Admin SSO: the IdP's access tokens for the admin API, and the browser login. */
@@ -524,10 +501,6 @@ export function loadConfig(env: NodeJS.ProcessEnv, version: string): GatewayConf
       host: p.ADMIN_HOST,
       port: p.ADMIN_PORT,
       adminToken: p.ADMIN_TOKEN,
-      publicUrl: (
-        p.ADMIN_PUBLIC_URL ?? `http://${p.ADMIN_HOST.includes(':') ? `[${p.ADMIN_HOST}]` : p.ADMIN_HOST}:${p.ADMIN_PORT}`
-      ).replace(/\/+$/, ''),
-      sessionTtlS: p.ADMIN_SESSION_TTL_S,
       corsOrigins: p.ADMIN_CORS_ORIGINS ?? [],
     },
     adminOidc:

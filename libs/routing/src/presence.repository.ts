@@ -113,21 +113,16 @@ export class PresenceRepository {
 
   /** The agents online in a tenant, at most {@link DIRECTORY_LIMIT}, ordered by agent id. */
   async listTenant(tenantId: string): Promise<PresenceEntry[]> {
-    const index = this.redis.key('presence', 'tenant', tenantId);
-    await this.redis.command.zremrangebyscore(index, '-inf', Date.now());
-    const ids = await this.redis.command.zrange(index, 0, DIRECTORY_LIMIT - 1);
-    if (ids.length === 0) return [];
-    const raws = await this.redis.command.mget(ids.map((id) => this.redis.key('presence', 'agent', id)));
-    return raws
-      .filter((raw): raw is string => raw !== null)
-      .map((raw) => JSON.parse(raw) as PresenceEntry)
-      .filter((entry) => entry.tenant_id === tenantId)
-      .sort((a, b) => (a.agent_id < b.agent_id ? -1 : a.agent_id > b.agent_id ? 1 : 0));
+    return (await this.listIndex(this.redis.key('presence', 'tenant', tenantId))).filter((entry) => entry.tenant_id === tenantId);
   }
 
   /** The agents online on every node, at most {@link DIRECTORY_LIMIT}, ordered by agent id. */
-  async listAll(): Promise<PresenceEntry[]> {
-    const index = this.redis.key('presence', 'all');
+  listAll(): Promise<PresenceEntry[]> {
+    return this.listIndex(this.redis.key('presence', 'all'));
+  }
+
+  /** The live entries of an index (expired members dropped first), ordered by agent id. */
+  private async listIndex(index: string): Promise<PresenceEntry[]> {
     await this.redis.command.zremrangebyscore(index, '-inf', Date.now());
     const ids = await this.redis.command.zrange(index, 0, DIRECTORY_LIMIT - 1);
     if (ids.length === 0) return [];
