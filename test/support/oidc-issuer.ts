@@ -35,6 +35,18 @@ export interface TestIssuer {
   introspectionClient: { clientId: string; clientSecret: string };
   /** Registers (before or after start) a confidential client for the client_credentials grant. */
   addClient(clientId: string, clientSecret: string, claims?: Record<string, unknown>): void;
+  /**
+   * Registers a confidential web client for the authorization code grant (PKCE, `client_secret_basic`)
+   * redirecting to `redirectUri`; it may also introspect tokens.
+   */
+  addWebClient(clientId: string, clientSecret: string, redirectUri: string): void;
+  /**
+   * Registers an end user for the browser login. The provider's own login and consent pages
+   * (oidc-provider's dev interactions: any password) sign them in; a login name not registered here
+   * has no account and the sign-in fails. `claims` are served for the `profile` scope: from
+   * UserInfo, not in the ID token (oidc-provider's conformant default).
+   */
+  addUser(login: string, claims: Record<string, unknown>): void;
   /** client_credentials grant → a JWT access token (RS256) for `jwtAudience`. */
   jwtToken(clientId: string, clientSecret: string): Promise<string>;
   /** client_credentials grant → an opaque access token for `opaqueAudience`. */
@@ -71,6 +83,7 @@ interface ResourceServerInfo {
 
 interface ProviderInstance {
   urlFor(name: string): string;
+  on(event: string, listener: (...args: never[]) => void): void;
   callback(): (req: IncomingMessage, res: ServerResponse) => void;
 }
 
@@ -172,6 +185,17 @@ async function importOidcProvider(): Promise<OidcProviderModule> {
   }
 }
 
+function webClientMetadata(clientId: string, clientSecret: string, redirectUri: string): Payload {
+  return {
+    client_id: clientId,
+    client_secret: clientSecret,
+    grant_types: ['authorization_code'],
+    response_types: ['code'],
+    redirect_uris: [redirectUri],
+    token_endpoint_auth_method: 'client_secret_basic',
+  };
+}
+
 function clientMetadata(clientId: string, clientSecret: string): Payload {
   return {
     client_id: clientId,
@@ -212,6 +236,12 @@ export async function startTestIssuer(): Promise<TestIssuer> {
     if (claims) clientClaims.set(clientId, claims);
   };
   addClient(introspectionClient.clientId, introspectionClient.clientSecret);
+  const webClients = new Set<string>();
+  const addWebClient = (clientId: string, clientSecret: string, redirectUri: string) => {
+    clients.set(clientId, webClientMetadata(clientId, clientSecret, redirectUri));
+    webClients.add(clientId);
+  };
+  const users = new Map<string, Record<string, unknown>>();
 
   // The issuer contains the port, so the server listens before the provider (its request handler) exists.
   const server = createServer();
@@ -226,8 +256,16 @@ export async function startTestIssuer(): Promise<TestIssuer> {
     // Set explicitly (the default logs a notice): every access token of this issuer lives 300 s.
     ttl: { ClientCredentials: () => ACCESS_TOKEN_TTL },
     extraTokenClaims: (_ctx: unknown, token: ProviderToken) => clientClaims.get(token.clientId),
+    findAccount: (_ctx: unknown, sub: string) => {
+      const claims = users.get(sub);
+      return claims && { accountId: sub, claims: () => ({ ...claims, sub }) };
+    },
+    // Claims of the `profile` scope: the role and tenant claims the admin SSO tests map.
+    claims: { openid: ['sub'], profile: ['name', 'groups', 'tenant'] },
+    pkce: { required: () => true },
     features: {
-      devInteractions: { enabled: false },
+      // The provider's own (development) login and consent pages: what a browser would see.
+      devInteractions: { enabled: true },
       clientCredentials: { enabled: true },
       introspection: {
         enabled: true,
@@ -236,7 +274,9 @@ export async function startTestIssuer(): Promise<TestIssuer> {
       },
       resourceIndicators: {
         enabled: true,
-        defaultResource: (_ctx: unknown, _client: unknown, oneOf?: string | string[]) => oneOf ?? JWT_AUDIENCE,
+        // Web clients' tokens are for UserInfo (no resource); client_credentials tokens for the gateway.
+        defaultResource: (_ctx: unknown, client: ProviderClient, oneOf?: string | string[]) =>
+          oneOf ?? (webClients.has(client.clientId) ? undefined : JWT_AUDIENCE),
         useGrantedResource: () => true,
         getResourceServerInfo: (_ctx: unknown, resourceIndicator: string): ResourceServerInfo => {
           if (resourceIndicator !== JWT_AUDIENCE && resourceIndicator !== OPAQUE_AUDIENCE) {
@@ -253,6 +293,8 @@ export async function startTestIssuer(): Promise<TestIssuer> {
       },
     },
   });
+  // A provider bug or misconfiguration shows up as a bare 500 page: print its cause.
+  provider.on('server_error', (_ctx: unknown, error: Error) => console.error('oidc-provider server_error:', error));
   server.on('request', provider.callback());
   const tokenEndpoint = provider.urlFor('token');
 
@@ -280,6 +322,8 @@ export async function startTestIssuer(): Promise<TestIssuer> {
     opaqueAudience: OPAQUE_AUDIENCE,
     introspectionClient,
     addClient,
+    addWebClient,
+    addUser: (login, claims) => users.set(login, claims),
     jwtToken: (clientId, clientSecret) => requestToken(clientId, clientSecret, JWT_AUDIENCE),
     opaqueToken: (clientId, clientSecret) => requestToken(clientId, clientSecret, OPAQUE_AUDIENCE),
     signingKey: { privateJwk, kid },

@@ -3,6 +3,9 @@ import type { AdminRoleGrant, GatewayConfig } from '#libs/config';
 import { GatewayError } from '#libs/protocol';
 import type { AdminRole } from './admin-principal.js';
 
+/** The client of `ADMIN_OIDC_ISSUER`, or null when admin SSO is not configured. */
+export const ADMIN_OIDC_CLIENT = Symbol('ADMIN_OIDC_CLIENT');
+
 type SsoSettings = NonNullable<GatewayConfig['adminOidc']>;
 
 /** What an SSO token grants: roles, and the one tenant the admin is bound to (or none). */

@@ -4,14 +4,12 @@ import { PassportStrategy } from '@nestjs/passport';
 import type { Request } from 'express';
 import { Strategy } from 'passport-custom';
 import { AuditTrail } from '#libs/audit';
-import { AuthThrottle, OidcIssuerClient, resolveClientAddress } from '#libs/auth';
-import { GATEWAY_CONFIG, addressMatcher, type GatewayConfig } from '#libs/config';
+import { AuthThrottle, OidcIssuerClient } from '#libs/auth';
+import { GATEWAY_CONFIG, type GatewayConfig } from '#libs/config';
 import { GatewayError } from '#libs/protocol';
 import type { AdminPrincipal } from './admin-principal.js';
-import { grantOf } from './admin-sso.js';
-
-/** The client of `ADMIN_OIDC_ISSUER`, or null when admin SSO is not configured. */
-export const ADMIN_OIDC_CLIENT = Symbol('ADMIN_OIDC_CLIENT');
+import { ADMIN_OIDC_CLIENT, grantOf } from './admin-sso.js';
+import { AdminLoginService } from './admin-login.service.js';
 
 /**
  * The admin API's bearer authentication: `ADMIN_TOKEN`, the break-glass credential (role `admin`,
@@ -23,26 +21,33 @@ export const ADMIN_OIDC_CLIENT = Symbol('ADMIN_OIDC_CLIENT');
 @Injectable()
 export class AdminTokenStrategy extends PassportStrategy(Strategy, 'admin-bearer') {
   private readonly adminTokenDigest: Buffer | null;
-  private readonly trusted: (address: string | undefined) => boolean;
 
   constructor(
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
     private readonly throttle: AuthThrottle,
     private readonly audit: AuditTrail,
     @Inject(ADMIN_OIDC_CLIENT) private readonly sso: OidcIssuerClient | null,
+    private readonly login: AdminLoginService,
   ) {
     super();
     this.adminTokenDigest = config.adminPlane.adminToken ? digest(config.adminPlane.adminToken) : null;
-    this.trusted = addressMatcher(config.auth.trustedProxies);
   }
 
   async validate(request: Request): Promise<AdminPrincipal> {
-    const remoteAddr = resolveClientAddress(request.socket.remoteAddress, request.headers['x-forwarded-for'], (a) => this.trusted(a));
+    const remoteAddr = this.login.remoteAddr(request);
     const address = `admin:${remoteAddr}`;
     const route = `${request.method} ${request.path}`;
     await this.throttle.check(address);
+    // A bearer token wins; without one, the browser session cookie of the admin console.
+    if (request.headers.authorization === undefined) {
+      const session = await this.login.principal(request, route, remoteAddr).catch(async (error: unknown) => {
+        if (error instanceof GatewayError && error.code === 'UNAUTHORIZED') await this.throttle.fail(address);
+        throw error;
+      });
+      if (session) return session;
+    }
     const token = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? '')?.[1];
-    if (token === undefined) throw new GatewayError('UNAUTHORIZED', 'admin API needs Authorization: Bearer <token>');
+    if (token === undefined) throw new GatewayError('UNAUTHORIZED', 'admin API needs Authorization: Bearer <token> (or a console session)');
     // Digests of equal length, compared in constant time: neither the token nor its length leaks.
     if (this.adminTokenDigest && timingSafeEqual(digest(token), this.adminTokenDigest)) {
       return { kind: 'break_glass', subject: 'break-glass', roles: ['admin'], tenantId: null, request: route, remoteAddr };

@@ -9,7 +9,11 @@ import { SessionsController } from './sessions.controller.js';
 import { IdentityModule } from '#libs/identity';
 import { HealthController } from '#libs/observability';
 import { AdminAuthGuard } from './admin-auth.guard.js';
-import { ADMIN_OIDC_CLIENT, AdminTokenStrategy } from './admin-token.strategy.js';
+import { AdminTokenStrategy } from './admin-token.strategy.js';
+import { ADMIN_OIDC_CLIENT } from './admin-sso.js';
+import { AdminLoginController } from './admin-login.controller.js';
+import { AdminLoginService } from './admin-login.service.js';
+import { AdminSessionRepository } from './admin-session.repository.js';
 import { AgentsController } from './agents.controller.js';
 import { CredentialsController } from './credentials.controller.js';
 import { MetricsController } from './metrics.controller.js';
@@ -38,10 +42,13 @@ export class AdminModule {
         RateLimitsController,
         AuditController,
         SessionsController,
+        AdminLoginController,
       ],
       providers: [
         AdminTokenStrategy,
         AdminAccess,
+        AdminLoginService,
+        AdminSessionRepository,
         { provide: ADMIN_OIDC_CLIENT, useValue: config.adminOidc ? new OidcIssuerClient(config.adminOidc, 'AdminOidc') : null },
         // In this order: who is calling (401), then whether their role allows the route (403).
         { provide: APP_GUARD, useClass: AdminAuthGuard },

@@ -107,3 +107,17 @@ export type AuditVerifyQueryDto = z.infer<typeof auditVerifyQuerySchema>;
 export const sessionListQuerySchema = pageQuerySchema.extend({ tenant_id: tenantId.optional(), agent_id: agentId.optional() });
 export const sessionIdParamSchema = z.string().min(1).max(128);
 export type SessionListQueryDto = z.infer<typeof sessionListQuerySchema>;
+
+/** `/admin/login?return_to=/admin/session`: where the browser goes once signed in (a path of this site). */
+export const loginQuerySchema = z.strictObject({ return_to: z.string().max(512).optional() });
+export type LoginQueryDto = z.infer<typeof loginQuerySchema>;
+
+/** `/admin/callback`: what the IdP appends (RFC 6749 §4.1.2, RFC 9207 `iss`), read again by `openid-client`. */
+export const callbackQuerySchema = z.object({
+  code: z.string().max(4096).optional(),
+  state: z.string().max(512).optional(),
+  iss: z.string().max(2048).optional(),
+  error: z.string().max(256).optional(),
+  error_description: z.string().max(2048).optional(),
+});
+export type CallbackQueryDto = z.infer<typeof callbackQuerySchema>;

@@ -104,6 +104,18 @@ export const ADMIN_RESPONSES = {
     prev_hash: z.string(),
     hash: z.string(),
   }),
+  adminSession: z.object({
+    subject: z.string(),
+    roles: z.array(z.enum(['admin', 'operator', 'auditor'])),
+    tenant_id: z.string().nullable(),
+    kind: z.enum(['break_glass', 'sso']),
+    expires_at: iso.nullable().describe('console sessions only'),
+    csrf_token: z.string().nullable().describe('console sessions only: send as X-CSRF-Token on every change'),
+  }),
+  logout: z.object({
+    signed_out: z.boolean(),
+    end_session_url: z.string().nullable().describe("the IdP's end-session endpoint, to end the SSO session there too"),
+  }),
   verify: z.object({
     ok: z.boolean(),
     checked: z.number().int(),
@@ -125,11 +137,11 @@ export function ApiRoute(spec: {
   summary: string;
   body?: z.ZodType;
   query?: z.ZodObject;
-  response: ResponseName | 'none' | 'stream';
+  response: ResponseName | 'none' | 'stream' | 'redirect';
   page?: boolean;
   status?: number;
 }) {
-  const success = spec.status ?? (spec.response === 'none' ? 204 : 200);
+  const success = spec.status ?? (spec.response === 'none' ? 204 : spec.response === 'redirect' ? 302 : 200);
   const decorators = [
     ApiOperation({ summary: spec.summary }),
     ApiBearerAuth(),
@@ -139,13 +151,15 @@ export function ApiRoute(spec: {
     ),
     spec.response === 'none'
       ? ApiResponse({ status: success, description: 'done' })
-      : spec.response === 'stream'
-        ? ApiResponse({ status: success, description: 'NDJSON (application/x-ndjson) or CSV (text/csv), streamed' })
-        : ApiResponse({
-            status: success,
-            description: 'success',
-            schema: jsonSchema(spec.page ? page(ADMIN_RESPONSES[spec.response]) : ADMIN_RESPONSES[spec.response]),
-          }),
+      : spec.response === 'redirect'
+        ? ApiResponse({ status: success, description: 'redirect (Location header)' })
+        : spec.response === 'stream'
+          ? ApiResponse({ status: success, description: 'NDJSON (application/x-ndjson) or CSV (text/csv), streamed' })
+          : ApiResponse({
+              status: success,
+              description: 'success',
+              schema: jsonSchema(spec.page ? page(ADMIN_RESPONSES[spec.response]) : ADMIN_RESPONSES[spec.response]),
+            }),
     ...[400, 401, 403, 404, 409, 429, 503].map((status) => ApiResponse({ status, description: 'error', schema: jsonSchema(errorBody) })),
   ];
   return applyDecorators(...decorators);
@@ -156,7 +170,7 @@ export function adminOpenApi(app: NestExpressApplication, config: GatewayConfig)
   const builder = new DocumentBuilder()
     .setTitle('agent-gateway admin API')
     .setDescription(
-      'Contract §7. Bearer: an SSO access token of ADMIN_OIDC_ISSUER, or the break-glass ADMIN_TOKEN. Roles: admin, operator, auditor.',
+      'Contract §7. Bearer: an SSO access token of ADMIN_OIDC_ISSUER, or the break-glass ADMIN_TOKEN; or the console session cookie of /admin/login (changes then need X-CSRF-Token from GET /admin/session). Roles: admin, operator, auditor.',
     )
     .setVersion(config.version)
     .addBearerAuth();

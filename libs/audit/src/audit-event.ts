@@ -18,6 +18,7 @@ export const AUDIT_ACTIONS = [
   'agent.deleted',
   'tenant.created',
   'admin.login',
+  'admin.logout',
   'admin.denied',
 ] as const;
 

@@ -41,6 +41,27 @@ describe('loadConfig', () => {
     );
   });
 
+  it('enables the admin browser login only with an IdP client, with a Secure cookie behind https', () => {
+    const sso = { ADMIN_OIDC_ISSUER: 'https://idp.example.com', ADMIN_OIDC_AUDIENCE: 'gw' };
+    expect(() => loadConfig({ ...sso, ADMIN_PUBLIC_URL: 'https://gw.example.com' }, '0')).toThrow(
+      /ADMIN_PUBLIC_URL \(browser login\) needs ADMIN_OIDC_ISSUER and ADMIN_OIDC_CLIENT_ID/,
+    );
+    const login = { ...sso, ADMIN_OIDC_CLIENT_ID: 'console' };
+    expect(() => loadConfig({ ...login, NODE_ENV: 'production', ADMIN_PUBLIC_URL: 'http://gw.example.com' }, '0')).toThrow(
+      /ADMIN_PUBLIC_URL must use https when NODE_ENV=production/,
+    );
+    expect(() => loadConfig({ ...login, ADMIN_PUBLIC_URL: 'https://gw.example.com', ADMIN_OIDC_SCOPES: 'profile' }, '0')).toThrow(
+      /ADMIN_OIDC_SCOPES/,
+    );
+    expect(loadConfig({ ...login, ADMIN_PUBLIC_URL: 'https://gw.example.com/' }, '0').adminLogin).toEqual({
+      publicUrl: 'https://gw.example.com',
+      scopes: 'openid profile',
+      sessionTtlS: 28800,
+      secureCookie: true,
+    });
+    expect(loadConfig(sso, '0').adminLogin).toBeNull();
+  });
+
   it('dedupes AUTH_METHODS and trims spaces', () => {
     expect(loadConfig({ AUTH_METHODS: ' token , none,token' }, '0').auth.methods).toEqual(['token', 'none']);
   });

@@ -244,6 +244,17 @@ export const CONFIG_KEYS = {
       .regex(/^[A-Za-z0-9_.:-]{1,64}$/, { error: 'must be a claim name' })
       .optional(),
   ),
+  ADMIN_PUBLIC_URL: key(
+    'Base URL of the admin listener as browsers reach it (`https://gateway.example.com`). With `ADMIN_OIDC_CLIENT_ID` it enables the browser login; the IdP client must allow `<ADMIN_PUBLIC_URL>/admin/callback`. `https` makes the session cookie `Secure` (required when NODE_ENV=production).',
+    undefined,
+    url(['https:', 'http:']).optional(),
+  ),
+  ADMIN_OIDC_SCOPES: key(
+    'Scopes the browser login asks for (space-separated, must include `openid`).',
+    'openid profile',
+    z.string().regex(/(^|\s)openid(\s|$)/, { error: 'must include openid' }),
+  ),
+  ADMIN_SESSION_TTL_S: key('Lifetime of a browser admin session (the cookie and its record in Redis).', '28800', int(60, 604800)),
   ADMIN_CORS_ORIGINS: key(
     'Comma list of origins allowed to call the admin API from a browser (CORS); unset: no CORS.',
     undefined,
@@ -400,6 +411,8 @@ export interface GatewayConfig {
   };
   /** Admin SSO: the IdP's access tokens for the admin API, and the browser login. */
   adminOidc: (OidcIssuerSettings & { roleClaim: string; roleMap: Record<string, AdminRoleGrant>; tenantClaim: string | undefined }) | null;
+  /** The browser login of the admin console (authorization code + PKCE), when `ADMIN_PUBLIC_URL` is set. */
+  adminLogin: { publicUrl: string; scopes: string; sessionTtlS: number; secureCookie: boolean } | null;
   databaseUrl: string;
   databasePoolSize: number;
   redis: { url: string; keyPrefix: string };
@@ -474,6 +487,10 @@ export function loadConfig(env: NodeJS.ProcessEnv, version: string): GatewayConf
     if (p.ADMIN_OIDC_ISSUER?.startsWith('http:') && !p.OIDC_ALLOW_HTTP)
       problems.push('ADMIN_OIDC_ISSUER must use https (set OIDC_ALLOW_HTTP=true for a local test IdP)');
     if (p.ADMIN_OIDC_CLIENT_SECRET && !p.ADMIN_OIDC_CLIENT_ID) problems.push('ADMIN_OIDC_CLIENT_SECRET needs ADMIN_OIDC_CLIENT_ID');
+    if (p.ADMIN_PUBLIC_URL && !(p.ADMIN_OIDC_ISSUER && p.ADMIN_OIDC_CLIENT_ID))
+      problems.push('ADMIN_PUBLIC_URL (browser login) needs ADMIN_OIDC_ISSUER and ADMIN_OIDC_CLIENT_ID');
+    if (p.NODE_ENV === 'production' && p.ADMIN_PUBLIC_URL?.startsWith('http:'))
+      problems.push('ADMIN_PUBLIC_URL must use https when NODE_ENV=production (the session cookie is only sent over TLS)');
     if (!!p.TLS_CERT !== !!p.TLS_KEY) problems.push('TLS_CERT and TLS_KEY go together');
     if (p.TLS_CRL && !p.TLS_CLIENT_CA) problems.push('TLS_CRL needs TLS_CLIENT_CA');
     if (p.TLS_CLIENT_CA && !p.TLS_CERT) problems.push('TLS_CLIENT_CA needs TLS_CERT and TLS_KEY (client certificates come over TLS)');
@@ -522,6 +539,15 @@ export function loadConfig(env: NodeJS.ProcessEnv, version: string): GatewayConf
               auditor: { role: 'auditor', tenantId: null },
             },
             tenantClaim: p.ADMIN_TENANT_CLAIM,
+          }
+        : null,
+    adminLogin:
+      p.ADMIN_PUBLIC_URL && p.ADMIN_OIDC_ISSUER && p.ADMIN_OIDC_CLIENT_ID
+        ? {
+            publicUrl: p.ADMIN_PUBLIC_URL.replace(/\/+$/, ''),
+            scopes: p.ADMIN_OIDC_SCOPES,
+            sessionTtlS: p.ADMIN_SESSION_TTL_S,
+            secureCookie: p.ADMIN_PUBLIC_URL.startsWith('https:'),
           }
         : null,
     databaseUrl: p.DATABASE_URL,

@@ -1,0 +1,83 @@
+import { Controller, Get, HttpCode, Post, Query, Req, Res } from '@nestjs/common';
+import type { Request, Response } from 'express';
+import { AuditTrail } from '#libs/audit';
+import { Public } from '#libs/observability';
+import { Roles } from './admin-access.js';
+import { CurrentAdmin } from './admin-auth.guard.js';
+import { AdminLoginService } from './admin-login.service.js';
+import type { AdminPrincipal } from './admin-principal.js';
+import { callbackQuerySchema, loginQuerySchema, type CallbackQueryDto, type LoginQueryDto } from './admin.schemas.js';
+import { ApiRoute } from './openapi.js';
+
+/**
+ * The browser login of the admin console: `/admin/login` → the IdP → `/admin/callback` → a
+ * session cookie; `/admin/session` tells the console who it is and its CSRF token;
+ * `/admin/logout` ends the session. Bearer callers (scripts) never need these.
+ */
+@Controller('admin')
+export class AdminLoginController {
+  constructor(
+    private readonly login: AdminLoginService,
+    private readonly audit: AuditTrail,
+  ) {}
+
+  @Get('login')
+  @Public()
+  @ApiRoute({ summary: 'Sign in through the enterprise IdP (authorization code + PKCE)', query: loginQuerySchema, response: 'redirect' })
+  async start(@Query({ schema: loginQuerySchema }) query: LoginQueryDto, @Res() response: Response): Promise<void> {
+    const { location, cookie } = await this.login.begin(query.return_to);
+    response.setHeader('cache-control', 'no-store').setHeader('set-cookie', cookie).redirect(302, location);
+  }
+
+  @Get('callback')
+  @Public()
+  @ApiRoute({ summary: "The IdP's redirect back: sets the session cookie", query: callbackQuerySchema, response: 'redirect' })
+  async callback(
+    // Validated for shape and size; openid-client reads the parameters again from the URL.
+    @Query({ schema: callbackQuerySchema }) _query: CallbackQueryDto,
+    @Req() request: Request,
+    @Res() response: Response,
+  ): Promise<void> {
+    const { cookie, clearState, returnTo } = await this.login.complete(request, this.login.remoteAddr(request));
+    response.setHeader('cache-control', 'no-store').setHeader('set-cookie', [clearState, cookie]).redirect(302, returnTo);
+  }
+
+  @Get('session')
+  @Roles('admin', 'operator', 'auditor')
+  @ApiRoute({ summary: 'Who is signed in; the CSRF token of a console session', response: 'adminSession' })
+  async session(@Req() request: Request, @CurrentAdmin() admin: AdminPrincipal, @Res({ passthrough: true }) response: Response) {
+    response.setHeader('cache-control', 'no-store');
+    const session = await this.login.view(request);
+    return {
+      subject: admin.subject,
+      roles: admin.roles,
+      tenant_id: admin.tenantId,
+      kind: admin.kind,
+      expires_at: session?.expires_at ?? null,
+      csrf_token: session?.csrf_token ?? null,
+    };
+  }
+
+  @Post('logout')
+  @HttpCode(200)
+  @Roles('admin', 'operator', 'auditor')
+  @ApiRoute({ summary: 'End the console session (needs X-CSRF-Token)', response: 'logout' })
+  async logout(@Req() request: Request, @CurrentAdmin() admin: AdminPrincipal, @Res({ passthrough: true }) response: Response) {
+    const { signedOut, clear, endSessionUrl } = await this.login.logout(request);
+    if (clear) response.setHeader('set-cookie', clear);
+    if (signedOut) {
+      this.audit.record({
+        action: 'admin.logout',
+        tenant_id: admin.tenantId,
+        actor: { type: 'admin', id: admin.subject },
+        subject: 'oidc',
+        outcome: 'allowed',
+        reason: null,
+        session_id: null,
+        remote_addr: admin.remoteAddr,
+        details: {},
+      });
+    }
+    return { signed_out: signedOut, end_session_url: endSessionUrl };
+  }
+}

@@ -1,0 +1,312 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import type { Request } from 'express';
+import * as oidc from 'openid-client';
+import { AuditTrail } from '#libs/audit';
+import { resolveClientAddress, type AccessTokenClaims, type OidcIssuerClient } from '#libs/auth';
+import { GATEWAY_CONFIG, addressMatcher, type GatewayConfig } from '#libs/config';
+import { GatewayError } from '#libs/protocol';
+import type { AdminPrincipal } from './admin-principal.js';
+import { AdminSessionRepository, type AdminSessionRecord } from './admin-session.repository.js';
+import { ADMIN_OIDC_CLIENT, claimValues, grantOf } from './admin-sso.js';
+import { parseCookies, serializeCookie } from './cookies.js';
+
+/** How long a started login may take at the IdP before its state is forgotten. */
+const LOGIN_TTL_S = 600;
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+/** Where a browser lands after signing in when `/admin/login` names nowhere. */
+export const DEFAULT_RETURN_TO = '/admin/session';
+export const CSRF_HEADER = 'x-csrf-token';
+
+/** What `/admin/session` tells a signed-in console. */
+export interface AdminSessionView {
+  subject: string;
+  roles: string[];
+  tenant_id: string | null;
+  expires_at: string;
+  /** Send it back as `X-CSRF-Token` on every POST, PUT, PATCH and DELETE. */
+  csrf_token: string;
+}
+
+/**
+ * The browser login of the admin console: authorization code with PKCE at `ADMIN_OIDC_ISSUER`
+ * (`openid-client`), then an opaque session cookie (`HttpOnly`, `SameSite=Lax`, `Secure` and
+ * `__Host-` when `ADMIN_PUBLIC_URL` is https) whose record lives in Redis under its SHA-256, so
+ * every node knows it and a stolen Redis dump holds no usable cookie. Mutations authenticated by
+ * the cookie need the session's CSRF token in `X-CSRF-Token` and, when the browser sends one, an
+ * `Origin` equal to `ADMIN_PUBLIC_URL`'s.
+ */
+@Injectable()
+export class AdminLoginService {
+  private readonly logger = new Logger('AdminLogin');
+  private readonly settings: NonNullable<GatewayConfig['adminLogin']> | null;
+  readonly sessionCookie: string;
+  readonly stateCookie: string;
+  private readonly trusted: (address: string | undefined) => boolean;
+
+  constructor(
+    @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
+    @Inject(ADMIN_OIDC_CLIENT) private readonly sso: OidcIssuerClient | null,
+    private readonly sessions: AdminSessionRepository,
+    private readonly audit: AuditTrail,
+  ) {
+    this.settings = config.adminLogin;
+    this.trusted = addressMatcher(config.auth.trustedProxies);
+    // `__Host-` cookies are only accepted over https, for path `/`, without a Domain: they cannot be
+    // planted by a sibling subdomain.
+    const prefix = this.settings?.secureCookie ? '__Host-' : '';
+    this.sessionCookie = `${prefix}agw_admin_session`;
+    this.stateCookie = `${prefix}agw_admin_login`;
+  }
+
+  /** The caller's address: `X-Forwarded-For` is believed only from `TRUSTED_PROXIES`. */
+  remoteAddr(request: Request): string {
+    return resolveClientAddress(request.socket.remoteAddress, request.headers['x-forwarded-for'], (a) => this.trusted(a));
+  }
+
+  get redirectUri(): string {
+    return `${this.enabled().publicUrl}/admin/callback`;
+  }
+
+  /** Starts a login: the IdP's authorization URL and the cookie that ties the browser to this state. */
+  async begin(returnTo: string | undefined): Promise<{ location: string; cookie: string }> {
+    const settings = this.enabled();
+    const target = returnTo ?? DEFAULT_RETURN_TO;
+    // Only a path of this site: never an open redirect to another host (`//evil`, `/\evil`).
+    if (!/^\/(?![/\\])[\x21-\x7e]{0,511}$/.test(target) || target.includes('\\')) {
+      throw new GatewayError('INVALID_MESSAGE', 'return_to: must be a path on this site, such as /admin/session');
+    }
+    const configuration = await this.client().metadata();
+    const state = oidc.randomState();
+    const codeVerifier = oidc.randomPKCECodeVerifier();
+    const nonce = oidc.randomNonce();
+    await this.sessions.savePending(digest(state), { codeVerifier, nonce, returnTo: target }, LOGIN_TTL_S);
+    const location = oidc.buildAuthorizationUrl(configuration, {
+      redirect_uri: this.redirectUri,
+      scope: settings.scopes,
+      response_type: 'code',
+      code_challenge: await oidc.calculatePKCECodeChallenge(codeVerifier),
+      code_challenge_method: 'S256',
+      state,
+      nonce,
+    });
+    // Lax: the IdP's redirect back is a cross-site top-level GET, which Lax cookies accompany.
+    return { location: location.href, cookie: this.cookie(this.stateCookie, state, LOGIN_TTL_S) };
+  }
+
+  /**
+   * Completes a login at `/admin/callback`: the state must be the one this browser started (its
+   * cookie) and unused; the code is exchanged with the PKCE verifier; roles come from the ID token,
+   * or from the UserInfo endpoint when the ID token does not carry the role (or tenant) claim.
+   * Every outcome is an `admin.login` record.
+   */
+  async complete(request: Request, remoteAddr: string): Promise<{ cookie: string; clearState: string; returnTo: string }> {
+    const settings = this.enabled();
+    const clearState = this.cookie(this.stateCookie, '', 0);
+    const query = new URLSearchParams(request.originalUrl.split('?')[1] ?? '');
+    const state = query.get('state');
+    const cookieState = parseCookies(request.headers.cookie).get(this.stateCookie);
+    let subject = 'unknown';
+    try {
+      if (!state || !cookieState || !equalText(state, cookieState)) {
+        throw new GatewayError('UNAUTHORIZED', 'sign-in state missing or not started by this browser; start again at /admin/login');
+      }
+      const pending = await this.sessions.takePending(digest(state));
+      if (!pending) throw new GatewayError('UNAUTHORIZED', 'sign-in state expired or already used; start again at /admin/login');
+      const claims = await this.exchange(new URL(`${this.redirectUri}?${query.toString()}`), state, pending);
+      subject = typeof claims.sub === 'string' ? claims.sub : subject;
+      const grant = grantOf(claims, this.ssoSettings());
+      const id = randomBytes(32).toString('base64url');
+      const now = Date.now();
+      const record: AdminSessionRecord = {
+        subject: grant.subject,
+        roles: grant.roles,
+        tenantId: grant.tenantId,
+        createdAt: new Date(now).toISOString(),
+        expiresAt: new Date(now + settings.sessionTtlS * 1000).toISOString(),
+      };
+      await this.sessions.create(digest(id), record, settings.sessionTtlS);
+      this.recordLogin(grant.subject, grant.tenantId, remoteAddr, 'allowed', null, { roles: grant.roles, expires_at: record.expiresAt });
+      return { cookie: this.cookie(this.sessionCookie, id, settings.sessionTtlS), clearState, returnTo: pending.returnTo };
+    } catch (error) {
+      const failure = asGatewayError(error, this.logger);
+      this.recordLogin(subject, null, remoteAddr, 'denied', failure.code, { why: failure.message });
+      throw failure;
+    }
+  }
+
+  /**
+   * The admin behind a session cookie, or null when the request carries none. An unknown or
+   * expired session is UNAUTHORIZED; a mutation without the session's CSRF token, or from another
+   * origin, FORBIDDEN.
+   */
+  async principal(request: Request, route: string, remoteAddr: string): Promise<AdminPrincipal | null> {
+    if (!this.settings) return null;
+    const id = parseCookies(request.headers.cookie).get(this.sessionCookie);
+    if (id === undefined) return null;
+    const record = await this.sessions.find(digest(id));
+    if (!record) throw new GatewayError('UNAUTHORIZED', 'admin session expired or signed out; sign in again at /admin/login');
+    const principal: AdminPrincipal = {
+      kind: 'sso',
+      subject: record.subject,
+      roles: record.roles,
+      tenantId: record.tenantId,
+      request: route,
+      remoteAddr,
+    };
+    if (!SAFE_METHODS.has(request.method)) {
+      const why = this.csrfProblem(request, id);
+      if (why) {
+        this.audit.record({
+          action: 'admin.denied',
+          tenant_id: record.tenantId,
+          actor: { type: 'admin', id: record.subject },
+          subject: route,
+          outcome: 'denied',
+          reason: 'FORBIDDEN',
+          session_id: null,
+          remote_addr: remoteAddr,
+          details: { why },
+        });
+        throw new GatewayError('FORBIDDEN', why);
+      }
+    }
+    return principal;
+  }
+
+  /** The signed-in session as the console sees it (with its CSRF token), or null for bearer callers. */
+  async view(request: Request): Promise<AdminSessionView | null> {
+    const id = this.settings ? parseCookies(request.headers.cookie).get(this.sessionCookie) : undefined;
+    const record = id === undefined ? null : await this.sessions.find(digest(id));
+    if (id === undefined || !record) return null;
+    return {
+      subject: record.subject,
+      roles: record.roles,
+      tenant_id: record.tenantId,
+      expires_at: record.expiresAt,
+      csrf_token: csrfToken(id),
+    };
+  }
+
+  /** Ends the cookie's session (if any) and names the IdP's end-session URL for a full sign-out. */
+  async logout(request: Request): Promise<{ signedOut: boolean; clear: string | null; endSessionUrl: string | null }> {
+    const id = this.settings ? parseCookies(request.headers.cookie).get(this.sessionCookie) : undefined;
+    if (id === undefined) return { signedOut: false, clear: null, endSessionUrl: null };
+    const signedOut = await this.sessions.delete(digest(id));
+    let endSessionUrl: string | null = null;
+    try {
+      const configuration = await this.client().metadata();
+      if (configuration.serverMetadata().end_session_endpoint) endSessionUrl = oidc.buildEndSessionUrl(configuration).href;
+    } catch {
+      // The IdP being down does not stop a sign-out here.
+    }
+    return { signedOut, clear: this.cookie(this.sessionCookie, '', 0), endSessionUrl };
+  }
+
+  private enabled(): NonNullable<GatewayConfig['adminLogin']> {
+    if (!this.settings || !this.sso) {
+      throw new GatewayError(
+        'NOT_FOUND',
+        'browser login is not configured (set ADMIN_PUBLIC_URL, ADMIN_OIDC_ISSUER, ADMIN_OIDC_CLIENT_ID)',
+      );
+    }
+    return this.settings;
+  }
+
+  private ssoSettings(): NonNullable<GatewayConfig['adminOidc']> {
+    return this.config.adminOidc!;
+  }
+
+  private client(): OidcIssuerClient {
+    this.enabled();
+    return this.sso!;
+  }
+
+  /** Code → tokens (PKCE, state, nonce checked by openid-client) → claims, with UserInfo when needed. */
+  private async exchange(callbackUrl: URL, state: string, pending: { codeVerifier: string; nonce: string }): Promise<AccessTokenClaims> {
+    const configuration = await this.client().metadata();
+    const tokens = await oidc.authorizationCodeGrant(configuration, callbackUrl, {
+      pkceCodeVerifier: pending.codeVerifier,
+      expectedState: state,
+      expectedNonce: pending.nonce,
+      idTokenExpected: true,
+    });
+    const idClaims = tokens.claims();
+    if (!idClaims) throw new GatewayError('UNAUTHORIZED', 'the identity provider returned no ID token');
+    const settings = this.ssoSettings();
+    const needed = [settings.roleClaim, ...(settings.tenantClaim ? [settings.tenantClaim] : [])];
+    const missing = needed.some((path) => claimValues(idClaims, path).length === 0);
+    if (missing && configuration.serverMetadata().userinfo_endpoint) {
+      const userinfo = await oidc.fetchUserInfo(configuration, tokens.access_token, idClaims.sub);
+      // The ID token's own claims win over UserInfo's.
+      return { ...userinfo, ...idClaims };
+    }
+    return idClaims;
+  }
+
+  private cookie(name: string, value: string, maxAgeS: number): string {
+    return serializeCookie(name, value, { maxAgeS, secure: this.settings?.secureCookie ?? false, sameSite: 'Lax' });
+  }
+
+  private csrfProblem(request: Request, id: string): string | null {
+    const origin = request.headers.origin;
+    if (origin !== undefined && origin !== new URL(this.settings!.publicUrl).origin) {
+      return `cross-origin request from ${origin.slice(0, 100)} refused`;
+    }
+    const token = request.headers[CSRF_HEADER];
+    if (typeof token !== 'string' || !equalText(token, csrfToken(id))) {
+      return 'cookie-authenticated changes need the session CSRF token in X-CSRF-Token (from GET /admin/session)';
+    }
+    return null;
+  }
+
+  private recordLogin(
+    subject: string,
+    tenantId: string | null,
+    remoteAddr: string,
+    outcome: 'allowed' | 'denied',
+    reason: string | null,
+    details: Record<string, unknown>,
+  ): void {
+    this.audit.record({
+      action: 'admin.login',
+      tenant_id: tenantId,
+      actor: { type: 'admin', id: subject },
+      subject: 'oidc',
+      outcome,
+      reason,
+      session_id: null,
+      remote_addr: remoteAddr,
+      details: { method: 'authorization_code', issuer: this.config.adminOidc?.issuer, ...details },
+    });
+  }
+}
+
+function digest(value: string): string {
+  return createHash('sha256').update(value).digest('hex');
+}
+
+/** The CSRF token of a session: derived from the secret cookie value, useless without it, never stored. */
+function csrfToken(sessionId: string): string {
+  return createHash('sha256').update(`csrf:${sessionId}`).digest('base64url');
+}
+
+function equalText(a: string, b: string): boolean {
+  const left = createHash('sha256').update(a).digest();
+  const right = createHash('sha256').update(b).digest();
+  return timingSafeEqual(left, right);
+}
+
+/** An IdP refusal is UNAUTHORIZED; the IdP out of reach is UNAVAILABLE. Never the IdP's raw body. */
+function asGatewayError(error: unknown, logger: Logger): GatewayError {
+  if (error instanceof GatewayError) return error;
+  const failure = error as Error & { error?: string; code?: string };
+  logger.warn(`admin sign-in failed: ${failure.name}: ${failure.message}`);
+  if (failure instanceof oidc.AuthorizationResponseError || failure instanceof oidc.ResponseBodyError) {
+    return new GatewayError('UNAUTHORIZED', `sign-in refused by the identity provider (${String(failure.error).slice(0, 64)})`);
+  }
+  if (failure instanceof TypeError || failure.name === 'TimeoutError' || failure.name === 'AbortError') {
+    return new GatewayError('UNAVAILABLE', 'identity provider unavailable; retry later');
+  }
+  return new GatewayError('UNAUTHORIZED', 'sign-in failed: the identity provider response did not validate');
+}
