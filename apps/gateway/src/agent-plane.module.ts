@@ -9,8 +9,9 @@ import { AgentHttpController } from './http/agent-http.controller.js';
 import { AgentStrategy } from './http/agent.strategy.js';
 import { AgentGateway } from './socket/agent.gateway.js';
 import { TlsContextReloader } from './tls/tls-context.reloader.js';
+import { WebSocketTransport } from './websocket/websocket.transport.js';
 
-/** The agent plane: socket.io and the agent HTTP API over the routing core. */
+/** The agent plane: socket.io, plain WebSocket and the agent HTTP API over the routing core. */
 @Module({})
 export class AgentPlaneModule {
   static forRoot(config: GatewayConfig): DynamicModule {
@@ -18,7 +19,7 @@ export class AgentPlaneModule {
       module: AgentPlaneModule,
       imports: [RoutingModule.forRoot(config), PassportModule],
       controllers: [AgentHttpController, HealthController],
-      providers: [AgentGateway, CredentialExtractor, AgentStrategy, AgentAuthGuard, TlsContextReloader],
+      providers: [AgentGateway, WebSocketTransport, CredentialExtractor, AgentStrategy, AgentAuthGuard, TlsContextReloader],
     };
   }
 }

@@ -361,6 +361,16 @@ export const CONFIG_KEYS = {
   ),
   MAX_MESSAGE_BYTES: key('Largest client frame accepted; larger ones get `PAYLOAD_TOO_LARGE`.', '1048576', int(1024, 64 * 1024 * 1024)),
   MAX_CONNECTIONS: key('Agent connections this node accepts; the manifest reports the sum over live nodes.', '10000', int(1, 10_000_000)),
+  WS_PING_INTERVAL_S: key(
+    'Plain WebSocket keep-alive: the gateway pings every connection this often and drops one that missed the previous pong.',
+    '25',
+    int(1, 3600),
+  ),
+  WS_QUERY_TOKEN: key(
+    'Accept the token in the `token` query parameter of `/gateway/connect` (for seed clients that cannot set headers; it may land in proxy logs). `false` accepts only `Authorization: Bearer`.',
+    'true',
+    bool,
+  ),
   HEARTBEAT_INTERVAL_S: key('How often agents are told to send `heartbeat`, in seconds.', '30', int(1, 3600)),
   HEARTBEAT_TIMEOUT_S: key('A connection silent this long is closed (`heartbeat_timeout`) and leaves the directory.', '60', int(2, 7200)),
   DELIVERY_TIMEOUT_MS: key("How long `send` waits for the recipient client's ack before answering `TIMEOUT`.", '10000', int(100, 600_000)),
@@ -401,7 +411,16 @@ export interface GatewayConfig {
   production: boolean;
   nodeId: string;
   version: string;
-  agentPlane: { host: string; port: number; maxMessageBytes: number; maxConnections: number };
+  agentPlane: {
+    host: string;
+    port: number;
+    maxMessageBytes: number;
+    maxConnections: number;
+    /** Plain WebSocket keep-alive ping interval. */
+    wsPingIntervalS: number;
+    /** Whether `/gateway/connect` reads a `token` query parameter. */
+    wsQueryToken: boolean;
+  };
   adminPlane: {
     enabled: boolean;
     host: string;
@@ -512,7 +531,14 @@ export function loadConfig(env: NodeJS.ProcessEnv, version: string): GatewayConf
     production: p.NODE_ENV === 'production',
     nodeId: p.NODE_ID ?? `${hostname().slice(0, 40)}-${process.pid}-${randomBytes(3).toString('hex')}`,
     version,
-    agentPlane: { host: p.HOST, port: p.PORT, maxMessageBytes: p.MAX_MESSAGE_BYTES, maxConnections: p.MAX_CONNECTIONS },
+    agentPlane: {
+      host: p.HOST,
+      port: p.PORT,
+      maxMessageBytes: p.MAX_MESSAGE_BYTES,
+      maxConnections: p.MAX_CONNECTIONS,
+      wsPingIntervalS: p.WS_PING_INTERVAL_S,
+      wsQueryToken: p.WS_QUERY_TOKEN,
+    },
     adminPlane: {
       enabled: p.ADMIN_ENABLED,
       host: p.ADMIN_HOST,

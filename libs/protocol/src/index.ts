@@ -8,3 +8,4 @@ export * from './events.js';
 export * from './http.js';
 export * from './identifiers.js';
 export * from './payloads.js';
+export * from './websocket.js';
