@@ -119,8 +119,13 @@ describe('agent HTTP API and health endpoints', () => {
       current_agents: expect.any(Number),
       max_capacity: 10_000,
       auth_methods: ['none'],
-      transports: expect.arrayContaining(['socket.io', 'http']),
+      transports: ['socket.io', 'websocket', 'http'],
       features: expect.arrayContaining(['direct-messages', 'request-result']),
+      endpoints: {
+        socketio: { path: '/socket.io', namespace: '/gateway' },
+        websocket: { path: '/gateway/connect' },
+        http: { base: '/gateway' },
+      },
     });
   });
 

@@ -46,6 +46,8 @@ export interface ManifestResponse {
   features: string[];
   endpoints: {
     socketio: { path: string; namespace: string };
+    /** The plain WebSocket endpoint (contract §4). */
+    websocket: { path: string };
     http: { base: string };
   };
   limits: {

@@ -1,7 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { GATEWAY_CONFIG, type GatewayConfig } from '#libs/config';
 import {
+  GATEWAY_NAMESPACE,
   GatewayError,
+  WEBSOCKET_PATH,
   type AgentDetailResponse,
   type DirectoryEntry,
   type DirectoryResponse,
@@ -85,7 +87,11 @@ export class DirectoryService {
       auth_methods: this.config.auth.methods,
       transports,
       features,
-      endpoints: { socketio: { path: '/socket.io', namespace: '/gateway' }, http: { base: '/gateway' } },
+      endpoints: {
+        socketio: { path: '/socket.io', namespace: GATEWAY_NAMESPACE },
+        websocket: { path: WEBSOCKET_PATH },
+        http: { base: '/gateway' },
+      },
       limits: {
         max_message_bytes: this.config.agentPlane.maxMessageBytes,
         heartbeat_interval_s: this.config.heartbeat.intervalS,

@@ -27,7 +27,7 @@ export const AGENT_PLANE_FEATURES = [
   'policy',
   'rate-limits',
 ];
-export const AGENT_PLANE_TRANSPORTS: ManifestResponse['transports'] = ['socket.io', 'http'];
+export const AGENT_PLANE_TRANSPORTS: ManifestResponse['transports'] = ['socket.io', 'websocket', 'http'];
 
 /** The seed's agent HTTP API (contract §5), scoped to the caller's tenant. */
 @Controller('gateway')
