@@ -1,14 +1,63 @@
 /**
  * The load generator of `npm run bench`, run as its own process. Modes:
- *   roundtrip <url> <pairs> <inflight> <seconds> <payloadBytes> [credentials.json]  → send/ack round trips between pairs
- *   idle <url> <count>                                            → open `count` connections and hold them
+ *   roundtrip <url> <pairs> <inflight> <seconds> <payloadBytes> [credentials.json]  → send/ack round trips between pairs (socket.io)
+ *   roundtrip-ws <same arguments>                                 → the same over the plain WebSocket transport (/gateway/connect)
+ *   idle <url> <count>, idle-ws <url> <count>                     → open `count` connections and hold them
  *   connects <config.json>                                        → connect, get `session`, close, in a loop per credential
  * Prints one JSON line with the figures.
  */
 import { readFileSync } from 'node:fs';
 import { io, type Socket } from 'socket.io-client';
+import { WebSocket } from 'ws';
 
 const [mode, target = '', ...rest] = process.argv.slice(2);
+
+/** One bench agent, whatever its transport: `send` resolves true when the gateway answered `delivered`. */
+interface BenchAgent {
+  send(to: string, content: unknown): Promise<boolean>;
+  close(): void;
+}
+
+async function connectSocketIo(agentId: string, token?: string): Promise<BenchAgent> {
+  const socket = await connect(agentId, token);
+  return {
+    send: async (to, content) =>
+      ((await socket.timeout(15_000).emitWithAck('send', { to_agent_id: to, content })) as { status?: string }).status === 'delivered',
+    close: () => socket.close(),
+  };
+}
+
+/** A plain WebSocket agent speaking the §4 frames; acks are matched by `id`. */
+function connectWebSocket(agentId: string, token?: string): Promise<BenchAgent> {
+  const url = `${target.replace(/^http/, 'ws')}/gateway/connect?agent_id=${encodeURIComponent(agentId)}`;
+  const socket = new WebSocket(url, { headers: token ? { authorization: `Bearer ${token}` } : {}, perMessageDeflate: false });
+  const pending = new Map<number, (ok: boolean) => void>();
+  let next = 0;
+  socket.on('message', (data: Buffer) => {
+    const frame = JSON.parse(data.toString('utf8')) as { type: string; id?: number; status?: string };
+    if ((frame.type === 'ack' || frame.type === 'error') && frame.id !== undefined) {
+      pending.get(frame.id)?.(frame.type === 'ack' && frame.status === 'delivered');
+      pending.delete(frame.id);
+    }
+  });
+  const agent: BenchAgent = {
+    send: (to, content) =>
+      new Promise((resolve) => {
+        const id = ++next;
+        pending.set(id, resolve);
+        socket.send(JSON.stringify({ type: 'send', id, to_agent_id: to, content }));
+      }),
+    close: () => socket.close(),
+  };
+  return new Promise((resolve, reject) => {
+    socket.once('message', (data: Buffer) => {
+      const first = JSON.parse(data.toString('utf8')) as { type: string };
+      if (first.type === 'session') resolve(agent);
+      else reject(new Error(`connect refused: ${data.toString('utf8')}`));
+    });
+    socket.once('error', reject);
+  });
+}
 
 function connect(agentId: string, token?: string): Promise<Socket> {
   const socket = io(`${target}/gateway`, {
@@ -28,23 +77,30 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
 }
 
-async function roundtrip(pairs: number, inflight: number, seconds: number, payloadBytes: number, credentialsFile?: string): Promise<void> {
+async function roundtrip(
+  open: (agentId: string, token?: string) => Promise<BenchAgent>,
+  pairs: number,
+  inflight: number,
+  seconds: number,
+  payloadBytes: number,
+  credentialsFile?: string,
+): Promise<void> {
   const run = Math.random().toString(36).slice(2, 8);
   // With a credentials file (the gateway with authentication), agents are the provisioned ones.
   const credentials = credentialsFile ? (JSON.parse(readFileSync(credentialsFile, 'utf8')) as { agentId: string; token: string }[]) : null;
   const ids = Array.from({ length: pairs * 2 }, (_, i) => credentials?.[i]?.agentId ?? `bench-${run}-${i}`);
-  const sockets = await Promise.all(ids.map((id, i) => connect(id, credentials?.[i]?.token)));
+  const sockets = await Promise.all(ids.map((id, i) => open(id, credentials?.[i]?.token)));
   const content = [{ type: 'text', text: 'x'.repeat(payloadBytes) }];
   const latencies: number[] = [];
   let errors = 0;
   let measuring = false;
   let stop = false;
-  const loop = async (sender: Socket, to: string): Promise<void> => {
+  const loop = async (sender: BenchAgent, to: string): Promise<void> => {
     while (!stop) {
       const started = performance.now();
-      const ack = (await sender.timeout(15_000).emitWithAck('send', { to_agent_id: to, content })) as { status?: string };
+      const delivered = await sender.send(to, content);
       if (!measuring) continue;
-      if (ack.status === 'delivered') latencies.push(performance.now() - started);
+      if (delivered) latencies.push(performance.now() - started);
       else errors++;
     }
   };
@@ -74,11 +130,11 @@ async function roundtrip(pairs: number, inflight: number, seconds: number, paylo
   );
 }
 
-async function idle(count: number): Promise<void> {
+async function idle(open: (agentId: string) => Promise<BenchAgent>, count: number): Promise<void> {
   const run = Math.random().toString(36).slice(2, 8);
-  const sockets: Socket[] = [];
+  const sockets: BenchAgent[] = [];
   for (let i = 0; i < count; i += 50) {
-    sockets.push(...(await Promise.all(Array.from({ length: Math.min(50, count - i) }, (_, j) => connect(`idle-${run}-${i + j}`)))));
+    sockets.push(...(await Promise.all(Array.from({ length: Math.min(50, count - i) }, (_, j) => open(`idle-${run}-${i + j}`)))));
   }
   console.log(JSON.stringify({ connected: sockets.length }));
   // Hold the connections until told to stop.
@@ -151,6 +207,9 @@ async function connects(file: string): Promise<void> {
 }
 
 if (mode === 'connects') await connects(target);
-else if (mode === 'roundtrip') await roundtrip(Number(rest[0]), Number(rest[1]), Number(rest[2]), Number(rest[3]), rest[4]);
-else if (mode === 'idle') await idle(Number(rest[0]));
+else if (mode === 'roundtrip' || mode === 'roundtrip-ws') {
+  const open = mode === 'roundtrip' ? connectSocketIo : connectWebSocket;
+  await roundtrip(open, Number(rest[0]), Number(rest[1]), Number(rest[2]), Number(rest[3]), rest[4]);
+} else if (mode === 'idle') await idle(connectSocketIo, Number(rest[0]));
+else if (mode === 'idle-ws') await idle(connectWebSocket, Number(rest[0]));
 else throw new Error(`unknown mode ${mode}`);

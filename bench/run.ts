@@ -1,6 +1,8 @@
 /**
  * `npm run bench`: the gateway against a bare socket.io relay, in the same run on the same machine,
- * then connections per second per authentication method. Load comes from a separate process.
+ * the gateway's plain WebSocket transport beside its socket.io transport (same agents, same
+ * guards; on plain WebSocket `delivered` means written to the recipient's connection, as the seed's
+ * protocol has no message ack), then connections per second per authentication method. Load comes from a separate process.
  * Prints a table and a JSON summary.
  *
  * Routing: the two servers are measured alternately for BENCH_ROUNDS rounds (bare, gateway, bare,
@@ -192,10 +194,10 @@ async function provisionRoutingAgents(adminUrl: string): Promise<string> {
 }
 
 /** RSS added per idle connection: `idleCount` connections held by another process. */
-async function idleRss(url: string, pid: number): Promise<number> {
+async function idleRss(url: string, pid: number, mode: 'idle' | 'idle-ws' = 'idle'): Promise<number> {
   await new Promise((r) => setTimeout(r, 1_500));
   const before = rssKb(pid);
-  const [file, argv] = command(1, [here('./load.js'), 'idle', url, String(idleCount)]);
+  const [file, argv] = command(1, [here('./load.js'), mode, url, String(idleCount)]);
   const child = spawn(file, argv, { stdio: ['ignore', 'pipe', 'inherit'] });
   await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
   await new Promise((r) => setTimeout(r, 3_000));
@@ -233,6 +235,8 @@ try {
   // swamp the difference that 1,000 connections make.
   const gatewayRss = await idleRss(gatewayUrl, gateway.child.pid!);
   const bareRss = await idleRss(bareUrl, bare.child.pid!);
+  // Plain WebSocket connections, on the other (so far idle) gateway process.
+  const gatewayWsRss = await idleRss(`http://127.0.0.1:${noWait.port}`, noWait.child.pid!, 'idle-ws');
 
   const credentialsFile = routingAuth === 'token' ? await provisionRoutingAgents(`http://127.0.0.1:${gateway.adminPort}`) : undefined;
   const loadArgs = [String(pairs), String(inflight), String(seconds), String(payload)];
@@ -240,11 +244,13 @@ try {
   const bareRuns: LoadFigures[] = [];
   const gatewayRuns: LoadFigures[] = [];
   const noWaitRuns: LoadFigures[] = [];
+  const websocketRuns: LoadFigures[] = [];
   const noWaitUrl = `http://127.0.0.1:${noWait.port}`;
   for (let round = 0; round < rounds; round++) {
     bareRuns.push(await runLoad(['roundtrip', bareUrl, ...loadArgs]));
     gatewayRuns.push(await runLoad(['roundtrip', gatewayUrl, ...gatewayArgs]));
     noWaitRuns.push(await runLoad(['roundtrip', noWaitUrl, ...gatewayArgs]));
+    websocketRuns.push(await runLoad(['roundtrip-ws', gatewayUrl, ...gatewayArgs]));
   }
   bare.child.kill('SIGTERM');
 
@@ -282,6 +288,8 @@ try {
   const bareRun = medianFigures(bareRuns);
   const gatewayRun = medianFigures(gatewayRuns);
   const noWaitRun = medianFigures(noWaitRuns);
+  const websocketRun = medianFigures(websocketRuns);
+  const transportRatios = websocketRuns.map((w, i) => w.msgs_per_s / (gatewayRuns[i]?.msgs_per_s ?? Number.NaN));
   const waitRatios = gatewayRuns.map((g, i) => g.msgs_per_s / (noWaitRuns[i]?.msgs_per_s ?? Number.NaN));
   const ratios = gatewayRuns.map((g, i) => g.msgs_per_s / (bareRuns[i]?.msgs_per_s ?? Number.NaN));
 
@@ -313,6 +321,8 @@ try {
     bare_relay: { ...bareRun, rss_bytes_per_idle_connection: Math.round(bareRss) },
     ratio_throughput_gateway_over_bare: +median(ratios).toFixed(3),
     ratio_per_round: ratios.map((r) => +r.toFixed(3)),
+    gateway_plain_websocket: { ...websocketRun, rss_bytes_per_idle_connection: Math.round(gatewayWsRss) },
+    ratio_websocket_over_socketio: +median(transportRatios).toFixed(3),
     gateway_no_durable_wait: noWaitRun,
     ratio_durable_wait_over_no_wait: +median(waitRatios).toFixed(3),
     audit_lag: lag.map((l) => ({ ...l, gateway: nodeNames.get(l.node_id) ?? l.node_id })),
@@ -328,6 +338,12 @@ try {
   );
   console.log(
     `bare socket.io relay                       ${String(bareRun.msgs_per_s).padStart(9)} ${String(bareRun.p50_ms).padStart(9)} ${String(bareRun.p99_ms).padStart(8)} ${kb(bareRss).padStart(13)}`,
+  );
+  console.log(
+    `gateway, plain WebSocket (/gateway/connect) ${String(websocketRun.msgs_per_s).padStart(9)} ${String(websocketRun.p50_ms).padStart(9)} ${String(websocketRun.p99_ms).padStart(8)} ${kb(gatewayWsRss).padStart(13)}`,
+  );
+  console.log(
+    `plain WebSocket / socket.io throughput on the gateway: ${summary.ratio_websocket_over_socketio} (rounds: ${transportRatios.map((r) => r.toFixed(3)).join(', ')})`,
   );
   console.log(
     `gateway / bare throughput: ${summary.ratio_throughput_gateway_over_bare} (median of rounds: ${summary.ratio_per_round.join(', ')})`,
