@@ -167,22 +167,27 @@ class TestAdapter {
 }
 
 /**
- * Imports oidc-provider without its one import-time notice: on Node 20 it warns "Unsupported
- * runtime" (it recommends Node 22+), which would print into every test file that uses this helper.
- * The specifier is not a literal so that TypeScript does not look for the missing declarations.
+ * Runs `fn` without oidc-provider's known notices, which would print into every test file that
+ * uses this helper: "Unsupported runtime" on import (it recommends Node 22+) and the reminder that
+ * devInteractions are for development (this is a test IdP).
  */
-async function importOidcProvider(): Promise<OidcProviderModule> {
-  const specifier: string = 'oidc-provider';
+async function quietly<T>(fn: () => T | Promise<T>): Promise<T> {
   const warn = console.warn.bind(console);
   console.warn = (...args: unknown[]) => {
-    if (typeof args[0] === 'string' && args[0].includes('Unsupported runtime')) return;
+    if (typeof args[0] === 'string' && /Unsupported runtime|devInteractions is enabled/.test(args[0])) return;
     warn(...args);
   };
   try {
-    return (await import(specifier)) as OidcProviderModule;
+    return await fn();
   } finally {
     console.warn = warn;
   }
+}
+
+/** The specifier is not a literal so that TypeScript does not look for the missing declarations. */
+async function importOidcProvider(): Promise<OidcProviderModule> {
+  const specifier: string = 'oidc-provider';
+  return quietly(async () => (await import(specifier)) as OidcProviderModule);
 }
 
 function webClientMetadata(clientId: string, clientSecret: string, redirectUri: string): Payload {
@@ -250,49 +255,65 @@ export async function startTestIssuer(): Promise<TestIssuer> {
   const issuer = `http://127.0.0.1:${port}`;
 
   const store = new Map<string, { payload: Payload; expiresAt: number }>();
-  const provider = new Provider(issuer, {
-    adapter: (model: string) => new TestAdapter(model, store, clients),
-    jwks: { keys: [{ ...privateJwk }] },
-    // Set explicitly (the default logs a notice): every access token of this issuer lives 300 s.
-    ttl: { ClientCredentials: () => ACCESS_TOKEN_TTL },
-    extraTokenClaims: (_ctx: unknown, token: ProviderToken) => clientClaims.get(token.clientId),
-    findAccount: (_ctx: unknown, sub: string) => {
-      const claims = users.get(sub);
-      return claims && { accountId: sub, claims: () => ({ ...claims, sub }) };
-    },
-    // Claims of the `profile` scope: the role and tenant claims the admin SSO tests map.
-    claims: { openid: ['sub'], profile: ['name', 'groups', 'tenant'] },
-    pkce: { required: () => true },
-    features: {
-      // The provider's own (development) login and consent pages: what a browser would see.
-      devInteractions: { enabled: true },
-      clientCredentials: { enabled: true },
-      introspection: {
-        enabled: true,
-        allowedPolicy: (_ctx: unknown, client: ProviderClient, token: ProviderToken) =>
-          client.clientId === introspectionClient.clientId || client.clientId === token.clientId,
-      },
-      resourceIndicators: {
-        enabled: true,
-        // Web clients' tokens are for UserInfo (no resource); client_credentials tokens for the gateway.
-        defaultResource: (_ctx: unknown, client: ProviderClient, oneOf?: string | string[]) =>
-          oneOf ?? (webClients.has(client.clientId) ? undefined : JWT_AUDIENCE),
-        useGrantedResource: () => true,
-        getResourceServerInfo: (_ctx: unknown, resourceIndicator: string): ResourceServerInfo => {
-          if (resourceIndicator !== JWT_AUDIENCE && resourceIndicator !== OPAQUE_AUDIENCE) {
-            throw new errors.InvalidTarget();
-          }
-          return {
-            scope: 'agents',
-            audience: resourceIndicator,
-            accessTokenTTL: ACCESS_TOKEN_TTL,
-            accessTokenFormat: resourceIndicator === JWT_AUDIENCE ? 'jwt' : 'opaque',
-            jwt: { sign: { alg: 'RS256' } },
-          };
+  const provider = await quietly(
+    () =>
+      new Provider(issuer, {
+        adapter: (model: string) => new TestAdapter(model, store, clients),
+        jwks: { keys: [{ ...privateJwk }] },
+        // Set explicitly (the defaults log a notice each).
+        ttl: {
+          ClientCredentials: () => ACCESS_TOKEN_TTL,
+          AccessToken: () => ACCESS_TOKEN_TTL,
+          AuthorizationCode: () => 60,
+          IdToken: () => ACCESS_TOKEN_TTL,
+          Interaction: () => 600,
+          Session: () => 3600,
+          Grant: () => 3600,
         },
-      },
-    },
-  });
+        extraTokenClaims: (_ctx: unknown, token: ProviderToken) => clientClaims.get(token.clientId),
+        findAccount: (_ctx: unknown, sub: string) => {
+          const claims = users.get(sub);
+          return claims && { accountId: sub, claims: () => ({ ...claims, sub }) };
+        },
+        // Claims of the `profile` scope: the role and tenant claims the admin SSO tests map.
+        claims: { openid: ['sub'], profile: ['name', 'groups', 'tenant'] },
+        pkce: { required: () => true },
+        // Errors as JSON (the default HTML page logs a notice).
+        renderError: (ctx: { type: string; body: unknown }, out: Record<string, unknown>) => {
+          ctx.type = 'json';
+          ctx.body = out;
+        },
+        features: {
+          // The provider's own (development) login and consent pages: what a browser would see.
+          devInteractions: { enabled: true },
+          clientCredentials: { enabled: true },
+          introspection: {
+            enabled: true,
+            allowedPolicy: (_ctx: unknown, client: ProviderClient, token: ProviderToken) =>
+              client.clientId === introspectionClient.clientId || client.clientId === token.clientId,
+          },
+          resourceIndicators: {
+            enabled: true,
+            // Web clients' tokens are for UserInfo (no resource); client_credentials tokens for the gateway.
+            defaultResource: (_ctx: unknown, client: ProviderClient, oneOf?: string | string[]) =>
+              oneOf ?? (webClients.has(client.clientId) ? undefined : JWT_AUDIENCE),
+            useGrantedResource: () => true,
+            getResourceServerInfo: (_ctx: unknown, resourceIndicator: string): ResourceServerInfo => {
+              if (resourceIndicator !== JWT_AUDIENCE && resourceIndicator !== OPAQUE_AUDIENCE) {
+                throw new errors.InvalidTarget();
+              }
+              return {
+                scope: 'agents',
+                audience: resourceIndicator,
+                accessTokenTTL: ACCESS_TOKEN_TTL,
+                accessTokenFormat: resourceIndicator === JWT_AUDIENCE ? 'jwt' : 'opaque',
+                jwt: { sign: { alg: 'RS256' } },
+              };
+            },
+          },
+        },
+      }),
+  );
   // A provider bug or misconfiguration shows up as a bare 500 page: print its cause.
   provider.on('server_error', (_ctx: unknown, error: Error) => console.error('oidc-provider server_error:', error));
   server.on('request', provider.callback());
