@@ -334,7 +334,7 @@ try {
   console.log('');
   console.log('routing (send → recipient ack → delivered)   msgs/s    p50 ms   p99 ms   RSS/idle conn');
   console.log(
-    `gateway                                    ${String(gatewayRun.msgs_per_s).padStart(9)} ${String(gatewayRun.p50_ms).padStart(9)} ${String(gatewayRun.p99_ms).padStart(8)} ${kb(gatewayRss).padStart(13)}`,
+    `gateway, socket.io                         ${String(gatewayRun.msgs_per_s).padStart(9)} ${String(gatewayRun.p50_ms).padStart(9)} ${String(gatewayRun.p99_ms).padStart(8)} ${kb(gatewayRss).padStart(13)}`,
   );
   console.log(
     `bare socket.io relay                       ${String(bareRun.msgs_per_s).padStart(9)} ${String(bareRun.p50_ms).padStart(9)} ${String(bareRun.p99_ms).padStart(8)} ${kb(bareRss).padStart(13)}`,
