@@ -134,6 +134,11 @@ describe('rate limits (contract §7.2)', () => {
       expect(await t.call('ping', {})).toEqual({ status: 'pong' });
       expect(await t.call('heartbeat', {})).toMatchObject({ timestamp: expect.any(String) });
     }
+    // Malformed and unknown events count as well: over the limit they get RATE_LIMIT, not a free parse.
+    expect(await t.call('teleport', {})).toMatchObject({ error: { code: 'RATE_LIMIT' } });
+    expect(await t.call('send', { to_agent_id: 42 })).toMatchObject({ error: { code: 'RATE_LIMIT' } });
+    // A malformed heartbeat is still a heartbeat: never counted.
+    expect(await t.call('heartbeat', { bogus: true })).toMatchObject({ error: { code: 'INVALID_MESSAGE' } });
     // The peer answers the talker: results do not count against anyone.
     await limit({ agents: { [peer.id]: { messages_per_second: 0.5, burst: 1 } } });
     expect(await p.call('send', { to_agent_id: talker.id, content: [{ type: 'text', text: 'go' }], expect_result: false })).toMatchObject({

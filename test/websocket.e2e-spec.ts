@@ -173,6 +173,13 @@ describe('plain WebSocket transport (/gateway/connect)', () => {
         expect(await ws.call('ping')).toMatchObject({ type: 'ack' });
         await new Promise((r) => setTimeout(r, retry + 50));
         expect(await ws.call('update_card', { metadata: { n: 2 } })).toMatchObject({ type: 'ack' });
+        // Garbage counts too: a flood of frames that are not even JSON ends in RATE_LIMIT.
+        await new Promise((r) => setTimeout(r, retry + 50));
+        for (let i = 0; i < 30; i++) ws.sendRaw('{not json');
+        await waitFor(() => ws.frames.filter((f) => f.type === 'error' && f.id === undefined).length >= 30, 5_000, '30 answers');
+        const garbage = ws.frames.filter((f) => f.type === 'error' && f.id === undefined).slice(-30);
+        expect(garbage.filter((f) => f.code === 'INVALID_MESSAGE').length).toBeLessThanOrEqual(7);
+        expect(garbage.filter((f) => f.code === 'RATE_LIMIT').length).toBeGreaterThanOrEqual(23);
         expect(ws.socket.readyState).toBe(ws.socket.OPEN);
         ws.socket.close();
       } finally {

@@ -21,6 +21,8 @@ import { TopicService } from './topic.service.js';
 
 /** Events that carry a message: a refusal of one is audited even when no guard did it. */
 const MESSAGE_EVENTS = new Set(['send', 'publish', 'result']);
+/** Refusals of a frame's shape, decided before the guards ran: still counted by the rate limit. */
+const REFUSED_BEFORE_GUARDS = new Set<ErrorCode>(['INVALID_MESSAGE', 'PAYLOAD_TOO_LARGE']);
 /** Failures of the gateway or the recipient rather than refusals of the sender's request. */
 const ERROR_OUTCOMES = new Set<ErrorCode>(['UNAVAILABLE', 'TIMEOUT']);
 
@@ -60,11 +62,43 @@ export class AgentCommandDispatcher {
       await this.guard(context);
       return await this.handle(context);
     } catch (error) {
-      const refusal = this.toGatewayError(error, event);
+      let refusal = this.toGatewayError(error, event);
+      let audited = context?.audited ?? false;
+      if (!context && REFUSED_BEFORE_GUARDS.has(refusal.code)) {
+        const charged = await this.chargeRefused(caller, String(event), refusal);
+        audited = charged !== refusal;
+        refusal = charged;
+      }
       this.metrics.refusals.labels(refusal.code).inc();
-      if (!context?.audited && MESSAGE_EVENTS.has(event)) this.auditRefusal(caller, event, payload, frameBytes, refusal);
+      if (!audited && MESSAGE_EVENTS.has(event)) this.auditRefusal(caller, event, payload, frameBytes, refusal);
       throw refusal;
     }
+  }
+
+  /**
+   * The answer to a frame a transport could not even read (not JSON, binary, no event name): it is
+   * counted by the rate limit like any event, and the refusal comes back (RATE_LIMIT once over).
+   */
+  async refuseFrame(caller: Caller, refusal: GatewayError, event = 'invalid_frame'): Promise<GatewayError> {
+    if (caller.session) caller.session.lastSeenAt = Date.now();
+    const answer = await this.chargeRefused(caller, event, refusal);
+    this.metrics.refusals.labels(answer.code).inc();
+    return answer;
+  }
+
+  /**
+   * Runs the guards' `checkRefused`. A RATE_LIMIT replaces the frame's own refusal; any other
+   * failure there (the limiter's store down) leaves it, so the client still learns what was wrong.
+   */
+  private async chargeRefused(caller: Caller, event: string, refusal: GatewayError): Promise<GatewayError> {
+    for (const guard of this.guards) {
+      try {
+        await guard.checkRefused?.(caller, event);
+      } catch (error) {
+        if (error instanceof GatewayError && error.code === 'RATE_LIMIT') return error;
+      }
+    }
+    return refusal;
   }
 
   /**

@@ -25,6 +25,12 @@ export interface MessageGuard {
    * so a flood of them is limited too). Its own refusal then replaces the earlier one.
    */
   readonly alsoOnRefusal?: boolean;
+  /**
+   * Runs for a frame refused before the guards (malformed, unknown event, too large): the rate
+   * limit counts it too, so a flood of garbage is limited like any other. A refusal here replaces
+   * the frame's own.
+   */
+  checkRefused?(caller: Caller, event: string): void | Promise<void>;
 }
 
 /** Injection token of the message guards, in pipeline order. */

@@ -89,12 +89,13 @@ export class AgentGateway implements OnGatewayInit<Namespace> {
   private onEvent(session: Session, meter: FrameMeter, event: string, args: unknown[]): void {
     const frame = meter.take();
     const ack = typeof args[args.length - 1] === 'function' ? (args.pop() as (response: unknown) => void) : undefined;
-    const refuse = (error: GatewayError): void => ack?.({ error: error.toBody() } satisfies ErrorAck);
+    const answer = (error: GatewayError): void => ack?.({ error: error.toBody() } satisfies ErrorAck);
+    const refuse = (error: GatewayError): void => void this.dispatcher.refuseFrame(session.caller, error, event).then(answer);
     if (frame.binary) return refuse(new GatewayError('INVALID_MESSAGE', 'binary attachments are not supported; send JSON'));
     if (args.length > 1) return refuse(new GatewayError('INVALID_MESSAGE', 'an event takes one payload object and an ack callback'));
     this.dispatcher.dispatch(session.caller, event, args[0], frame.bytes).then(
       (result) => ack?.(result),
-      (error: GatewayError) => refuse(error),
+      (error: GatewayError) => answer(error),
     );
   }
 }

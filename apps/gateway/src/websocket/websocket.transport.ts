@@ -5,7 +5,7 @@ import { HttpAdapterHost } from '@nestjs/core';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { GATEWAY_CONFIG, type GatewayConfig } from '#libs/config';
 import { MetricsService } from '#libs/observability';
-import { GatewayError, WEBSOCKET_PATH, closeCodeOfRefusal, parseClientFrame } from '#libs/protocol';
+import { GatewayError, WEBSOCKET_PATH, closeCodeOfRefusal, parseClientFrame, type FrameId } from '#libs/protocol';
 import { AgentCommandDispatcher, SessionService, type AdmittedSession, type Session } from '#libs/routing';
 import { CredentialExtractor, bearerToken } from '../auth/credential-extractor.js';
 import { WebSocketConnection } from './websocket.connection.js';
@@ -120,16 +120,12 @@ export class WebSocketTransport implements OnApplicationBootstrap, OnApplication
 
   private onFrame(session: Session, connection: WebSocketConnection, data: RawData, isBinary: boolean): void {
     const bytes = byteLength(data);
-    if (isBinary) {
-      connection.sendError(undefined, new GatewayError('INVALID_MESSAGE', 'binary frames are not supported; send JSON text frames'));
-      return;
-    }
+    const refuse = (id: FrameId | undefined, error: GatewayError): void => {
+      void this.dispatcher.refuseFrame(session.caller, error).then((answer) => connection.sendError(id, answer));
+    };
+    if (isBinary) return refuse(undefined, new GatewayError('INVALID_MESSAGE', 'binary frames are not supported; send JSON text frames'));
     const frame = parseClientFrame(rawText(data), bytes > this.config.agentPlane.maxMessageBytes);
-    if (!frame.ok) {
-      this.metrics.refusals.labels(frame.error.code).inc();
-      connection.sendError(frame.id, frame.error);
-      return;
-    }
+    if (!frame.ok) return refuse(frame.id, frame.error);
     this.dispatcher.dispatch(session.caller, frame.type, frame.payload, bytes).then(
       (ack) => {
         if (frame.id !== undefined) connection.sendAck(frame.id, ack);

@@ -3,6 +3,7 @@ import { AuditTrail } from '#libs/audit';
 import { GatewayError, type ClientEventName } from '#libs/protocol';
 import { RateLimiterService } from '#libs/ratelimit';
 import type { MessageContext, MessageGuard } from '../guards.js';
+import type { Caller } from '../session.js';
 
 /** Events that do not count (contract §7.2): keeping a session alive and answering are never limited. */
 const UNCOUNTED: ReadonlySet<ClientEventName> = new Set(['heartbeat', 'ping', 'result']);
@@ -20,20 +21,34 @@ export class RateLimitGuard implements MessageGuard {
   async check(context: MessageContext): Promise<void> {
     if (UNCOUNTED.has(context.event)) return;
     try {
-      await this.limiter.consumeMessage(context.caller.tenantId, context.caller.agentId);
+      await this.consume(context.caller, context.event);
+    } catch (error) {
+      if (error instanceof GatewayError && error.code === 'RATE_LIMIT') context.audited = true;
+      throw error;
+    }
+  }
+
+  /** A frame refused before the guards counts as one event (unless it names an uncounted one). */
+  async checkRefused(caller: Caller, event: string): Promise<void> {
+    if (UNCOUNTED.has(event as ClientEventName)) return;
+    await this.consume(caller, event);
+  }
+
+  private async consume(caller: Caller, event: string): Promise<void> {
+    try {
+      await this.limiter.consumeMessage(caller.tenantId, caller.agentId);
     } catch (error) {
       if (error instanceof GatewayError && error.code === 'RATE_LIMIT') {
-        context.audited = true;
         this.audit.record({
           action: 'message.rate_limited',
-          tenant_id: context.caller.tenantId,
-          actor: { type: 'agent', id: context.caller.agentId },
-          subject: context.event,
+          tenant_id: caller.tenantId,
+          actor: { type: 'agent', id: caller.agentId },
+          subject: event.slice(0, 64),
           outcome: 'denied',
           reason: 'RATE_LIMIT',
-          session_id: context.caller.session?.id ?? null,
-          remote_addr: context.caller.remoteAddress,
-          details: { event: context.event, retry_after_ms: error.retryAfterMs },
+          session_id: caller.session?.id ?? null,
+          remote_addr: caller.remoteAddress,
+          details: { event: event.slice(0, 64), retry_after_ms: error.retryAfterMs },
         });
       }
       throw error;
