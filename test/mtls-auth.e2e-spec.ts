@@ -7,6 +7,7 @@ import { connectAgent, type TestAgent } from './support/agents.js';
 import { uniqueId } from './support/env.js';
 import { startGateway, type GatewayProcess } from './support/gateway-process.js';
 import { createTestPki, type Issued, type TestPki } from './support/pki.js';
+import { openWs } from './support/ws-agent.js';
 
 /** A GET over http(s) with full control of TLS and the source address. */
 function get(
@@ -107,6 +108,20 @@ describe('mTLS client certificates (AUTH_METHODS=mtls)', () => {
       status: 200,
       body: { status: 'running' },
     });
+  });
+
+  it('authenticates the plain WebSocket transport (wss) by client certificate, and refuses a foreign one', async () => {
+    const agentId = await admin.agent(tenant);
+    const spiffe = `spiffe://example.org/agent/${agentId}`;
+    await bind(agentId, { spiffe_id: spiffe });
+    const cert = pki.issueClient({ cn: `ws-${agentId}`, spiffeId: spiffe });
+    const ws = await openWs(gateway.url, { query: { agent_id: agentId }, ws: tlsOf(cert) });
+    expect(await ws.next('session')).toMatchObject({ agent: { agent_id: agentId } });
+    expect(await ws.call('ping')).toMatchObject({ type: 'ack', status: 'pong' });
+    ws.socket.close();
+    const foreign = await openWs(gateway.url, { query: { agent_id: agentId }, ws: tlsOf(pki.foreignClient) });
+    expect(await foreign.next('error')).toMatchObject({ code: 'UNAUTHORIZED' });
+    expect((await foreign.closed).code).toBe(4401);
   });
 
   it('still accepts API tokens over the TLS listener, without a client certificate', async () => {
