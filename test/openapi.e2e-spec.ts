@@ -90,4 +90,12 @@ describe('admin OpenAPI document and HTTP hardening', () => {
     });
     expect(preflight.headers.get('access-control-allow-origin')).toBeNull();
   });
+
+  it('answers the browser login with 404 NOT_FOUND when it is not configured, and ignores a stray session cookie', async () => {
+    const login = await fetch(`${gateway.adminUrl}/admin/login`, { redirect: 'manual' });
+    expect(login.status).toBe(404);
+    expect(((await login.json()) as { error: { code: string } }).error.code).toBe('NOT_FOUND');
+    const cookie = await fetch(`${gateway.adminUrl}/admin/v1/tenants`, { headers: { cookie: 'agw_admin_session=forged' } });
+    expect(cookie.status).toBe(401);
+  });
 });

@@ -6,6 +6,7 @@ import { AuditTrail } from '#libs/audit';
 import { resolveClientAddress, type AccessTokenClaims, type OidcIssuerClient } from '#libs/auth';
 import { GATEWAY_CONFIG, addressMatcher, type GatewayConfig } from '#libs/config';
 import { GatewayError } from '#libs/protocol';
+import { AdminAccess } from './admin-access.js';
 import type { AdminPrincipal } from './admin-principal.js';
 import { AdminSessionRepository, type AdminSessionRecord } from './admin-session.repository.js';
 import { ADMIN_OIDC_CLIENT, claimValues, grantOf } from './admin-sso.js';
@@ -49,6 +50,7 @@ export class AdminLoginService {
     @Inject(ADMIN_OIDC_CLIENT) private readonly sso: OidcIssuerClient | null,
     private readonly sessions: AdminSessionRepository,
     private readonly audit: AuditTrail,
+    private readonly access: AdminAccess,
   ) {
     this.settings = config.adminLogin;
     this.trusted = addressMatcher(config.auth.trustedProxies);
@@ -154,23 +156,8 @@ export class AdminLoginService {
       request: route,
       remoteAddr,
     };
-    if (!SAFE_METHODS.has(request.method)) {
-      const why = this.csrfProblem(request, id);
-      if (why) {
-        this.audit.record({
-          action: 'admin.denied',
-          tenant_id: record.tenantId,
-          actor: { type: 'admin', id: record.subject },
-          subject: route,
-          outcome: 'denied',
-          reason: 'FORBIDDEN',
-          session_id: null,
-          remote_addr: remoteAddr,
-          details: { why },
-        });
-        throw new GatewayError('FORBIDDEN', why);
-      }
-    }
+    const why = SAFE_METHODS.has(request.method) ? null : this.csrfProblem(request, id);
+    if (why) throw this.access.deny(principal, why);
     return principal;
   }
 
