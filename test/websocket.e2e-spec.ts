@@ -1,3 +1,4 @@
+import { request as httpRequest } from 'node:http';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WS_CLOSE_CODES, isTerminalCloseCode, type MessageEvent } from '#libs/protocol';
@@ -92,6 +93,28 @@ describe('plain WebSocket transport (/gateway/connect)', () => {
         expect(closed).toEqual({ code: close, reason: code });
         expect(isTerminalCloseCode(closed.code)).toBe(true);
       }
+    });
+
+    it('releases the presence of an admitted request whose WebSocket handshake is malformed', async () => {
+      const me = await agent();
+      const status = await new Promise<number>((resolve, reject) => {
+        const request = httpRequest(`${nodeA.url}/gateway/connect?agent_id=${me.id}`, {
+          headers: {
+            connection: 'Upgrade',
+            upgrade: 'websocket',
+            'sec-websocket-version': '7',
+            'sec-websocket-key': Buffer.alloc(16, 1).toString('base64'),
+            authorization: `Bearer ${me.token}`,
+          },
+        });
+        request.on('response', (response) => resolve(response.statusCode ?? 0));
+        request.on('upgrade', () => resolve(101));
+        request.on('error', reject);
+        request.end();
+      });
+      expect(status).toBeGreaterThanOrEqual(400);
+      const lookup = () => http('GET', `${nodeB.url}/gateway/agents/${me.id}`, { headers: { authorization: `Bearer ${me.token}` } });
+      await waitFor(async () => (await lookup()).status === 404, 3_000, 'the presence to be released');
     });
 
     it('answers an upgrade on another path with 404, not a hang', async () => {

@@ -95,7 +95,14 @@ export class WebSocketTransport implements OnApplicationBootstrap, OnApplication
       if (admitted) this.sessions.abandon(admitted);
       return;
     }
+    // `ws` refuses a malformed handshake (bad key or version) by closing the socket without calling
+    // back: the presence reserved for it is released then.
+    let upgraded = false;
+    socket.once('close', () => {
+      if (!upgraded && admitted) this.sessions.abandon(admitted);
+    });
     this.server.handleUpgrade(request, socket, head, (ws) => {
+      upgraded = true;
       const connection = new WebSocketConnection(ws);
       if (!admitted) {
         const error = refusal ?? new GatewayError('UNAVAILABLE', 'connection could not be admitted');
