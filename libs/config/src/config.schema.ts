@@ -361,6 +361,11 @@ export const CONFIG_KEYS = {
   ),
   MAX_MESSAGE_BYTES: key('Largest client frame accepted; larger ones get `PAYLOAD_TOO_LARGE`.', '1048576', int(1024, 64 * 1024 * 1024)),
   MAX_CONNECTIONS: key('Agent connections this node accepts; the manifest reports the sum over live nodes.', '10000', int(1, 10_000_000)),
+  SEND_BUFFER_LIMIT_BYTES: key(
+    'Most bytes the gateway holds for one connection that does not read (a slow or stalled consumer); past it the session is closed with `slow_consumer`.',
+    '16777216',
+    int(65_536, 1024 * 1024 * 1024),
+  ),
   WS_PING_INTERVAL_S: key(
     'Plain WebSocket keep-alive: the gateway pings every connection this often and drops one that missed the previous pong.',
     '25',
@@ -418,6 +423,8 @@ export interface GatewayConfig {
     maxConnections: number;
     /** Plain WebSocket keep-alive ping interval. */
     wsPingIntervalS: number;
+    /** What one non-reading connection may hold before it is closed with `slow_consumer`. */
+    sendBufferLimitBytes: number;
     /** Whether `/gateway/connect` reads a `token` query parameter. */
     wsQueryToken: boolean;
   };
@@ -537,6 +544,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, version: string): GatewayConf
       maxMessageBytes: p.MAX_MESSAGE_BYTES,
       maxConnections: p.MAX_CONNECTIONS,
       wsPingIntervalS: p.WS_PING_INTERVAL_S,
+      sendBufferLimitBytes: p.SEND_BUFFER_LIMIT_BYTES,
       wsQueryToken: p.WS_QUERY_TOKEN,
     },
     adminPlane: {

@@ -17,6 +17,8 @@ export const DISCONNECT_REASONS = {
   heartbeat_timeout: { terminal: false },
   /** The node is shutting down (SIGTERM). Reconnect; the load balancer sends you to another node. */
   server_shutdown: { terminal: false },
+  /** The client did not read what the gateway sent it: its send buffer passed `SEND_BUFFER_LIMIT_BYTES`. Reconnect, and read faster. */
+  slow_consumer: { terminal: false },
 } as const satisfies Record<string, { terminal: boolean }>;
 
 /** One of the named reasons in {@link DISCONNECT_REASONS}. */

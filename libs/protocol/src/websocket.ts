@@ -35,6 +35,8 @@ export const WS_CLOSE_CODES = {
   server_shutdown: 4503,
   /** No heartbeat within `heartbeat_timeout_s`. Retry. */
   heartbeat_timeout: 4508,
+  /** The client stopped reading; what the gateway had to send it passed `SEND_BUFFER_LIMIT_BYTES`. Retry. */
+  slow_consumer: 4509,
   /** Too many connects from this address. Retry after `retry_after_ms`. */
   rate_limited: 4529,
 } as const;

@@ -2,6 +2,7 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import { AuthModule } from '#libs/auth';
 import type { GatewayConfig } from '#libs/config';
 import { AgentCommandDispatcher } from './agent-command.dispatcher.js';
+import { Backpressure } from './backpressure.js';
 import { ClusterBus } from './cluster.bus.js';
 import { ConversationRepository } from './conversation.repository.js';
 import { CredentialWatch } from './credential-watch.js';
@@ -28,6 +29,7 @@ export class RoutingModule {
       module: RoutingModule,
       imports: [AuthModule.forConfig(config), PolicyModule, RateLimitModule],
       providers: [
+        Backpressure,
         SessionRegistry,
         PresenceRepository,
         ConversationRepository,

@@ -12,6 +12,7 @@ import {
   type SendAck,
   type SendPayload,
 } from '#libs/protocol';
+import { Backpressure } from './backpressure.js';
 import { ClusterBus, type ClusterRequest } from './cluster.bus.js';
 import { ConversationRepository } from './conversation.repository.js';
 import { MessageCounterRepository } from './message-counter.repository.js';
@@ -53,6 +54,7 @@ export class RoutingService implements OnModuleInit {
     private readonly cluster: ClusterBus,
     private readonly metrics: MetricsService,
     private readonly audit: AuditTrail,
+    private readonly backpressure: Backpressure,
   ) {
     this.routedMessages = metrics.routed.labels('message');
     this.routedResults = metrics.routed.labels('result');
@@ -210,13 +212,14 @@ export class RoutingService implements OnModuleInit {
   private async deliverMessageHere(tenantId: string, message: MessageEvent): Promise<void> {
     const session = this.registry.forAgent(message.to_agent_id);
     if (!session || session.closed || session.tenantId !== tenantId) throw notConnected(message.to_agent_id);
+    if (!this.backpressure.admits(session)) throw notConnected(message.to_agent_id);
     this.conversations.remember(message.to_agent_id, message.conversation_id, message.from_agent_id);
     await session.connection.deliverMessage(message, this.config.routing.deliveryTimeoutMs);
   }
 
   private deliverResultHere(tenantId: string, toAgentId: string, result: ResultEvent): void {
     const session = this.registry.forAgent(toAgentId);
-    if (!session || session.closed || session.tenantId !== tenantId) throw notConnected(toAgentId);
+    if (!session || session.closed || session.tenantId !== tenantId || !this.backpressure.admits(session)) throw notConnected(toAgentId);
     this.cancelExpectation(toAgentId, result.conversation_id);
     session.connection.deliverResult(result);
   }

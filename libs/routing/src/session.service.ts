@@ -14,6 +14,7 @@ import {
   type RefreshAck,
   type UpdateCardPayload,
 } from '#libs/protocol';
+import { Backpressure } from './backpressure.js';
 import { ClusterBus } from './cluster.bus.js';
 import { MessageCounterRepository } from './message-counter.repository.js';
 import { NodeRepository } from './node.repository.js';
@@ -56,6 +57,7 @@ export class SessionService implements OnApplicationBootstrap, OnApplicationShut
     private readonly topics: TopicService,
     private readonly limiter: RateLimiterService,
     private readonly audit: AuditTrail,
+    private readonly backpressure: Backpressure,
   ) {
     this.silenceTimeoutMs = config.heartbeat.timeoutS * 1000;
     this.presenceTtlMs = this.silenceTimeoutMs;
@@ -64,6 +66,10 @@ export class SessionService implements OnApplicationBootstrap, OnApplicationShut
   }
 
   async onApplicationBootstrap(): Promise<void> {
+    this.backpressure.onOverflow((session) => {
+      this.logger.warn(`closing session ${session.id} of ${session.agentId}: it stopped reading (send buffer over the limit)`);
+      this.close(session, 'slow_consumer', 'the client did not read what the gateway sent it; reconnect and read faster');
+    });
     this.cluster.handleSignals('close_session', (signal) => {
       const session = this.registry.get(signal.session_id);
       if (session) this.close(session, signal.reason, signal.message);

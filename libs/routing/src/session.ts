@@ -22,6 +22,11 @@ export interface AgentConnection {
   deliverTopicMessage(event: TopicMessageEvent): void;
   /** Tells the client why (`session_closed`) and drops the connection. */
   close(event: SessionClosedEvent): void;
+  /**
+   * Bytes written to this connection that the client has not read yet, as far as the transport
+   * can tell. Past `SEND_BUFFER_LIMIT_BYTES` the session is closed with `slow_consumer`.
+   */
+  backlogBytes(): number;
 }
 
 /** A session admitted but not yet attached to its connection. */

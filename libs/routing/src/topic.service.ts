@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { AuditTrail } from '#libs/audit';
 import { GatewayError, type PublishAck, type PublishPayload, type TopicAck, type TopicMessageEvent } from '#libs/protocol';
+import { Backpressure } from './backpressure.js';
 import { ClusterBus } from './cluster.bus.js';
 import { NodeRepository } from './node.repository.js';
 import type { Caller, Session } from './session.js';
@@ -27,6 +28,7 @@ export class TopicService implements OnModuleInit {
     private readonly nodes: NodeRepository,
     private readonly cluster: ClusterBus,
     private readonly audit: AuditTrail,
+    private readonly backpressure: Backpressure,
   ) {}
 
   onModuleInit(): void {
@@ -116,7 +118,7 @@ export class TopicService implements OnModuleInit {
   private deliverHere(tenantId: string, topic: string, event: TopicMessageEvent, excludeAgent: string): number {
     let delivered = 0;
     for (const session of this.subscribers.get(keyOf(tenantId, topic)) ?? []) {
-      if (session.closed || session.agentId === excludeAgent) continue;
+      if (session.closed || session.agentId === excludeAgent || !this.backpressure.admits(session)) continue;
       session.connection.deliverTopicMessage(event);
       delivered++;
     }

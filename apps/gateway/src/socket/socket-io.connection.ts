@@ -9,10 +9,20 @@ import {
 import type { AgentConnection } from '#libs/routing';
 import type { Socket } from 'socket.io';
 
+const QUEUE_SAMPLE_STEP = 64;
+
+/** The parts of engine.io's socket that tell how much is waiting to be sent (not in its typings). */
+interface EngineInternals {
+  writeBuffer?: { data?: unknown }[];
+  transport?: { socket?: { bufferedAmount?: number } };
+}
+
 /** The routing core's view of one socket.io connection. */
 export class SocketIoConnection implements AgentConnection {
   readonly transport = 'socket.io' as const;
   private readonly pendingAcks = new Set<(error: GatewayError) => void>();
+  private sampledLength = 0;
+  private sampledBytes = 0;
 
   constructor(private readonly socket: Socket) {
     socket.once('disconnect', () => {
@@ -48,6 +58,24 @@ export class SocketIoConnection implements AgentConnection {
 
   close(event: SessionClosedEvent): void {
     this.socket.emit('session_closed', event);
-    this.socket.disconnect(true);
+    // engine.io waits for its queue to drain before closing; a slow consumer never drains it.
+    if (event.reason === 'slow_consumer') this.socket.conn.close(true);
+    else this.socket.disconnect(true);
+  }
+
+  /**
+   * engine.io's queue of packets not yet handed to the transport, plus what the WebSocket holds.
+   * Summing the queue costs its length, so past a few packets (a client that stopped reading) it
+   * is re-summed only every {@link QUEUE_SAMPLE_STEP} packets.
+   */
+  backlogBytes(): number {
+    const conn = this.socket.conn as unknown as EngineInternals;
+    const queue = conn.writeBuffer ?? [];
+    const inFlight = conn.transport?.socket?.bufferedAmount ?? 0;
+    if (queue.length < QUEUE_SAMPLE_STEP || Math.abs(queue.length - this.sampledLength) >= QUEUE_SAMPLE_STEP) {
+      this.sampledLength = queue.length;
+      this.sampledBytes = queue.reduce((sum, packet) => sum + (typeof packet.data === 'string' ? packet.data.length : 0), 0);
+    }
+    return inFlight + this.sampledBytes;
   }
 }

@@ -12,6 +12,9 @@ import {
 } from '#libs/protocol';
 import type { AgentConnection } from '#libs/routing';
 
+/** How long a slow consumer has to take its close frame before the connection is cut. */
+const SLOW_CONSUMER_GRACE_MS = 1_000;
+
 /**
  * The routing core's view of one plain WebSocket connection (contract §4). The seed's protocol has
  * no acknowledgement of `message` frames, so a message counts as delivered once the frame has been
@@ -66,10 +69,18 @@ export class WebSocketConnection implements AgentConnection {
     this.send({ type: 'error', ...(id !== undefined && { id }), ...error.toBody() });
   }
 
-  /** `session_closed`, then a close frame whose code tells the client whether to reconnect. */
+  /**
+   * `session_closed`, then a close frame whose code tells the client whether to reconnect. A client
+   * that does not read (a slow consumer) never answers the close frame: it is cut a second later.
+   */
   close(event: SessionClosedEvent): void {
     this.send({ type: 'session_closed', ...event });
     this.socket.close(closeCodeOfReason(event.reason), event.reason);
+    if (event.reason === 'slow_consumer') setTimeout(() => this.socket.terminate(), SLOW_CONSUMER_GRACE_MS).unref();
+  }
+
+  backlogBytes(): number {
+    return this.socket.bufferedAmount;
   }
 
   /** Sends a WebSocket ping (the keep-alive). */
