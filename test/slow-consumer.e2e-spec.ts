@@ -1,5 +1,4 @@
 import pg from 'pg';
-import type { Socket as ClientSocket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminClient, type AdminClient } from './support/admin.js';
 import { connectAgent, http, waitFor, type TestAgent } from './support/agents.js';
@@ -75,7 +74,7 @@ describe('slow consumers (SEND_BUFFER_LIMIT_BYTES)', () => {
     const slow = await agent();
     const io = await connectAgent(gateway.url, { token: slow.token });
     expect(await io.call('subscribe', { topic: 'firehose/io' })).toMatchObject({ status: 'subscribed' });
-    const transport = (io.socket as ClientSocket).io.engine.transport as unknown as { ws: WithTcp };
+    const transport = io.socket.io.engine.transport as unknown as { ws: WithTcp };
     transport.ws._socket.pause();
     await floodUntilDropped('firehose/io');
     await waitFor(async () => (await disconnectReason(slow.id)) === 'slow_consumer', 10_000, 'the slow_consumer record');
