@@ -185,6 +185,17 @@ describe('admin browser login (authorization code + PKCE, session cookie, CSRF)'
     expect((await browser.request('GET', callbackUrl)).status).toBe(302);
     expect((await browser.request('GET', callbackUrl)).status).toBe(401); // state used once
 
+    // A forged code with a genuine state: the IdP refuses the exchange, the gateway says so (401).
+    const forger = new TestBrowser();
+    const forgedAt = await forger.navigate(`${publicUrl}/admin/login`, { login: 'alice', password: 'x' }, (url) =>
+      url.startsWith(`${publicUrl}/admin/callback`),
+    );
+    const forged = new URL(forgedAt.url);
+    forged.searchParams.set('code', 'forged-code');
+    const refused = await forger.request('GET', forged.href);
+    expect(refused.status).toBe(401);
+    expect(JSON.parse(refused.body)).toMatchObject({ error: { code: 'UNAUTHORIZED', message: expect.stringContaining('invalid_grant') } });
+
     for (const target of ['//evil.example/x', 'https://evil.example', '/\\evil.example']) {
       const response = await fetch(`${publicUrl}/admin/login?return_to=${encodeURIComponent(target)}`, { redirect: 'manual' });
       expect(response.status, target).toBe(400);

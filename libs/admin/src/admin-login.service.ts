@@ -292,8 +292,12 @@ function asGatewayError(error: unknown, logger: Logger): GatewayError {
   if (failure instanceof oidc.AuthorizationResponseError || failure instanceof oidc.ResponseBodyError) {
     return new GatewayError('UNAUTHORIZED', `sign-in refused by the identity provider (${String(failure.error).slice(0, 64)})`);
   }
-  if (failure instanceof TypeError || failure.name === 'TimeoutError' || failure.name === 'AbortError') {
-    return new GatewayError('UNAVAILABLE', 'identity provider unavailable; retry later');
+  const network = (e: unknown) => e instanceof TypeError || ['TimeoutError', 'AbortError'].includes((e as Error | undefined)?.name ?? '');
+  if (network(failure) || network(failure.cause)) return new GatewayError('UNAVAILABLE', 'identity provider unavailable; retry later');
+  // openid-client's own checks (PKCE, state, nonce, iss, ID token claims) and oauth4webapi's.
+  if (failure instanceof oidc.ClientError || failure.name === 'OperationProcessingError') {
+    return new GatewayError('UNAUTHORIZED', 'sign-in failed: the identity provider response did not validate');
   }
-  return new GatewayError('UNAUTHORIZED', 'sign-in failed: the identity provider response did not validate');
+  // Anything else (the session store down…) is the gateway's problem, not the user's.
+  return new GatewayError('UNAVAILABLE', 'sign-in could not be completed; retry later', { cause: failure });
 }
