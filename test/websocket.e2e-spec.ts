@@ -167,6 +167,28 @@ describe('plain WebSocket transport (/gateway/connect)', () => {
       ws.socket.close();
     });
 
+    it('swaps the credential with refresh and changes the card with update_card', async () => {
+      const id = await admin.agent(tenant, { capabilities: ['search', 'analyze'] });
+      const first = await admin.token(id, 60);
+      const ws = await connectWs(nodeA.url, first.token);
+      expect(ws.session.expires_at).toBe(first.expires_at);
+      const second = await admin.token(id, 3_600);
+      expect(await ws.call('refresh', { token: second.token })).toEqual({
+        type: 'ack',
+        id: expect.any(String),
+        expires_at: second.expires_at,
+      });
+      expect(await ws.call('refresh', { token: 'agt_forged' })).toMatchObject({ type: 'error', code: 'UNAUTHORIZED' });
+      expect(await ws.call('update_card', { agent_name: 'Renamed', capabilities: ['search'] })).toMatchObject({
+        type: 'ack',
+        agent_id: id,
+        agent_name: 'Renamed',
+        capabilities: ['search'],
+      });
+      expect(await ws.call('update_card', { capabilities: ['search', 'fly'] })).toMatchObject({ type: 'error', code: 'FORBIDDEN' });
+      ws.socket.close();
+    });
+
     it('closes with 1009 on a frame past the hard cap; the gateway keeps serving', async () => {
       const me = await agent();
       const ws = await connectWs(nodeA.url, me.token);
