@@ -6,8 +6,9 @@ import { PUBLIC_ROUTE } from '#libs/observability';
 import type { AdminPrincipal } from './admin-principal.js';
 
 /**
- * The global guard of the admin listener: every route needs an admin credential unless marked
- * `@Public()`. Role checks (issue 6) run after it on the {@link AdminPrincipal} it sets.
+ * The global guard of the admin listener: every route needs an admin credential (a bearer token or
+ * the console's session cookie) unless marked
+ * `@Public()`. `RolesGuard` runs after it on the {@link AdminPrincipal} it sets.
  */
 @Injectable()
 export class AdminAuthGuard extends AuthGuard('admin-bearer') {

@@ -16,7 +16,9 @@ import { AdminLoginService } from './admin-login.service.js';
  * actor `break-glass` in the audit trail), or an access token of `ADMIN_OIDC_ISSUER` validated by
  * the same code as agents' IdP tokens (`OidcIssuerClient`: JWKS or introspection), its roles and
  * tenant read by {@link grantOf}. Failures count towards the per-address brute-force limit; a valid
- * token without a role is FORBIDDEN and audited (`admin.denied`).
+ * token without a role is FORBIDDEN and audited (`admin.denied`). Without an `Authorization`
+ * header, the console's session cookie is checked instead ({@link AdminLoginService.principal}:
+ * the session in Redis, and CSRF on changes).
  */
 @Injectable()
 export class AdminTokenStrategy extends PassportStrategy(Strategy, 'admin-bearer') {
