@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminClient } from './support/admin.js';
 import { waitFor } from './support/agents.js';
 import { TestBrowser, type BrowserResponse } from './support/browser.js';
-import { TEST_DATABASE_URL, uniqueId, uniquePrefix } from './support/env.js';
+import { TEST_ADMIN_TOKEN, TEST_DATABASE_URL, uniqueId, uniquePrefix } from './support/env.js';
 import { startGateway, type GatewayProcess } from './support/gateway-process.js';
 import { startTestIssuer, type TestIssuer } from './support/oidc-issuer.js';
 import { freePort } from './support/ports.js';
@@ -215,6 +215,14 @@ describe('admin browser login (authorization code + PKCE, session cookie, CSRF)'
     expect(out.headers.get('set-cookie')).toMatch(/^agw_admin_session=; Path=\/; Max-Age=0/);
     const after = await fetch(`${nodeB.adminUrl}/admin/session`, { headers: { cookie } });
     expect(after.status).toBe(401);
+    // A bearer caller has no console session to end, even with a stray cookie beside its token.
+    const { browser: other } = await signIn('alice');
+    const bearer = await fetch(`${nodeA.adminUrl}/admin/logout`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TEST_ADMIN_TOKEN}`, cookie: other.cookieHeader(publicUrl) },
+    });
+    expect(await bearer.json()).toEqual({ signed_out: false, end_session_url: null });
+    expect((await consoleCall(other, nodeA, 'GET', '/admin/session')).body).toMatchObject({ subject: 'alice' });
     await waitFor(async () => (await records('admin.logout', 'olga')).length === 1, 10_000, 'the admin.logout record');
   });
 

@@ -128,6 +128,25 @@ describe('admin SSO, roles and sessions (contract §7)', () => {
     }
   });
 
+  it('records every use of the break-glass token, reads included', async () => {
+    // Records of this node only: other suites use the break-glass token on their own gateways.
+    const used = async () =>
+      (
+        await db.query<{ outcome: string; remote_addr: string }>(
+          "SELECT outcome, remote_addr FROM audit_records WHERE action = 'admin.break_glass' AND actor_id = 'break-glass' AND subject = 'GET /admin/v1/agents' AND node_id = $1",
+          [nodeA.nodeId],
+        )
+      ).rows;
+    expect((await breakGlass.call('GET', `/admin/v1/agents?tenant_id=${tenant}`)).status).toBe(200);
+    await waitFor(async () => (await used()).length >= 1, 10_000, 'the admin.break_glass record');
+    expect((await used())[0]).toMatchObject({ outcome: 'allowed', remote_addr: expect.any(String) });
+    // An SSO token is not break-glass.
+    const before = (await used()).length;
+    expect((await as('sso-admin').call('GET', '/admin/v1/agents')).status).toBe(200);
+    await new Promise((r) => setTimeout(r, 300));
+    expect((await used()).length).toBe(before);
+  });
+
   it('refuses a valid token without a mapped role (403, audited) and a forged one (401)', async () => {
     const before = await deniedCount('sso-nobody');
     expect(await as('sso-nobody').call('GET', '/admin/v1/tenants')).toMatchObject({ status: 403, body: { error: { code: 'FORBIDDEN' } } });

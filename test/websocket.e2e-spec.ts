@@ -1,5 +1,6 @@
 import { request as httpRequest } from 'node:http';
 import pg from 'pg';
+import { WebSocket } from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WS_CLOSE_CODES, isTerminalCloseCode, type MessageEvent } from '#libs/protocol';
 import { adminClient, type AdminClient } from './support/admin.js';
@@ -119,11 +120,9 @@ describe('plain WebSocket transport (/gateway/connect)', () => {
 
     it('answers an upgrade on another path with 404, not a hang', async () => {
       const other = await new Promise<number>((resolve) => {
-        void import('ws').then(({ WebSocket }) => {
-          const socket = new WebSocket(`${nodeA.url.replace(/^http/, 'ws')}/elsewhere`);
-          socket.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
-          socket.on('error', () => resolve(-1));
-        });
+        const socket = new WebSocket(`${nodeA.url.replace(/^http/, 'ws')}/elsewhere`);
+        socket.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+        socket.on('error', () => resolve(-1));
       });
       expect(other).toBe(404);
     });

@@ -1,6 +1,5 @@
 import { Controller, Get, HttpCode, Post, Query, Req, Res } from '@nestjs/common';
 import type { Request, Response } from 'express';
-import { AuditTrail } from '#libs/audit';
 import { Public } from '#libs/observability';
 import { Roles } from './admin-access.js';
 import { CurrentAdmin } from './admin-auth.guard.js';
@@ -16,10 +15,7 @@ import { ApiRoute } from './openapi.js';
  */
 @Controller('admin')
 export class AdminLoginController {
-  constructor(
-    private readonly login: AdminLoginService,
-    private readonly audit: AuditTrail,
-  ) {}
+  constructor(private readonly login: AdminLoginService) {}
 
   @Get('login')
   @Public()
@@ -38,23 +34,22 @@ export class AdminLoginController {
     @Req() request: Request,
     @Res() response: Response,
   ): Promise<void> {
-    const { cookie, clearState, returnTo } = await this.login.complete(request, this.login.remoteAddr(request));
+    const { cookie, clearState, returnTo } = await this.login.complete(request);
     response.setHeader('cache-control', 'no-store').setHeader('set-cookie', [clearState, cookie]).redirect(302, returnTo);
   }
 
   @Get('session')
   @Roles('admin', 'operator', 'auditor')
   @ApiRoute({ summary: 'Who is signed in; the CSRF token of a console session', response: 'adminSession' })
-  async session(@Req() request: Request, @CurrentAdmin() admin: AdminPrincipal, @Res({ passthrough: true }) response: Response) {
+  session(@CurrentAdmin() admin: AdminPrincipal, @Res({ passthrough: true }) response: Response) {
     response.setHeader('cache-control', 'no-store');
-    const session = await this.login.view(request);
     return {
       subject: admin.subject,
       roles: admin.roles,
       tenant_id: admin.tenantId,
       kind: admin.kind,
-      expires_at: session?.expires_at ?? null,
-      csrf_token: session?.csrf_token ?? null,
+      expires_at: admin.console?.expiresAt ?? null,
+      csrf_token: admin.console?.csrfToken ?? null,
     };
   }
 
@@ -62,22 +57,9 @@ export class AdminLoginController {
   @HttpCode(200)
   @Roles('admin', 'operator', 'auditor')
   @ApiRoute({ summary: 'End the console session (needs X-CSRF-Token)', response: 'logout' })
-  async logout(@Req() request: Request, @CurrentAdmin() admin: AdminPrincipal, @Res({ passthrough: true }) response: Response) {
-    const { signedOut, clear, endSessionUrl } = await this.login.logout(request);
+  async logout(@CurrentAdmin() admin: AdminPrincipal, @Res({ passthrough: true }) response: Response) {
+    const { signedOut, clear, endSessionUrl } = await this.login.logout(admin);
     if (clear) response.setHeader('set-cookie', clear);
-    if (signedOut) {
-      this.audit.record({
-        action: 'admin.logout',
-        tenant_id: admin.tenantId,
-        actor: { type: 'admin', id: admin.subject },
-        subject: 'oidc',
-        outcome: 'allowed',
-        reason: null,
-        session_id: null,
-        remote_addr: admin.remoteAddr,
-        details: {},
-      });
-    }
     return { signed_out: signedOut, end_session_url: endSessionUrl };
   }
 }

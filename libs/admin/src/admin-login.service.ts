@@ -7,7 +7,7 @@ import { resolveClientAddress, type AccessTokenClaims, type OidcIssuerClient } f
 import { GATEWAY_CONFIG, addressMatcher, type GatewayConfig } from '#libs/config';
 import { GatewayError } from '#libs/protocol';
 import { AdminAccess } from './admin-access.js';
-import type { AdminPrincipal } from './admin-principal.js';
+import type { AdminPrincipal, ConsoleSession } from './admin-principal.js';
 import { AdminSessionRepository, type AdminSessionRecord } from './admin-session.repository.js';
 import { ADMIN_OIDC_CLIENT, claimValues, grantOf } from './admin-sso.js';
 import { parseCookies, serializeCookie } from './cookies.js';
@@ -16,17 +16,14 @@ import { parseCookies, serializeCookie } from './cookies.js';
 const LOGIN_TTL_S = 600;
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 /** Where a browser lands after signing in when `/admin/login` names nowhere. */
-export const DEFAULT_RETURN_TO = '/admin/session';
-export const CSRF_HEADER = 'x-csrf-token';
+const DEFAULT_RETURN_TO = '/admin/session';
+const CSRF_HEADER = 'x-csrf-token';
 
-/** What `/admin/session` tells a signed-in console. */
-export interface AdminSessionView {
-  subject: string;
-  roles: string[];
-  tenant_id: string | null;
-  expires_at: string;
-  /** Send it back as `X-CSRF-Token` on every POST, PUT, PATCH and DELETE. */
-  csrf_token: string;
+/** What the browser login needs, present only when `ADMIN_PUBLIC_URL` enables it. */
+interface LoginSetup {
+  settings: NonNullable<GatewayConfig['adminLogin']>;
+  sso: NonNullable<GatewayConfig['adminOidc']>;
+  client: OidcIssuerClient;
 }
 
 /**
@@ -40,23 +37,23 @@ export interface AdminSessionView {
 @Injectable()
 export class AdminLoginService {
   private readonly logger = new Logger('AdminLogin');
-  private readonly settings: NonNullable<GatewayConfig['adminLogin']> | null;
-  readonly sessionCookie: string;
-  readonly stateCookie: string;
+  private readonly setup: LoginSetup | null;
+  private readonly sessionCookie: string;
+  private readonly stateCookie: string;
   private readonly trusted: (address: string | undefined) => boolean;
 
   constructor(
-    @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
-    @Inject(ADMIN_OIDC_CLIENT) private readonly sso: OidcIssuerClient | null,
+    @Inject(GATEWAY_CONFIG) config: GatewayConfig,
+    @Inject(ADMIN_OIDC_CLIENT) client: OidcIssuerClient | null,
     private readonly sessions: AdminSessionRepository,
     private readonly audit: AuditTrail,
     private readonly access: AdminAccess,
   ) {
-    this.settings = config.adminLogin;
+    this.setup = config.adminLogin && config.adminOidc && client ? { settings: config.adminLogin, sso: config.adminOidc, client } : null;
     this.trusted = addressMatcher(config.auth.trustedProxies);
     // `__Host-` cookies are only accepted over https, for path `/`, without a Domain: they cannot be
     // planted by a sibling subdomain.
-    const prefix = this.settings?.secureCookie ? '__Host-' : '';
+    const prefix = config.adminLogin?.secureCookie ? '__Host-' : '';
     this.sessionCookie = `${prefix}agw_admin_session`;
     this.stateCookie = `${prefix}agw_admin_login`;
   }
@@ -66,25 +63,21 @@ export class AdminLoginService {
     return resolveClientAddress(request.socket.remoteAddress, request.headers['x-forwarded-for'], (a) => this.trusted(a));
   }
 
-  get redirectUri(): string {
-    return `${this.enabled().publicUrl}/admin/callback`;
-  }
-
   /** Starts a login: the IdP's authorization URL and the cookie that ties the browser to this state. */
   async begin(returnTo: string | undefined): Promise<{ location: string; cookie: string }> {
-    const settings = this.enabled();
+    const { settings, client } = this.enabled();
     const target = returnTo ?? DEFAULT_RETURN_TO;
     // Only a path of this site: never an open redirect to another host (`//evil`, `/\evil`).
     if (!/^\/(?![/\\])[\x21-\x7e]{0,511}$/.test(target) || target.includes('\\')) {
       throw new GatewayError('INVALID_MESSAGE', 'return_to: must be a path on this site, such as /admin/session');
     }
-    const configuration = await this.client().metadata();
+    const configuration = await client.metadata();
     const state = oidc.randomState();
     const codeVerifier = oidc.randomPKCECodeVerifier();
     const nonce = oidc.randomNonce();
     await this.sessions.savePending(digest(state), { codeVerifier, nonce, returnTo: target }, LOGIN_TTL_S);
     const location = oidc.buildAuthorizationUrl(configuration, {
-      redirect_uri: this.redirectUri,
+      redirect_uri: redirectUri(settings),
       scope: settings.scopes,
       response_type: 'code',
       code_challenge: await oidc.calculatePKCECodeChallenge(codeVerifier),
@@ -102,8 +95,10 @@ export class AdminLoginService {
    * or from the UserInfo endpoint when the ID token does not carry the role (or tenant) claim.
    * Every outcome is an `admin.login` record.
    */
-  async complete(request: Request, remoteAddr: string): Promise<{ cookie: string; clearState: string; returnTo: string }> {
-    const settings = this.enabled();
+  async complete(request: Request): Promise<{ cookie: string; clearState: string; returnTo: string }> {
+    const setup = this.enabled();
+    const { settings } = setup;
+    const remoteAddr = this.remoteAddr(request);
     const clearState = this.cookie(this.stateCookie, '', 0);
     const query = new URLSearchParams(request.originalUrl.split('?')[1] ?? '');
     const state = query.get('state');
@@ -115,9 +110,9 @@ export class AdminLoginService {
       }
       const pending = await this.sessions.takePending(digest(state));
       if (!pending) throw new GatewayError('UNAUTHORIZED', 'sign-in state expired or already used; start again at /admin/login');
-      const claims = await this.exchange(new URL(`${this.redirectUri}?${query.toString()}`), state, pending);
+      const claims = await this.exchange(setup, new URL(`${redirectUri(settings)}?${query.toString()}`), state, pending);
       subject = typeof claims.sub === 'string' ? claims.sub : subject;
-      const grant = grantOf(claims, this.ssoSettings());
+      const grant = grantOf(claims, setup.sso);
       const id = randomBytes(32).toString('base64url');
       const now = Date.now();
       const record: AdminSessionRecord = {
@@ -128,11 +123,14 @@ export class AdminLoginService {
         expiresAt: new Date(now + settings.sessionTtlS * 1000).toISOString(),
       };
       await this.sessions.create(digest(id), record, settings.sessionTtlS);
-      this.recordLogin(grant.subject, grant.tenantId, remoteAddr, 'allowed', null, { roles: grant.roles, expires_at: record.expiresAt });
+      this.record('admin.login', grant.subject, grant.tenantId, remoteAddr, 'allowed', null, {
+        roles: grant.roles,
+        expires_at: record.expiresAt,
+      });
       return { cookie: this.cookie(this.sessionCookie, id, settings.sessionTtlS), clearState, returnTo: pending.returnTo };
     } catch (error) {
       const failure = asGatewayError(error, this.logger);
-      this.recordLogin(subject, null, remoteAddr, 'denied', failure.code, { why: failure.message });
+      this.record('admin.login', subject, null, remoteAddr, 'denied', failure.code, { why: failure.message });
       throw failure;
     }
   }
@@ -143,11 +141,13 @@ export class AdminLoginService {
    * origin, FORBIDDEN.
    */
   async principal(request: Request, route: string, remoteAddr: string): Promise<AdminPrincipal | null> {
-    if (!this.settings) return null;
+    if (!this.setup) return null;
     const id = parseCookies(request.headers.cookie).get(this.sessionCookie);
     if (id === undefined) return null;
-    const record = await this.sessions.find(digest(id));
+    const key = digest(id);
+    const record = await this.sessions.find(key);
     if (!record) throw new GatewayError('UNAUTHORIZED', 'admin session expired or signed out; sign in again at /admin/login');
+    const session: ConsoleSession = { key, expiresAt: record.expiresAt, csrfToken: csrfToken(id) };
     const principal: AdminPrincipal = {
       kind: 'sso',
       subject: record.subject,
@@ -155,34 +155,24 @@ export class AdminLoginService {
       tenantId: record.tenantId,
       request: route,
       remoteAddr,
+      console: session,
     };
-    const why = SAFE_METHODS.has(request.method) ? null : this.csrfProblem(request, id);
+    const why = SAFE_METHODS.has(request.method) ? null : this.csrfProblem(request, this.setup.settings, session.csrfToken);
     if (why) throw this.access.deny(principal, why);
     return principal;
   }
 
-  /** The signed-in session as the console sees it (with its CSRF token), or null for bearer callers. */
-  async view(request: Request): Promise<AdminSessionView | null> {
-    const id = this.settings ? parseCookies(request.headers.cookie).get(this.sessionCookie) : undefined;
-    const record = id === undefined ? null : await this.sessions.find(digest(id));
-    if (id === undefined || !record) return null;
-    return {
-      subject: record.subject,
-      roles: record.roles,
-      tenant_id: record.tenantId,
-      expires_at: record.expiresAt,
-      csrf_token: csrfToken(id),
-    };
-  }
-
-  /** Ends the cookie's session (if any) and names the IdP's end-session URL for a full sign-out. */
-  async logout(request: Request): Promise<{ signedOut: boolean; clear: string | null; endSessionUrl: string | null }> {
-    const id = this.settings ? parseCookies(request.headers.cookie).get(this.sessionCookie) : undefined;
-    if (id === undefined) return { signedOut: false, clear: null, endSessionUrl: null };
-    const signedOut = await this.sessions.delete(digest(id));
+  /**
+   * Ends the console session the request was authenticated by (a bearer caller has none), records
+   * `admin.logout`, and names the IdP's end-session URL for a full sign-out.
+   */
+  async logout(admin: AdminPrincipal): Promise<{ signedOut: boolean; clear: string | null; endSessionUrl: string | null }> {
+    if (!admin.console || !this.setup) return { signedOut: false, clear: null, endSessionUrl: null };
+    const signedOut = await this.sessions.delete(admin.console.key);
+    if (signedOut) this.record('admin.logout', admin.subject, admin.tenantId, admin.remoteAddr, 'allowed', null, {});
     let endSessionUrl: string | null = null;
     try {
-      const configuration = await this.client().metadata();
+      const configuration = await this.setup.client.metadata();
       if (configuration.serverMetadata().end_session_endpoint) endSessionUrl = oidc.buildEndSessionUrl(configuration).href;
     } catch {
       // The IdP being down does not stop a sign-out here.
@@ -190,28 +180,24 @@ export class AdminLoginService {
     return { signedOut, clear: this.cookie(this.sessionCookie, '', 0), endSessionUrl };
   }
 
-  private enabled(): NonNullable<GatewayConfig['adminLogin']> {
-    if (!this.settings || !this.sso) {
+  private enabled(): LoginSetup {
+    if (!this.setup) {
       throw new GatewayError(
         'NOT_FOUND',
         'browser login is not configured (set ADMIN_PUBLIC_URL, ADMIN_OIDC_ISSUER, ADMIN_OIDC_CLIENT_ID)',
       );
     }
-    return this.settings;
-  }
-
-  private ssoSettings(): NonNullable<GatewayConfig['adminOidc']> {
-    return this.config.adminOidc!;
-  }
-
-  private client(): OidcIssuerClient {
-    this.enabled();
-    return this.sso!;
+    return this.setup;
   }
 
   /** Code → tokens (PKCE, state, nonce checked by openid-client) → claims, with UserInfo when needed. */
-  private async exchange(callbackUrl: URL, state: string, pending: { codeVerifier: string; nonce: string }): Promise<AccessTokenClaims> {
-    const configuration = await this.client().metadata();
+  private async exchange(
+    { client, sso }: LoginSetup,
+    callbackUrl: URL,
+    state: string,
+    pending: { codeVerifier: string; nonce: string },
+  ): Promise<AccessTokenClaims> {
+    const configuration = await client.metadata();
     const tokens = await oidc.authorizationCodeGrant(configuration, callbackUrl, {
       pkceCodeVerifier: pending.codeVerifier,
       expectedState: state,
@@ -220,8 +206,7 @@ export class AdminLoginService {
     });
     const idClaims = tokens.claims();
     if (!idClaims) throw new GatewayError('UNAUTHORIZED', 'the identity provider returned no ID token');
-    const settings = this.ssoSettings();
-    const needed = [settings.roleClaim, ...(settings.tenantClaim ? [settings.tenantClaim] : [])];
+    const needed = [sso.roleClaim, ...(sso.tenantClaim ? [sso.tenantClaim] : [])];
     const missing = needed.some((path) => claimValues(idClaims, path).length === 0);
     if (missing && configuration.serverMetadata().userinfo_endpoint) {
       const userinfo = await oidc.fetchUserInfo(configuration, tokens.access_token, idClaims.sub);
@@ -232,31 +217,32 @@ export class AdminLoginService {
   }
 
   private cookie(name: string, value: string, maxAgeS: number): string {
-    return serializeCookie(name, value, { maxAgeS, secure: this.settings?.secureCookie ?? false, sameSite: 'Lax' });
+    return serializeCookie(name, value, { maxAgeS, secure: this.setup?.settings.secureCookie ?? false, sameSite: 'Lax' });
   }
 
-  private csrfProblem(request: Request, id: string): string | null {
+  private csrfProblem(request: Request, settings: LoginSetup['settings'], expected: string): string | null {
     const origin = request.headers.origin;
-    if (origin !== undefined && origin !== new URL(this.settings!.publicUrl).origin) {
+    if (origin !== undefined && origin !== new URL(settings.publicUrl).origin) {
       return `cross-origin request from ${origin.slice(0, 100)} refused`;
     }
     const token = request.headers[CSRF_HEADER];
-    if (typeof token !== 'string' || !equalText(token, csrfToken(id))) {
+    if (typeof token !== 'string' || !equalText(token, expected)) {
       return 'cookie-authenticated changes need the session CSRF token in X-CSRF-Token (from GET /admin/session)';
     }
     return null;
   }
 
-  private recordLogin(
+  private record(
+    action: 'admin.login' | 'admin.logout',
     subject: string,
     tenantId: string | null,
-    remoteAddr: string,
+    remoteAddr: string | null,
     outcome: 'allowed' | 'denied',
     reason: string | null,
     details: Record<string, unknown>,
   ): void {
     this.audit.record({
-      action: 'admin.login',
+      action,
       tenant_id: tenantId,
       actor: { type: 'admin', id: subject },
       subject: 'oidc',
@@ -264,9 +250,13 @@ export class AdminLoginService {
       reason,
       session_id: null,
       remote_addr: remoteAddr,
-      details: { method: 'authorization_code', issuer: this.config.adminOidc?.issuer, ...details },
+      details: { method: 'authorization_code', issuer: this.setup?.sso.issuer, ...details },
     });
   }
+}
+
+function redirectUri(settings: LoginSetup['settings']): string {
+  return `${settings.publicUrl}/admin/callback`;
 }
 
 function digest(value: string): string {

@@ -15,6 +15,17 @@ export interface AdminPrincipal {
   /** The request, for denial records: `PATCH /admin/v1/agents/planner-1`. */
   request: string;
   remoteAddr: string | null;
+  /** Set when the caller is the console, authenticated by its session cookie. */
+  console?: ConsoleSession;
+}
+
+/** The console session behind a cookie-authenticated request. */
+export interface ConsoleSession {
+  /** The SHA-256 of the cookie value: the session's key in Redis. */
+  key: string;
+  expiresAt: string;
+  /** What changes must send back in `X-CSRF-Token`. */
+  csrfToken: string;
 }
 
 /** The admin as the author of an audit record. */

@@ -52,6 +52,18 @@ export class AdminTokenStrategy extends PassportStrategy(Strategy, 'admin-bearer
     if (token === undefined) throw new GatewayError('UNAUTHORIZED', 'admin API needs Authorization: Bearer <token> (or a console session)');
     // Digests of equal length, compared in constant time: neither the token nor its length leaks.
     if (this.adminTokenDigest && timingSafeEqual(digest(token), this.adminTokenDigest)) {
+      // Every use of the break-glass credential is on the record, reads included.
+      this.audit.record({
+        action: 'admin.break_glass',
+        tenant_id: null,
+        actor: { type: 'admin', id: 'break-glass' },
+        subject: route,
+        outcome: 'allowed',
+        reason: null,
+        session_id: null,
+        remote_addr: remoteAddr,
+        details: {},
+      });
       return { kind: 'break_glass', subject: 'break-glass', roles: ['admin'], tenantId: null, request: route, remoteAddr };
     }
     if (this.sso && this.config.adminOidc) {

@@ -19,6 +19,7 @@ export const AUDIT_ACTIONS = [
   'tenant.created',
   'admin.login',
   'admin.logout',
+  'admin.break_glass',
   'admin.denied',
 ] as const;
 

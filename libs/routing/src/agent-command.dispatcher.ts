@@ -65,9 +65,9 @@ export class AgentCommandDispatcher {
       let refusal = this.toGatewayError(error, event);
       let audited = context?.audited ?? false;
       if (!context && REFUSED_BEFORE_GUARDS.has(refusal.code)) {
-        const charged = await this.chargeRefused(caller, String(event), refusal);
-        audited = charged !== refusal;
-        refusal = charged;
+        refusal = await this.chargeRefused(caller, String(event), refusal);
+        // The rate-limit guard wrote its own `message.rate_limited` record.
+        audited = refusal.code === 'RATE_LIMIT';
       }
       this.metrics.refusals.labels(refusal.code).inc();
       if (!audited && MESSAGE_EVENTS.has(event)) this.auditRefusal(caller, event, payload, frameBytes, refusal);
