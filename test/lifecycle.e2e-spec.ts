@@ -1,3 +1,4 @@
+import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { connectAgent, http, type TestAgent } from './support/agents.js';
 import { uniqueId, uniquePrefix } from './support/env.js';
@@ -33,6 +34,63 @@ describe('start-up and shutdown', () => {
     expect(stderr).toContain('ADMIN_TOKEN must be at least 32 characters');
     expect(stderr).not.toContain('short-secret');
     expect(stderr).not.toMatch(NO_STACK);
+  });
+
+  describe('never prints a password in a start-up message', () => {
+    const PASSWORD = 'pw-Zq81xK3nVb';
+    const noPassword = (text: string): void => {
+      expect(text).not.toContain(PASSWORD);
+      expect(text).not.toContain(encodeURIComponent(PASSWORD));
+    };
+
+    it('a malformed DATABASE_URL or REDIS_URL is shown with the password masked, and what is wrong is said', async () => {
+      const { code, stderr, stdout } = await runGatewayToExit({
+        DATABASE_URL: `postgresql://app:${PASSWORD}@127.0.0.1:99999/agent_gateway`,
+        REDIS_URL: `redis://:${PASSWORD}@local host:6379`,
+      });
+      expect(code).toBe(1);
+      expect(stderr).toContain('DATABASE_URL has port "99999", which is not a port number from 1 to 65535');
+      expect(stderr).toContain('(got "postgresql://***@127.0.0.1:99999/agent_gateway")');
+      expect(stderr).toContain('REDIS_URL is not a valid URL');
+      noPassword(stderr + stdout);
+    });
+
+    it('Postgres unreachable', async () => {
+      const { code, stderr, stdout } = await runGatewayToExit({ DATABASE_URL: `postgresql://app:${PASSWORD}@127.0.0.1:1/agent_gateway` });
+      expect(code).toBe(1);
+      expect(stderr).toMatch(/cannot reach Postgres at 127\.0\.0\.1:1/);
+      noPassword(stderr + stdout);
+    });
+
+    it('Redis unreachable', async () => {
+      const { code, stderr, stdout } = await runGatewayToExit({ REDIS_URL: `redis://agw:${PASSWORD}@127.0.0.1:1` });
+      expect(code).toBe(1);
+      expect(stderr).toMatch(/cannot reach Redis at 127\.0\.0\.1:1/);
+      noPassword(stderr + stdout);
+    });
+
+    it('a migration that fails, with an error that quotes the password', async () => {
+      // A database where creating a type fails with a message carrying the password (an event
+      // trigger): the worst case of a driver error quoted in the start-up line.
+      const name = `agent_gateway_test_${uniqueId('badmig').replace('-', '_')}`;
+      const admin = new pg.Client({ connectionString: 'postgresql://postgres@localhost:5432/postgres' });
+      await admin.connect();
+      await admin.query(`CREATE DATABASE "${name}"`);
+      await admin.end();
+      const db = new pg.Client({ connectionString: `postgresql://postgres@localhost:5432/${name}` });
+      await db.connect();
+      await db.query(`CREATE FUNCTION refuse() RETURNS event_trigger LANGUAGE plpgsql AS $$
+        BEGIN RAISE EXCEPTION 'refused for postgresql://postgres:${PASSWORD}@localhost/x'; END $$`);
+      await db.query(`CREATE EVENT TRIGGER refuse_types ON ddl_command_start WHEN TAG IN ('CREATE TYPE') EXECUTE FUNCTION refuse()`);
+      await db.end();
+      // Trust authentication: the password is accepted and ignored, so the gateway reaches the migration.
+      const { code, stderr, stdout } = await runGatewayToExit({ DATABASE_URL: `postgresql://postgres:${PASSWORD}@localhost:5432/${name}` });
+      expect(code).toBe(1);
+      expect(stderr.trim().split('\n')).toEqual([
+        expect.stringMatching(/^agent-gateway: migration 0001_init failed: refused for postgresql:\/\/postgres:\*\*\*@localhost/),
+      ]);
+      noPassword(stderr + stdout);
+    });
   });
 
   it('refuses to start with `none` authentication when NODE_ENV=production', async () => {

@@ -31,7 +31,7 @@ async function main(): Promise<void> {
     process.once('SIGTERM', stop);
     process.once('SIGINT', stop);
   } catch (error) {
-    process.stderr.write(`${describeStartupError(error)}\n`);
+    process.stderr.write(`${describeStartupError(error, process.env)}\n`);
     process.exit(1);
   }
 }

@@ -26,7 +26,7 @@ async function main(): Promise<void> {
     app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
     new Logger('Bootstrap').log({ event: 'ready', node_id: config.nodeId, version: config.version, role: 'audit-worker' });
   } catch (error) {
-    process.stderr.write(`${describeStartupError(error)}\n`);
+    process.stderr.write(`${describeStartupError(error, process.env)}\n`);
     process.exit(1);
   }
 }

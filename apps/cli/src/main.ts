@@ -100,7 +100,8 @@ run(process.argv.slice(2)).then(
       process.stderr.write(`${error.message ? `${error.message}\n\n` : ''}${USAGE}\n`);
       process.exit(2);
     }
-    const line = error instanceof GatewayError ? `agent-gateway: ${error.code}: ${error.message}` : describeStartupError(error);
+    const line =
+      error instanceof GatewayError ? `agent-gateway: ${error.code}: ${error.message}` : describeStartupError(error, process.env);
     process.stderr.write(`${line}\n`);
     process.exit(1);
   },

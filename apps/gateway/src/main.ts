@@ -11,7 +11,7 @@ async function main(): Promise<void> {
   try {
     gateway = await bootstrap(process.env);
   } catch (error) {
-    process.stderr.write(`${describeStartupError(error)}\n`);
+    process.stderr.write(`${describeStartupError(error, process.env)}\n`);
     process.exit(1);
   }
   const stop = (signal: string): void => {

@@ -32,6 +32,22 @@ describe('loadConfig', () => {
     expect(error.message).not.toContain('too-short');
   });
 
+  it('shows URL variables with their password masked, and says what is wrong with them', () => {
+    const problems = (env: NodeJS.ProcessEnv): string[] => {
+      try {
+        loadConfig(env, '0');
+      } catch (e) {
+        return (e as ConfigError).problems;
+      }
+      return [];
+    };
+    expect(problems({ DATABASE_URL: 'postgresql://app:hunter2pw@db:99999/gw', REDIS_URL: 'redis://:hunter2pw@ca che:6379' })).toEqual([
+      'DATABASE_URL has port "99999", which is not a port number from 1 to 65535 (got "postgresql://***@db:99999/gw")',
+      'REDIS_URL is not a valid URL (a URL starting with redis:// or rediss://, host, optional port and path) (got "redis://***@ca che:6379")',
+    ]);
+    expect(problems({ OIDC_ISSUER: 'ftp://u:hunter2pw@idp' }).join('\n')).not.toContain('hunter2pw');
+  });
+
   it('refuses `none` in production and a heartbeat time-out not above the interval', () => {
     expect(() => loadConfig({ NODE_ENV: 'production', AUTH_METHODS: 'none' }, '0')).toThrow(
       /must not include "none" when NODE_ENV=production/,

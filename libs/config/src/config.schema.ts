@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import * as z from 'zod';
 import { parseCidr } from './cidr.js';
+import { redactUrl, scrubSecrets, urlProblem } from './redact.js';
 import type { AuthMethod } from '#libs/protocol';
 
 /**
@@ -17,11 +18,14 @@ export interface ConfigKey<T> {
   default: string | undefined;
   /** Parses the raw string (the default applied); a thrown message names the problem. */
   parse: (raw: string | undefined) => T;
-  /** Set for secrets: never echoed back in an error. */
-  secret?: boolean;
+  /**
+   * `true` for secrets: never echoed back in an error. `'url'` for URLs that may carry a password
+   * (`DATABASE_URL`, `REDIS_URL`): echoed with the password replaced by `***`.
+   */
+  secret?: boolean | 'url';
 }
 
-function key<T>(doc: string, def: string | undefined, schema: z.ZodType<T>, secret = false): ConfigKey<T> {
+function key<T>(doc: string, def: string | undefined, schema: z.ZodType<T>, secret: boolean | 'url' = false): ConfigKey<T> {
   return {
     doc,
     default: def,
@@ -53,16 +57,10 @@ const bool = z
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
 
 const url = (protocols: string[]) =>
-  z.string({ error: 'is required' }).refine(
-    (v) => {
-      try {
-        return protocols.includes(new URL(v).protocol);
-      } catch {
-        return false;
-      }
-    },
-    { error: `must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}` },
-  );
+  z.string({ error: 'is required' }).superRefine((v, ctx) => {
+    const problem = urlProblem(v, protocols);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  });
 
 const filePath = z
   .string()
@@ -192,12 +190,14 @@ export const CONFIG_KEYS = {
     'Postgres connection URL; the database is created if missing and migrated on start.',
     'postgresql://postgres@localhost:5432/agent_gateway',
     url(['postgresql:', 'postgres:']),
+    'url',
   ),
   DATABASE_POOL_SIZE: key('Most Postgres connections one process opens.', '10', int(1, 200)),
   REDIS_URL: key(
     'Redis connection URL (presence, routing between nodes, rate limits, queues).',
     'redis://localhost:6379',
     url(['redis:', 'rediss:']),
+    'url',
   ),
   REDIS_KEY_PREFIX: key(
     'Prefix of every Redis key and channel, so deployments can share a Redis.',
@@ -214,6 +214,7 @@ export const CONFIG_KEYS = {
     'Issuer of admin SSO access tokens (the enterprise IdP); the admin API then accepts its bearer tokens.',
     undefined,
     url(['https:', 'http:']).optional(),
+    'url',
   ),
   ADMIN_OIDC_AUDIENCE: key(
     'Required `aud` of admin access tokens. Required with `ADMIN_OIDC_ISSUER`.',
@@ -248,6 +249,7 @@ export const CONFIG_KEYS = {
     'Base URL of the admin listener as browsers reach it (`https://gateway.example.com`). With `ADMIN_OIDC_CLIENT_ID` it enables the browser login; the IdP client must allow `<ADMIN_PUBLIC_URL>/admin/callback`. `https` makes the session cookie `Secure` (required when NODE_ENV=production).',
     undefined,
     url(['https:', 'http:']).optional(),
+    'url',
   ),
   ADMIN_OIDC_SCOPES: key(
     'Scopes the browser login asks for (space-separated, must include `openid`).',
@@ -265,6 +267,7 @@ export const CONFIG_KEYS = {
     'OIDC/OAuth issuer URL of agent access tokens (discovery at `/.well-known/openid-configuration`). Required with `oidc`.',
     undefined,
     url(['https:', 'http:']).optional(),
+    'url',
   ),
   OIDC_AUDIENCE: key('Required `aud` of agent access tokens. Required with `oidc`.', undefined, z.string().min(1).optional()),
   OIDC_AGENT_CLAIM: key(
@@ -470,6 +473,20 @@ export interface GatewayConfig {
   log: { level: 'error' | 'warn' | 'log' | 'debug' | 'verbose'; format: 'json' | 'text' };
 }
 
+/**
+ * `text` with every secret of the environment replaced by `***`: values of secret variables and
+ * passwords in the URL variables. For any start-up message that quotes a driver's error.
+ */
+export function scrubConfigSecrets(text: string, env: NodeJS.ProcessEnv): string {
+  const secrets: (string | undefined)[] = [];
+  const urls: (string | undefined)[] = [];
+  for (const [name, def] of Object.entries(CONFIG_KEYS) as [ConfigKeyName, ConfigKey<unknown>][]) {
+    if (def.secret === true) secrets.push(env[name]);
+    else if (def.secret === 'url') urls.push(env[name] || def.default);
+  }
+  return scrubSecrets(text, secrets, urls);
+}
+
 /** The configuration was refused; `problems` has one line per variable. */
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -493,7 +510,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, version: string): GatewayConf
     try {
       parsed[name] = def.parse(raw);
     } catch (error) {
-      const shown = def.secret || raw === undefined ? '' : ` (got ${JSON.stringify(raw)})`;
+      const shown = def.secret === true || raw === undefined ? '' : ` (got ${JSON.stringify(def.secret === 'url' ? redactUrl(raw) : raw)})`;
       problems.push(`${name} ${(error as Error).message}${shown}`);
     }
   }

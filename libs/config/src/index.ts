@@ -6,6 +6,7 @@ export {
   ConfigError,
   loadConfig,
   rateLimitDefaultsSchema,
+  scrubConfigSecrets,
 } from './config.schema.js';
 export type {
   AdminRoleGrant,
@@ -17,6 +18,6 @@ export type {
   RateLimitDefaults,
 } from './config.schema.js';
 export { ConfigModule, GATEWAY_CONFIG } from './config.module.js';
-export { hostPortOf, redactUrl } from './redact.js';
+export { hostPortOf, redactUrl, scrubSecrets } from './redact.js';
 export { readVersion } from './version.js';
 export { addressMatcher, parseCidr } from './cidr.js';

@@ -5,7 +5,7 @@ import type { DynamicModule, INestApplication, LoggerService, NestApplicationOpt
 type HttpsOptions = NonNullable<NestApplicationOptions['httpsOptions']>;
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { ConfigError, redactUrl, type GatewayConfig } from '#libs/config';
+import { ConfigError, scrubConfigSecrets, type GatewayConfig } from '#libs/config';
 import { DatabaseUnavailableError, migrateDatabase } from '#libs/persistence';
 import { RedisUnavailableError, checkRedis } from '#libs/redis';
 import { ProcessModule, type SharedState } from './process.module.js';
@@ -84,17 +84,17 @@ export class StartupError extends Error {
   }
 }
 
-/** One clear line (a few for configuration) for a failure at start: what, where, how to fix it. */
-export function describeStartupError(error: unknown, config?: GatewayConfig): string {
+/**
+ * One clear line (a few for configuration) for a failure at start: what, where, how to fix it.
+ * Whatever the message quotes (a driver's error included), the secrets of `env` are masked.
+ */
+export function describeStartupError(error: unknown, env: NodeJS.ProcessEnv): string {
+  return scrubConfigSecrets(startupLine(error), env);
+}
+
+function startupLine(error: unknown): string {
   if (error instanceof ConfigError) return `agent-gateway: ${error.message}`;
-  if (error instanceof DatabaseUnavailableError) {
-    const url = config ? ` (DATABASE_URL=${redactUrl(config.databaseUrl)})` : '';
-    return `agent-gateway: ${error.message}${url}: ${error.hint}`;
-  }
-  if (error instanceof RedisUnavailableError) {
-    const url = config ? ` (REDIS_URL=${redactUrl(config.redis.url)})` : '';
-    return `agent-gateway: ${error.message}${url}: ${error.hint}`;
-  }
-  if (error instanceof StartupError) return `agent-gateway: ${error.message}: ${error.hint}`;
+  if (error instanceof DatabaseUnavailableError || error instanceof RedisUnavailableError || error instanceof StartupError)
+    return `agent-gateway: ${error.message}: ${error.hint}`;
   return `agent-gateway: failed to start: ${(error as Error)?.message ?? String(error)}`;
 }

@@ -41,16 +41,32 @@ export interface CompiledPolicy {
   evaluate(request: PolicyRequest): PolicyDecision;
 }
 
-/** `*` matches any run of characters, `/` included; everything else is literal. */
+/**
+ * `*` matches any run of characters, `/` included; everything else is literal. Linear in the
+ * length of the value, whatever the glob: the literal parts between stars are found left to right
+ * with `indexOf` (the leftmost match of each part is always a safe choice, because a star can absorb
+ * whatever lies before the next part), the first part anchored at the start and the last at the end.
+ * No regular expression, so no backtracking an admin or an agent-chosen topic could trigger.
+ */
 export function compileGlob(glob: string): Matcher {
-  if (glob === '*') return () => true;
   if (!glob.includes('*')) return (value) => value === glob;
-  const source = glob
-    .split('*')
-    .map((part) => part.replace(/[.+?^${}()|[\]\\/]/g, '\\$&'))
-    .join('.*');
-  const regex = new RegExp(`^${source}$`);
-  return (value) => regex.test(value);
+  const parts = glob.split('*');
+  const head = parts[0] ?? '';
+  const tail = parts[parts.length - 1] ?? '';
+  const middle = parts.slice(1, -1).filter((part) => part.length > 0);
+  const fixed = head.length + tail.length;
+  if (fixed === 0 && middle.length === 0) return () => true;
+  return (value) => {
+    if (value.length < fixed || !value.startsWith(head) || !value.endsWith(tail)) return false;
+    let at = head.length;
+    const end = value.length - tail.length;
+    for (const part of middle) {
+      const found = value.indexOf(part, at);
+      if (found < 0 || found + part.length > end) return false;
+      at = found + part.length;
+    }
+    return true;
+  };
 }
 
 function compileSelector(selector: PolicySelector | undefined): CompiledSelector {

@@ -4,11 +4,27 @@ import * as z from 'zod';
 export const POLICY_ACTIONS = ['send', 'publish', 'subscribe'] as const;
 export type PolicyAction = (typeof POLICY_ACTIONS)[number];
 
+/** The longest selector value: a topic name (200 characters) with a few stars. */
+export const MAX_GLOB_LENGTH = 256;
+/** Most `*` in one selector value. */
+export const MAX_GLOB_STARS = 16;
+/** Most selector values with a `*` in one document: bounds the work of one decision. */
+export const MAX_GLOBS_PER_DOCUMENT = 1000;
+/** Most rules in one document. */
+export const MAX_RULES = 1000;
+
 const glob = z
   .string()
   .min(1)
-  .max(256)
-  .regex(/^[A-Za-z0-9._:/*-]+$/, { error: 'must be a name or a glob of letters, digits, ".", "_", ":", "/", "-" and "*"' });
+  .max(MAX_GLOB_LENGTH, { error: `must be at most ${MAX_GLOB_LENGTH} characters` })
+  .regex(/^[A-Za-z0-9._:/*-]+$/, { error: 'must be a name or a glob of letters, digits, ".", "_", ":", "/", "-" and "*"' })
+  .refine((v) => countStars(v) <= MAX_GLOB_STARS, { error: `must have at most ${MAX_GLOB_STARS} "*"` });
+
+function countStars(value: string): number {
+  let stars = 0;
+  for (let i = value.indexOf('*'); i >= 0; i = value.indexOf('*', i + 1)) stars++;
+  return stars;
+}
 
 const selector = z.strictObject({
   agent_id: glob.optional(),
@@ -26,7 +42,9 @@ const rule = z.strictObject({
 });
 
 /** A tenant's policy document, as stored and as the admin API takes it. */
-export const policyDocumentSchema = z.strictObject({ rules: z.array(rule).max(1000) });
+export const policyDocumentSchema = z.strictObject({
+  rules: z.array(rule).max(MAX_RULES, { error: `must have at most ${MAX_RULES} rules` }),
+});
 
 export type PolicyDocument = z.infer<typeof policyDocumentSchema>;
 export type PolicyRule = z.infer<typeof rule>;
@@ -59,8 +77,14 @@ export function parsePolicyDocument(input: unknown): PolicyDocument {
           : issue.message.replace(/^Invalid input: /, '');
     throw new PolicyDocumentError(path ? `${path}: ${message}` : message);
   }
+  let globs = 0;
   parsed.data.rules.forEach((r, i) => {
     const at = `rules[${i}]`;
+    for (const selector of [r.from, r.to]) {
+      for (const value of Object.values(selector ?? {})) if (value.includes('*')) globs++;
+    }
+    if (globs > MAX_GLOBS_PER_DOCUMENT)
+      throw new PolicyDocumentError(`${at}: a document may hold at most ${MAX_GLOBS_PER_DOCUMENT} selector values with "*"`);
     if (r.from?.topic !== undefined) throw new PolicyDocumentError(`${at}.from.topic: a topic belongs to the target; use to.topic`);
     const sends = r.actions.includes('send');
     const topics = r.actions.some((a) => a !== 'send');
