@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { connectAgent, http, type TestAgent } from './support/agents.js';
-import { uniqueId, uniquePrefix } from './support/env.js';
+import { privateDatabaseUrl, uniqueId, uniquePrefix } from './support/env.js';
 import { runGatewayToExit, startGateway } from './support/gateway-process.js';
 
 const NO_STACK = /^\s+at /m;
@@ -72,7 +72,8 @@ describe('start-up and shutdown', () => {
     it('a migration that fails, with an error that quotes the password', async () => {
       // A database where creating a type fails with a message carrying the password (an event
       // trigger): the worst case of a driver error quoted in the start-up line.
-      const name = `agent_gateway_test_${uniqueId('badmig').replace('-', '_')}`;
+      const url = privateDatabaseUrl(uniqueId('badmig').replace('-', '_'));
+      const name = new URL(url).pathname.slice(1);
       const admin = new pg.Client({ connectionString: 'postgresql://postgres@localhost:5432/postgres' });
       await admin.connect();
       await admin.query(`CREATE DATABASE "${name}"`);
@@ -84,7 +85,7 @@ describe('start-up and shutdown', () => {
       await db.query(`CREATE EVENT TRIGGER refuse_types ON ddl_command_start WHEN TAG IN ('CREATE TYPE') EXECUTE FUNCTION refuse()`);
       await db.end();
       // Trust authentication: the password is accepted and ignored, so the gateway reaches the migration.
-      const { code, stderr, stdout } = await runGatewayToExit({ DATABASE_URL: `postgresql://postgres:${PASSWORD}@localhost:5432/${name}` });
+      const { code, stderr, stdout } = await runGatewayToExit({ DATABASE_URL: url.replace('postgres@', `postgres:${PASSWORD}@`) });
       expect(code).toBe(1);
       expect(stderr.trim().split('\n')).toEqual([
         expect.stringMatching(/^agent-gateway: migration 0001_init failed: refused for postgresql:\/\/postgres:\*\*\*@localhost/),

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminClient, type AdminClient } from './support/admin.js';
 import { connectAgent, http, type TestAgent } from './support/agents.js';
-import { uniqueId, uniquePrefix } from './support/env.js';
+import { privateDatabaseUrl, uniqueId, uniquePrefix } from './support/env.js';
 import { startGateway, type GatewayProcess } from './support/gateway-process.js';
 
 // The rate-limit document is deployment-wide, so this suite has a database of its own. Two real
@@ -15,7 +15,7 @@ describe('rate limits (contract §7.2)', () => {
   let document: Record<string, unknown> = {};
 
   beforeAll(async () => {
-    const env = { DATABASE_URL: 'postgresql://postgres@localhost:5432/agent_gateway_test_ratelimits', REDIS_KEY_PREFIX: uniquePrefix() };
+    const env = { DATABASE_URL: privateDatabaseUrl('ratelimits'), REDIS_KEY_PREFIX: uniquePrefix() };
     one = await startGateway(env);
     two = await startGateway(env);
     admin = adminClient(one);
