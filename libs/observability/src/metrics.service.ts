@@ -27,6 +27,19 @@ export class MetricsService {
     labelNames: ['code'] as const,
     registers: [this.registry],
   });
+  /** Refusals given a request id (each has a log line, unless the per-second log budget was spent). */
+  readonly refusalLines = new Counter({
+    name: 'agw_refusals_noted_total',
+    help: 'Refusals given a correlation id (request_id)',
+    registers: [this.registry],
+  });
+  /** Per-session and per-agent limits that refused something, by limit. */
+  readonly limitRefusals = new Counter({
+    name: 'agw_limit_refusals_total',
+    help: 'Requests refused by a per-session or per-agent resource limit, by limit',
+    labelNames: ['limit'] as const,
+    registers: [this.registry],
+  });
   /** Connections refused, by error code. */
   readonly connectRefusals = new Counter({
     name: 'agw_connect_refusals_total',

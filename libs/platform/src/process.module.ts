@@ -1,11 +1,12 @@
 import { Module, type DynamicModule, type Type } from '@nestjs/common';
-import { APP_FILTER } from '@nestjs/core';
+import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import { AuditModule } from '#libs/audit';
 import { ConfigModule, type GatewayConfig } from '#libs/config';
 import { MetricsService, ObservabilityModule, ReadinessState } from '#libs/observability';
 import { PersistenceModule } from '#libs/persistence';
 import { RedisModule } from '#libs/redis';
 import { HttpErrorFilter } from './http-error.filter.js';
+import { JsonDepthPipe } from './json-depth.pipe.js';
 
 /** Process-wide state shared by both listeners of one process (metrics, readiness). */
 export interface SharedState {
@@ -36,7 +37,10 @@ export class ProcessModule {
         AuditModule.forRoot(config, { writer: options.auditWriter }),
         plane,
       ],
-      providers: [{ provide: APP_FILTER, useClass: HttpErrorFilter }],
+      providers: [
+        { provide: APP_FILTER, useClass: HttpErrorFilter },
+        { provide: APP_PIPE, useClass: JsonDepthPipe },
+      ],
     };
   }
 }

@@ -9,3 +9,4 @@ export * from './http.js';
 export * from './identifiers.js';
 export * from './payloads.js';
 export * from './websocket.js';
+export * from './json-depth.js';
