@@ -350,7 +350,7 @@ export const CONFIG_KEYS = {
   ),
   AUDIT_BUFFER_MAX_BYTES: key(
     'Most bytes of records held in memory while Redis is unreachable (content JSON when `AUDIT_PAYLOADS=true`, plus 1 KiB a record); past it, new records are dropped and counted.',
-    '67108864',
+    '134217728',
     int(1024 * 1024, 64 * 1024 * 1024 * 1024),
   ),
   AUDIT_ALLOW_VOLATILE_REDIS: key(
