@@ -64,12 +64,16 @@ describe('Redis persistence of the audit queue, checked at start', () => {
     expect(stderr + stdout).not.toMatch(NO_STACK);
   });
 
-  it('apps/admin (a producer of audit records) refuses it too; the audit worker (the consumer) starts and warns', async () => {
+  it('apps/admin (a producer of audit records) refuses it too, or starts with the acknowledgement; the audit worker (the consumer) starts and warns', async () => {
     const admin = await runGatewayToExit({ ...PRODUCTION, REDIS_URL: volatile.url }, 20_000, ADMIN_MAIN);
     expect(admin.code).toBe(1);
     expect(admin.stderr.trim().split('\n')).toEqual([
       expect.stringMatching(/^agent-gateway: Redis at .* would lose queued audit records on a restart/),
     ]);
+
+    const acknowledged = await start({ ...PRODUCTION, REDIS_URL: volatile.url, AUDIT_ALLOW_VOLATILE_REDIS: 'true' }, ADMIN_MAIN);
+    expect(await http('GET', `${acknowledged.adminUrl}/readyz`)).toMatchObject(ready('volatile'));
+    expect(linesWith(acknowledged, 'AUDIT RECORDS AT RISK')).toHaveLength(1);
 
     const worker = await start({ ...PRODUCTION, REDIS_URL: volatile.url }, AUDIT_WORKER_MAIN);
     expect(linesWith(worker, 'AUDIT RECORDS AT RISK')).toEqual([
