@@ -36,7 +36,7 @@ describe('Redis stopped mid-test', () => {
   afterAll(async () => {
     for (const agent of Object.values(agents)) agent.socket.close();
     await Promise.all([closed?.stop(), opened?.stop()]);
-    await redis?.stop();
+    await redis?.destroy();
   });
 
   const say = (from: string, to: string) =>

@@ -180,7 +180,11 @@ const authMethods = z
 
 /** The configuration table, in the order the docs list it. */
 export const CONFIG_KEYS = {
-  NODE_ENV: key('`production` forbids the `none` auth method; anything else is development.', 'development', z.string()),
+  NODE_ENV: key(
+    '`production` forbids the `none` auth method and (gateway, `apps/admin`) a Redis that may lose the audit queue on a restart, see `AUDIT_ALLOW_VOLATILE_REDIS`; anything else is development.',
+    'development',
+    z.string(),
+  ),
   HOST: key('Agent plane bind address (socket.io, plain WebSocket, agent HTTP API).', '0.0.0.0', z.string().min(1)),
   PORT: key('Agent plane port; `0` picks a free port (logged at start).', '8700', int(0, 65535)),
   ADMIN_HOST: key('Admin plane bind address: internal unless opened on purpose.', '127.0.0.1', z.string().min(1)),
@@ -343,6 +347,16 @@ export const CONFIG_KEYS = {
     'Most records held in memory while Redis is unreachable; past it, new records are dropped and counted (`agw_audit_dropped_total`).',
     '100000',
     int(1000, 10_000_000),
+  ),
+  AUDIT_BUFFER_MAX_BYTES: key(
+    'Most bytes of records held in memory while Redis is unreachable (content JSON when `AUDIT_PAYLOADS=true`, plus 1 KiB a record); past it, new records are dropped and counted.',
+    '134217728',
+    int(1024 * 1024, 64 * 1024 * 1024 * 1024),
+  ),
+  AUDIT_ALLOW_VOLATILE_REDIS: key(
+    'Acknowledge that Redis may lose queued audit records on a restart (no AOF with `appendfsync everysec` or `always`, or not verifiable): with NODE_ENV=production the gateway and `apps/admin` refuse to start on such a Redis unless this is `true`.',
+    'false',
+    bool,
   ),
   AUDIT_DURABLE_WAIT_MS: key(
     'Longest time `send` waits for its `message.routed` record to reach Redis before acknowledging; `0` never waits.',
@@ -519,7 +533,11 @@ export interface GatewayConfig {
     batchMs: number;
     batchMax: number;
     bufferMax: number;
+    /** Estimated bytes (see `estimatedRecordBytes`) of the records held in memory, at most. */
+    bufferMaxBytes: number;
     durableWaitMs: number;
+    /** Start in production on a Redis that may lose the queue (`AUDIT_ALLOW_VOLATILE_REDIS`). */
+    allowVolatileRedis: boolean;
   };
   rateLimits: { failureMode: 'closed' | 'open'; defaults: RateLimitDefaults };
   heartbeat: { intervalS: number; timeoutS: number };
@@ -713,7 +731,9 @@ export function loadConfig(env: NodeJS.ProcessEnv, version: string): GatewayConf
       batchMs: p.AUDIT_BATCH_MS,
       batchMax: p.AUDIT_BATCH_MAX,
       bufferMax: p.AUDIT_BUFFER_MAX,
+      bufferMaxBytes: p.AUDIT_BUFFER_MAX_BYTES,
       durableWaitMs: p.AUDIT_DURABLE_WAIT_MS,
+      allowVolatileRedis: p.AUDIT_ALLOW_VOLATILE_REDIS,
     },
     rateLimits: { failureMode: p.RATE_LIMIT_FAILURE_MODE, defaults: p.RATE_LIMIT_DEFAULTS ?? BUILT_IN_RATE_LIMIT_DEFAULTS },
     log: { level: p.LOG_LEVEL, format: p.LOG_FORMAT },

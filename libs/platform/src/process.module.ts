@@ -17,7 +17,8 @@ export interface SharedState {
 /**
  * The root module of one listener: configuration, Postgres, Redis and observability around a
  * plane module. When both planes run in one process, the second reuses the first's metrics and
- * readiness so `/metrics` and `/readyz` speak for the whole process.
+ * readiness so `/metrics` and `/readyz` speak for the whole process; the first also hosts the
+ * process's one watch of Redis's persistence.
  */
 @Module({})
 export class ProcessModule {
@@ -34,7 +35,7 @@ export class ProcessModule {
         shared ? ObservabilityModule.withInstances(shared.metrics, shared.readiness) : ObservabilityModule.forRoot(),
         PersistenceModule,
         RedisModule,
-        AuditModule.forRoot(config, { writer: options.auditWriter }),
+        AuditModule.forRoot(config, { writer: options.auditWriter, watchRedisPersistence: !shared }),
         plane,
       ],
       providers: [
