@@ -1,4 +1,4 @@
-import { ConsoleLogger, Logger, type DynamicModule, type Type } from '@nestjs/common';
+import { ConsoleLogger, Logger, type DynamicModule, type LoggerService, type Type } from '@nestjs/common';
 import { Test, type TestingModule } from '@nestjs/testing';
 import { loadConfig, type GatewayConfig } from '#libs/config';
 import { migrateDatabase } from '#libs/persistence';
@@ -30,28 +30,35 @@ export interface LogLine {
   message: string;
 }
 
+const lines: LogLine[] = [];
+const printer = new ConsoleLogger({ logLevels: ['fatal', 'error', 'warn'] });
+const record =
+  (level: 'log' | 'error' | 'warn' | 'debug' | 'verbose' | 'fatal') =>
+  (message: unknown, ...rest: unknown[]): void => {
+    const last = rest[rest.length - 1];
+    lines.push({
+      level,
+      context: typeof last === 'string' ? last : '',
+      message: typeof message === 'string' ? message : JSON.stringify(message),
+    });
+    if (level === 'error' || level === 'warn' || level === 'fatal') printer[level](message, ...rest);
+  };
+/** Records every line and prints those from `warn` up. */
+const mediumLogger: LoggerService = {
+  log: record('log'),
+  error: record('error'),
+  warn: record('warn'),
+  debug: record('debug'),
+  verbose: record('verbose'),
+  fatal: record('fatal'),
+};
+
 /**
- * Captures every Nest log line of this test file (they are also printed from `warn` up), so a test
- * can wait for the line a component writes when it does something.
+ * Every Nest log line of this test file so far (the nodes of {@link startMediumNode} log through it),
+ * so a test can wait for the line a component writes when it does something.
  */
-export function captureLogs(): LogLine[] {
-  const lines: LogLine[] = [];
-  const printer = new ConsoleLogger({ logLevels: ['fatal', 'error', 'warn'] });
-  const record =
-    (level: 'log' | 'error' | 'warn' | 'debug' | 'verbose' | 'fatal') =>
-    (message: unknown, ...rest: unknown[]): void => {
-      const context = typeof rest[rest.length - 1] === 'string' ? (rest[rest.length - 1] as string) : '';
-      lines.push({ level, context, message: typeof message === 'string' ? message : JSON.stringify(message) });
-      if (level === 'error' || level === 'warn' || level === 'fatal') printer[level](message, ...rest);
-    };
-  Logger.overrideLogger({
-    log: record('log'),
-    error: record('error'),
-    warn: record('warn'),
-    debug: record('debug'),
-    verbose: record('verbose'),
-    fatal: record('fatal'),
-  });
+export function capturedLogs(): LogLine[] {
+  Logger.overrideLogger(mediumLogger);
   return lines;
 }
 
@@ -79,7 +86,9 @@ export async function startMediumNode(
     { NODE_ENV: 'test', DATABASE_URL: await mediumDatabase(), DATABASE_POOL_SIZE: '2', LOG_LEVEL: 'warn', ...env },
     '0.0.0-medium',
   );
-  const module = await Test.createTestingModule({ imports: [ProcessModule.forRoot(config, plane(config))] }).compile();
+  const module = await Test.createTestingModule({ imports: [ProcessModule.forRoot(config, plane(config))] })
+    .setLogger(mediumLogger)
+    .compile();
   await module.init();
   let closed: Promise<void> | null = null;
   return {
