@@ -12,6 +12,7 @@ export interface TestRedis {
   /** Its working directory (AOF and RDB files), private to it. */
   dir: string;
   stop(): Promise<void>;
+  /** Starts it again (nothing happens if it is running). */
   start(): Promise<void>;
   /** Stops it and removes its directory. */
   destroy(): Promise<void>;
@@ -31,6 +32,7 @@ export async function startTestRedis(args: string[] = VOLATILE_REDIS): Promise<T
   const dir = mkdtempSync(join(tmpdir(), 'agw-redis-'));
   let child: ChildProcess | null = null;
   const start = async (): Promise<void> => {
+    if (child && child.exitCode === null && child.signalCode === null) return; // already running
     child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, ...args], { stdio: 'ignore' });
     const probe = new Redis({ port, host: '127.0.0.1', lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
     probe.on('error', () => undefined);

@@ -10,14 +10,21 @@ import { TokenBucketRepository, type BucketAnswer } from './token-bucket.reposit
  * How much of an agent's rate a node may take from Redis at once, and how long it may keep it.
  * Tolerance: a node holds at most `rate × 10 ms` unspent tokens, for at most 10 ms, so across N
  * nodes the shared limit admits at most N × rate × 10 ms messages more than a strict bucket in a
- * burst after a refill, and at most that many fewer while leases lapse unused. Below 100 msgs/s
- * the lease is one token: exact.
+ * burst after a refill, and at most that many fewer while leases lapse unused. A refused trip is
+ * held for the same window: the node refuses that agent's events for the rest of it without
+ * asking again, so an agent over its limit costs a node about two trips per window however fast it
+ * sends (the tokens that refill meanwhile stay in the bucket for the next trip; over a measurement
+ * window this may admit up to rate × 10 ms per node fewer, as lapsed leases do). Below 100 msgs/s
+ * the lease is one token and nothing is held: exact.
  */
 const LEASE_WINDOW_MS = 10;
 
+/** What a node holds of an agent's bucket between trips: spare tokens, or the refusal it last got. */
 interface Lease {
   tokens: number;
   expiresAt: number;
+  /** The last trip was refused: until `expiresAt`, events are refused with it, without a trip. */
+  refusal?: BucketAnswer;
 }
 
 interface LocalBucket {
@@ -53,6 +60,8 @@ export class RateLimiterService {
     if (this.fromLease(key)) return;
     const limits = resolveMessageLimits(this.limits.current, this.limits.defaults, tenantId, agentId);
     const leaseSize = Math.max(1, Math.min(limits.burst, Math.floor((limits.ratePerSecond * LEASE_WINDOW_MS) / 1000)));
+    const held = this.heldRefusal(key);
+    if (held) throw refusal(held, limits.burst, 'message rate limit reached');
     const tenant = limits.tenant ? { key: `t:${tenantId}`, rate: limits.tenant.ratePerSecond, burst: limits.tenant.burst } : undefined;
     const answer = await this.take(key, limits.ratePerSecond, limits.burst, leaseSize, tenant);
     if (answer === 'local') return this.consumeLocally(key, limits.ratePerSecond, limits.burst, limits.burst);
@@ -96,6 +105,18 @@ export class RateLimiterService {
   }
 
   /**
+   * The refusal this node got for `key` less than a lease window ago, if any, with the time the
+   * client should wait: until the node asks again, or until the bucket has a token, whichever is later.
+   */
+  private heldRefusal(key: string): BucketAnswer | null {
+    const lease = this.leases.get(key);
+    const now = Date.now();
+    if (!lease?.refusal || lease.expiresAt <= now) return null;
+    const since = now - (lease.expiresAt - LEASE_WINDOW_MS);
+    return { ...lease.refusal, retryAfterMs: Math.max(1, Math.ceil(lease.expiresAt - now), lease.refusal.retryAfterMs - since) };
+  }
+
+  /**
    * One trip to Redis for `want` tokens; the caller keeps one and the rest become this node's
    * lease. Events of the same key that arrive while a trip is under way wait for it, then take from
    * its lease, or share its refusal, instead of each asking Redis.
@@ -116,6 +137,8 @@ export class RateLimiterService {
       .take(key, rate, burst, want, tenant)
       .then((answer) => {
         if (answer.granted > 1) this.leases.set(key, { tokens: answer.granted - 1, expiresAt: Date.now() + LEASE_WINDOW_MS });
+        else if (answer.granted < 1 && want > 1)
+          this.leases.set(key, { tokens: 0, expiresAt: Date.now() + LEASE_WINDOW_MS, refusal: answer });
         else this.leases.delete(key);
         if (this.leases.size > 10_000) this.pruneLeases();
         return answer;
