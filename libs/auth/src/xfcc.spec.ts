@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { resolveClientAddress } from './client-address.js';
 import { certificateFromXfcc } from './client-certificate.js';
 import { parseXfcc } from './xfcc.js';
 
@@ -23,18 +22,5 @@ describe('parseXfcc (Envoy X-Forwarded-Client-Cert)', () => {
     });
     expect(() => certificateFromXfcc(`Hash=${'ab'.repeat(32)},Hash=${'cd'.repeat(32)}`)).toThrow(/exactly one element/);
     expect(() => certificateFromXfcc('URI=spiffe://corp/agent/a')).toThrow(/no SHA-256 Hash/);
-  });
-});
-
-describe('resolveClientAddress', () => {
-  const trusted = (a: string): boolean => a === '10.0.0.1' || a === '10.0.0.2';
-
-  it('ignores X-Forwarded-For from an untrusted peer', () => {
-    expect(resolveClientAddress('203.0.113.9', '1.2.3.4', trusted)).toBe('203.0.113.9');
-  });
-
-  it('walks X-Forwarded-For from the right past trusted proxies', () => {
-    expect(resolveClientAddress('10.0.0.1', '1.2.3.4, 198.51.100.7, 10.0.0.2', trusted)).toBe('198.51.100.7');
-    expect(resolveClientAddress('10.0.0.1', undefined, trusted)).toBe('10.0.0.1');
   });
 });
