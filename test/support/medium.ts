@@ -43,8 +43,8 @@ const record =
     });
     if (level === 'error' || level === 'warn' || level === 'fatal') printer[level](message, ...rest);
   };
-/** Records every line and prints those from `warn` up. */
-const mediumLogger: LoggerService = {
+/** Records every line (see {@link capturedLogs}) and prints those from `warn` up. */
+export const mediumLogger: LoggerService = {
   log: record('log'),
   error: record('error'),
   warn: record('warn'),

@@ -27,6 +27,8 @@ export interface TestPki {
   crlPem: string;
   /** Issues a client certificate signed by the trusted CA (clientAuth EKU). */
   issueClient(options: { cn: string; spiffeId?: string; days?: number }): Issued;
+  /** Issues another server certificate for localhost (a new key), as a rotation would. */
+  issueServer(): Issued;
   /** CN=revoked-agent, issued by the CA, then revoked and listed in the CRL. */
   revokedClient: Issued;
   otherCa: { certPath: string; certPem: string };
@@ -226,12 +228,9 @@ export function createTestPki(): TestPki {
       return authority.issue(`client-${sanitize(options.cn)}-${counter}`, options.cn, extensions, options.days ?? 30);
     };
 
-    const server = ca.issue(
-      'server-localhost',
-      'localhost',
-      ['extendedKeyUsage = serverAuth', 'subjectAltName = DNS:localhost, IP:127.0.0.1'],
-      30,
-    );
+    const serverOf = (name: string): Issued =>
+      ca.issue(name, 'localhost', ['extendedKeyUsage = serverAuth', 'subjectAltName = DNS:localhost, IP:127.0.0.1'], 30);
+    const server = serverOf('server-localhost');
     const revokedClient = clientOf(ca, { cn: 'revoked-agent', spiffeId: 'spiffe://example.org/agent/revoked' });
     ca.revoke(revokedClient.certPath);
     const crlPath = join(dir, 'ca', 'crl.pem');
@@ -246,6 +245,7 @@ export function createTestPki(): TestPki {
       crlPath,
       crlPem,
       issueClient: (options) => clientOf(ca, options),
+      issueServer: () => serverOf(`server-localhost-${++counter}`),
       revokedClient,
       otherCa: { certPath: other.certPath, certPem: other.certPem },
       foreignClient,

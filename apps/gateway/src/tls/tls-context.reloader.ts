@@ -22,7 +22,7 @@ export class TlsContextReloader implements OnApplicationBootstrap, OnApplication
   onApplicationBootstrap(): void {
     const tls = this.config.tls;
     if (!tls) return;
-    this.timer = setInterval(() => this.reload(tls), tls.reloadS * 1000);
+    this.timer = setInterval(() => this.reload(), tls.reloadS * 1000);
     this.timer.unref();
   }
 
@@ -30,12 +30,20 @@ export class TlsContextReloader implements OnApplicationBootstrap, OnApplication
     if (this.timer) clearInterval(this.timer);
   }
 
-  private reload(tls: NonNullable<GatewayConfig['tls']>): void {
+  /**
+   * Reads the TLS files again and swaps them in for new connections (what the timer does every
+   * `TLS_RELOAD_S`); connections already open keep theirs. False, logged, when they cannot be used.
+   */
+  reload(): boolean {
+    const tls = this.config.tls;
+    if (!tls) return false;
     try {
       const server = this.adapterHost.httpAdapter.getHttpServer() as Server;
       server.setSecureContext(tlsOptions(tls));
+      return true;
     } catch (error) {
       this.logger.error(`TLS files not reloaded, keeping the previous ones: ${(error as Error).message}`);
+      return false;
     }
   }
 }
