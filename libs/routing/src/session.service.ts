@@ -47,6 +47,12 @@ export class SessionService implements OnApplicationBootstrap, OnApplicationShut
   private readonly presenceTtlMs: number;
   private readonly silenceTimeoutMs: number;
   private readonly addressSlots: AddressSlots;
+  /**
+   * Sessions admitted but not yet activated or abandoned by their transport: they count against
+   * `MAX_CONNECTIONS` too, so connections that arrive together cannot all pass the check while
+   * each is still authenticating.
+   */
+  private readonly admitting = new Set<string>();
 
   constructor(
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
@@ -146,7 +152,7 @@ export class SessionService implements OnApplicationBootstrap, OnApplicationShut
    */
   private async admitOrRefuse(credentials: PresentedCredentials, handshake: unknown): Promise<AdmittedSession> {
     if (this.readiness.draining) throw new GatewayError('UNAVAILABLE', 'this gateway node is shutting down; reconnect');
-    if (this.registry.size >= this.config.agentPlane.maxConnections)
+    if (this.registry.size + this.admitting.size >= this.config.agentPlane.maxConnections)
       throw new GatewayError('UNAVAILABLE', 'this gateway node is at capacity; retry later');
     if (!this.addressSlots.take(credentials.remoteAddress)) {
       this.metrics.limitRefusals.labels('max_connections_per_address').inc();
@@ -155,21 +161,25 @@ export class SessionService implements OnApplicationBootstrap, OnApplicationShut
         `this address holds ${this.config.agentPlane.maxConnectionsPerAddress} connections to this node (MAX_CONNECTIONS_PER_ADDRESS); retry later`,
       );
     }
+    // The session's place is held from here until the transport activates or abandons it.
+    const sessionId = randomUUID();
+    this.admitting.add(sessionId);
     try {
-      return await this.authenticateAndClaim(credentials, handshake);
+      return await this.authenticateAndClaim(sessionId, credentials, handshake);
     } catch (error) {
+      this.admitting.delete(sessionId);
       this.addressSlots.give(credentials.remoteAddress);
       throw error;
     }
   }
 
-  private async authenticateAndClaim(credentials: PresentedCredentials, handshake: unknown): Promise<AdmittedSession> {
+  private async authenticateAndClaim(sessionId: string, credentials: PresentedCredentials, handshake: unknown): Promise<AdmittedSession> {
     await this.limiter.consumeConnect(credentials.remoteAddress);
     const principal = await this.auth.authenticate(credentials);
     await this.limiter.consumeAgentConnect(principal.agentId);
     const card = this.buildCard(principal, handshake);
     const admitted: AdmittedSession = {
-      id: randomUUID(),
+      id: sessionId,
       principal,
       card,
       remoteAddress: credentials.remoteAddress,
@@ -197,6 +207,7 @@ export class SessionService implements OnApplicationBootstrap, OnApplicationShut
 
   /** Attaches an admitted session to its open connection and sends `session`. */
   activate(admitted: AdmittedSession, connection: AgentConnection): Session {
+    this.admitting.delete(admitted.id);
     const session = new Session(admitted, connection);
     const previous = this.registry.add(session);
     if (previous && previous !== session) this.close(previous, 'replaced', 'a newer connection authenticated as this agent');
@@ -228,6 +239,7 @@ export class SessionService implements OnApplicationBootstrap, OnApplicationShut
 
   /** Releases the presence reserved by {@link admit} for a connection that never opened. */
   abandon(admitted: AdmittedSession): void {
+    this.admitting.delete(admitted.id);
     this.addressSlots.give(admitted.remoteAddress);
     this.presence
       .release({
