@@ -55,31 +55,83 @@ describe('slow consumers (SEND_BUFFER_LIMIT_BYTES)', () => {
     await db.end();
   });
 
-  it('closes a plain WebSocket subscriber that stopped reading, and keeps serving the rest', async () => {
+  /** How often the gateway closed a session as a slow consumer, by its own counter. */
+  const slowConsumerClosures = async (): Promise<number> => {
+    const text = await (await fetch(`${gateway.adminUrl}/metrics`)).text();
+    return Number(/^agw_disconnects_total\{reason="slow_consumer"\} (\d+)$/m.exec(text)?.[1] ?? 0);
+  };
+  // The gateway cuts a slow consumer that has not taken its close a second after it was sent: a
+  // client that reads again at once (as soon as the flood reaches nobody) gets the reason; one that
+  // reads again later does not.
+  const GRACE_MS = 1_000;
+
+  it('tells a plain WebSocket subscriber that stopped reading why (session_closed, 4509) once it reads again in time; the rest are still served', async () => {
     const slow = await agent();
     const ws = await connectWs(gateway.url, slow.token);
     expect(await ws.call('subscribe', { topic: 'firehose/ws' })).toMatchObject({ status: 'subscribed' });
+    const before = await slowConsumerClosures();
     (ws.socket as unknown as WithTcp)._socket.pause();
     const published = await floodUntilDropped('firehose/ws');
     expect(published).toBeGreaterThan(8); // it was served until its buffer filled
+    (ws.socket as unknown as WithTcp)._socket.resume();
+    expect(await ws.next('session_closed')).toEqual({
+      type: 'session_closed',
+      reason: 'slow_consumer',
+      message: 'the client did not read what the gateway sent it; reconnect and read faster',
+      reconnect: true,
+    });
+    expect(await ws.closed).toEqual({ code: 4509, reason: 'slow_consumer' });
+    expect(await slowConsumerClosures()).toBe(before + 1);
     await waitFor(async () => (await disconnectReason(slow.id)) === 'slow_consumer', 10_000, 'the slow_consumer record');
     const lookup = await http('GET', `${gateway.url}/gateway/agents/${slow.id}`, { headers: { authorization: `Bearer ${slow.token}` } });
     expect(lookup.status).toBe(404);
-    (ws.socket as unknown as WithTcp)._socket.resume();
-    expect([4509, 1006]).toContain((await ws.closed).code);
     expect(await publisher.call('ping', {})).toEqual({ status: 'pong' });
   });
 
-  it('closes a socket.io subscriber that stopped reading', async () => {
+  it('cuts a plain WebSocket subscriber that does not read within the grace: it sees 1006, the gateway still records slow_consumer', async () => {
+    const slow = await agent();
+    const ws = await connectWs(gateway.url, slow.token);
+    expect(await ws.call('subscribe', { topic: 'firehose/ws-cut' })).toMatchObject({ status: 'subscribed' });
+    (ws.socket as unknown as WithTcp)._socket.pause();
+    await floodUntilDropped('firehose/ws-cut');
+    await waitFor(async () => (await disconnectReason(slow.id)) === 'slow_consumer', 10_000, 'the slow_consumer record');
+    // Time is the point: the client stays away past the grace.
+    await new Promise((r) => setTimeout(r, GRACE_MS * 1.5));
+    (ws.socket as unknown as WithTcp)._socket.resume();
+    expect((await ws.closed).code).toBe(1006);
+    expect(ws.frames.filter((f) => f.type === 'session_closed')).toEqual([]);
+  });
+
+  it('tells a socket.io subscriber that stopped reading why (session_closed) once it reads again in time', async () => {
     const slow = await agent();
     const io = await connectAgent(gateway.url, { token: slow.token });
     expect(await io.call('subscribe', { topic: 'firehose/io' })).toMatchObject({ status: 'subscribed' });
+    const before = await slowConsumerClosures();
     const transport = io.socket.io.engine.transport as unknown as { ws: WithTcp };
     transport.ws._socket.pause();
     await floodUntilDropped('firehose/io');
-    await waitFor(async () => (await disconnectReason(slow.id)) === 'slow_consumer', 10_000, 'the slow_consumer record');
     transport.ws._socket.resume();
-    await io.disconnected;
+    expect(await io.disconnected).toBe('io server disconnect');
+    expect(io.closed).toEqual([
+      { reason: 'slow_consumer', message: 'the client did not read what the gateway sent it; reconnect and read faster', reconnect: true },
+    ]);
+    expect(await slowConsumerClosures()).toBe(before + 1);
+    await waitFor(async () => (await disconnectReason(slow.id)) === 'slow_consumer', 10_000, 'the slow_consumer record');
     expect(await publisher.call('ping', {})).toEqual({ status: 'pong' });
+  });
+
+  it('cuts a socket.io subscriber that does not read within the grace; the gateway still records slow_consumer', async () => {
+    const slow = await agent();
+    const io = await connectAgent(gateway.url, { token: slow.token });
+    expect(await io.call('subscribe', { topic: 'firehose/io-cut' })).toMatchObject({ status: 'subscribed' });
+    const transport = io.socket.io.engine.transport as unknown as { ws: WithTcp };
+    transport.ws._socket.pause();
+    await floodUntilDropped('firehose/io-cut');
+    await waitFor(async () => (await disconnectReason(slow.id)) === 'slow_consumer', 10_000, 'the slow_consumer record');
+    // Time is the point: the client stays away past the grace.
+    await new Promise((r) => setTimeout(r, GRACE_MS * 1.5));
+    transport.ws._socket.resume();
+    expect(await io.disconnected).toBe('transport close');
+    expect(io.closed).toEqual([]);
   });
 });

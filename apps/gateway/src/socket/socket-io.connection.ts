@@ -10,6 +10,8 @@ import type { AgentConnection } from '#libs/routing';
 import type { Socket } from 'socket.io';
 
 const QUEUE_SAMPLE_STEP = 64;
+/** How long a slow consumer has to take its `session_closed` before the connection is cut. */
+const SLOW_CONSUMER_GRACE_MS = 1_000;
 
 /** The parts of engine.io's socket that tell how much is waiting to be sent (not in its typings). */
 interface EngineInternals {
@@ -56,11 +58,16 @@ export class SocketIoConnection implements AgentConnection {
     this.socket.emit('topic_message', event);
   }
 
+  /**
+   * `session_closed`, then the disconnect. engine.io closes once its queue has drained; a slow
+   * consumer that does not read within a second is cut and its queue discarded, as on the plain
+   * WebSocket transport (one that reads again in time still gets `session_closed`, after what was
+   * queued before it).
+   */
   close(event: SessionClosedEvent): void {
     this.socket.emit('session_closed', event);
-    // engine.io waits for its queue to drain before closing; a slow consumer never drains it.
-    if (event.reason === 'slow_consumer') this.socket.conn.close(true);
-    else this.socket.disconnect(true);
+    this.socket.disconnect(true);
+    if (event.reason === 'slow_consumer') setTimeout(() => this.socket.conn.close(true), SLOW_CONSUMER_GRACE_MS).unref();
   }
 
   /**
