@@ -3,6 +3,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminClient, type AdminClient } from './support/admin.js';
 import { connectAgent, waitFor } from './support/agents.js';
+import { auditQueueDrained } from './support/audit-queue.js';
 import { TEST_DATABASE_URL, uniqueId, uniquePrefix } from './support/env.js';
 import { startGateway, type GatewayProcess } from './support/gateway-process.js';
 import { startTestIssuer, type TestIssuer } from './support/oidc-issuer.js';
@@ -140,11 +141,15 @@ describe('admin SSO, roles and sessions (contract §7)', () => {
     expect((await breakGlass.call('GET', `/admin/v1/agents?tenant_id=${tenant}`)).status).toBe(200);
     await waitFor(async () => (await used()).length >= 1, 10_000, 'the admin.break_glass record');
     expect((await used())[0]).toMatchObject({ outcome: 'allowed', remote_addr: expect.any(String) });
-    // An SSO token is not break-glass.
+    // An SSO token is not break-glass. Barrier: one more break-glass request after it; once its
+    // record is written and the node's audit queue is empty, a record of the SSO request, made
+    // before it, would be written too: exactly one more.
     const before = (await used()).length;
     expect((await as('sso-admin').call('GET', '/admin/v1/agents')).status).toBe(200);
-    await new Promise((r) => setTimeout(r, 300));
-    expect((await used()).length).toBe(before);
+    expect((await breakGlass.call('GET', '/admin/v1/agents')).status).toBe(200);
+    await waitFor(async () => (await used()).length >= before + 1, 10_000, 'the later admin.break_glass record');
+    await auditQueueDrained(nodeA.env.REDIS_KEY_PREFIX ?? '');
+    expect((await used()).length).toBe(before + 1);
   });
 
   it('refuses a valid token without a mapped role (403, audited) and a forged one (401)', async () => {

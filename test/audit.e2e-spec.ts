@@ -3,6 +3,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminClient, type AdminClient } from './support/admin.js';
 import { connectAgent, provisionAgent, waitFor, type TestAgent } from './support/agents.js';
+import { auditQueueDrained as drained, withAuditQueue as withQueue } from './support/audit-queue.js';
 import { TEST_DATABASE_URL, uniqueId, uniquePrefix } from './support/env.js';
 import { AUDIT_WORKER_MAIN, startGateway, type GatewayProcess } from './support/gateway-process.js';
 import { startTcpProxy } from './support/tcp-proxy.js';
@@ -69,8 +70,7 @@ describe('audit trail (contract §8)', () => {
       const { tenant, sender, receiver } = await pair(gateway, admin);
       const delivered = await burst(sender, receiver.session.agent.agent_id, 10_000, 200);
       expect(delivered).toHaveLength(10_000);
-      await waitFor(async () => (await count(tenant)) >= 10_000, 60_000, 'the audit writer to catch up');
-      await new Promise((r) => setTimeout(r, 500));
+      await drained(gateway.env.REDIS_KEY_PREFIX ?? '');
       expect(await count(tenant)).toBe(10_000);
       const { rows } = await db.query<{ n: string }>(
         "SELECT count(DISTINCT details->>'message_id') AS n FROM audit_records WHERE tenant_id = $1 AND action = 'message.routed'",
@@ -417,7 +417,14 @@ describe('audit trail (contract §8)', () => {
     try {
       const { tenant, sender, receiver } = await pair(gateway, adminClient(gateway));
       expect(await burst(sender, receiver.session.agent.agent_id, 200, 20)).toHaveLength(200);
-      await new Promise((r) => setTimeout(r, 500));
+      // Nothing takes them: all 200 records wait in the queue, none is in Postgres.
+      const waiting = await withQueue(prefix, async (queue) =>
+        (await queue.getJobs(['wait'], 0, -1))
+          .flatMap((job) => job.data.records)
+          .filter((record) => record.tenant_id === tenant && record.action === 'message.routed'),
+      );
+      expect(waiting).toHaveLength(200);
+      expect(await withQueue(prefix, (queue) => queue.getActiveCount())).toBe(0);
       expect(await count(tenant)).toBe(0);
       worker = await startGateway({ REDIS_KEY_PREFIX: prefix }, AUDIT_WORKER_MAIN);
       await waitFor(async () => (await count(tenant)) === 200, 15_000, 'the audit worker to write the queued records');
@@ -444,8 +451,7 @@ describe('audit trail (contract §8)', () => {
         }
       });
       expect(delivered).toHaveLength(3_000);
-      await waitFor(async () => (await count(tenant)) >= 3_000, 90_000, 'the writer to catch up after Postgres returns');
-      await new Promise((r) => setTimeout(r, 1_000));
+      await drained(gateway.env.REDIS_KEY_PREFIX ?? '', 90_000);
       expect(await count(tenant)).toBe(3_000);
       expect((await admin.call('GET', `/admin/v1/audit/verify?tenant_id=${tenant}`)).body).toMatchObject({ ok: true });
       expect(gateway.output.join('\n')).toContain('audit batch not written, retrying with backoff');
@@ -484,8 +490,7 @@ describe('audit trail (contract §8)', () => {
     // A gateway on the same Redis (its writer) takes over what is still queued.
     const second = await startGateway({ REDIS_KEY_PREFIX: prefix });
     try {
-      await waitFor(async () => (await count(tenant)) >= delivered.length, 60_000, 'every acknowledged message to be written');
-      await new Promise((r) => setTimeout(r, 500));
+      await drained(prefix);
       const { rows } = await db.query<{ id: string }>(
         "SELECT details->>'message_id' AS id FROM audit_records WHERE tenant_id = $1 AND action = 'message.routed'",
         [tenant],

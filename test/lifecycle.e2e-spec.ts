@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
-import { connectAgent, http, type TestAgent } from './support/agents.js';
+import { connectAgent, http, waitFor, type TestAgent } from './support/agents.js';
 import { privateDatabaseUrl, uniqueId, uniquePrefix } from './support/env.js';
 import { runGatewayToExit, startGateway } from './support/gateway-process.js';
 
@@ -109,10 +109,11 @@ describe('start-up and shutdown', () => {
     });
     const sender: TestAgent = await connectAgent(gateway.url, { agentId: uniqueId('sender') });
     const inFlight = sender.call('send', { to_agent_id: receiver.session.agent.agent_id, content: [{ type: 'text', text: 'last words' }] });
-    await new Promise((r) => setTimeout(r, 150));
+    // In flight: the receiver has the message and will ack it only 800 ms later.
+    await waitFor(() => receiver.messages.length === 1, 2_000, 'the message at the receiver');
     const signalledAt = Date.now();
     gateway.child.kill('SIGTERM');
-    await new Promise((r) => setTimeout(r, 150));
+    await waitFor(() => gateway.output.some((line) => line.includes('"shutting down"')), 2_000, 'the drain to begin');
 
     // Draining: not ready, and new agents are turned away with a reason to retry elsewhere.
     expect(await http('GET', `${gateway.url}/readyz`)).toMatchObject({ status: 503, body: { checks: { accepting: 'down' } } });

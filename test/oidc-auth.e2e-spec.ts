@@ -237,20 +237,24 @@ describe('OIDC access tokens (AUTH_METHODS=oidc)', () => {
 
   it('swaps in a new token with `refresh`, and closes the session with `expired` when none comes', async () => {
     const { agentId, clientId } = await agentWithClient();
-    const agent = await connect(agentId, await forge(claimsFor(clientId, { exp: now() + 2 })));
+    const firstExp = now() + 2;
+    const agent = await connect(agentId, await forge(claimsFor(clientId, { exp: firstExp })));
+    // The control: a session whose credential expires a second after the refreshed one's first did.
+    const { agentId: shortId, clientId: shortClient } = await agentWithClient();
+    const short = await connect(shortId, await forge(claimsFor(shortClient, { exp: firstExp + 1 })));
     const refreshed = await agent.call('refresh', { token: await forge(claimsFor(clientId, { exp: now() + 600 })) });
     expect(Date.parse(refreshed.expires_at as string)).toBeGreaterThan(Date.now() + 500_000);
     const stranger = await agentWithClient();
     expect(await agent.call('refresh', { token: await forge(claimsFor(stranger.clientId)) })).toMatchObject({
       error: { code: 'UNAUTHORIZED' },
     });
-    await new Promise((r) => setTimeout(r, 2_500));
-    expect(agent.socket.connected).toBe(true);
 
-    const { agentId: shortId, clientId: shortClient } = await agentWithClient();
-    const short = await connect(shortId, await forge(claimsFor(shortClient, { exp: now() + 2 })));
+    // Barrier: the control is closed `expired` at its expiry, a second after the first token's:
+    // by then the refreshed session would have been closed too, had the refresh not replaced it.
     await short.disconnected;
     expect(short.closed).toEqual([{ reason: 'expired', message: expect.any(String), reconnect: false }]);
+    expect(agent.closed).toEqual([]);
+    expect(agent.socket.connected).toBe(true);
   });
 
   it('the SDK refreshes on its own before expiry when its token option is a function', async () => {
@@ -268,6 +272,7 @@ describe('OIDC access tokens (AUTH_METHODS=oidc)', () => {
     client.on('disconnected', (reason) => closed.push(reason));
     try {
       const session = await client.connect();
+      // Time is the point: well past the first token's expiry (3 s).
       await new Promise((r) => setTimeout(r, 4_500));
       expect(closed).toEqual([]);
       expect(client.state).toBe('ready');

@@ -111,6 +111,7 @@ describe('rate limits (contract §7.2)', () => {
     const retryAfter = (refused.body.error as { retry_after_ms: number }).retry_after_ms;
     expect(retryAfter).toBeGreaterThan(300);
     expect(retryAfter).toBeLessThanOrEqual(500);
+    // Time is the point: just before and just after the announced retry time.
     await new Promise((r) => setTimeout(r, Math.max(0, refusedAt + retryAfter * 0.8 - Date.now())));
     expect((await httpSend(one, sender.token, receiver.id)).status).toBe(429);
     await new Promise((r) => setTimeout(r, Math.max(0, refusedAt + retryAfter * 1.2 - Date.now())));

@@ -78,6 +78,7 @@ describe('revocation on every node', () => {
     await client.connect();
     await admin.call('DELETE', `/admin/v1/tokens/${token_id}`);
     await waitFor(() => client.state === 'closed', 2_000, 'the client to stop');
+    // Time is the point: a reconnect would come within the first backoff (at most initialDelayMs, 20 ms).
     await new Promise((r) => setTimeout(r, 200));
     expect(reasons).toEqual([['revoked', false]]);
     expect(attempts).toBe(1);

@@ -95,6 +95,8 @@ describe('TypeScript SDK (libs/client)', () => {
     await newer.connect();
     await waitFor(() => older.state === 'closed', 3_000, 'the older client to stop');
     expect(reasons).toEqual([['replaced', false]]);
+    // Time is the point: a reconnect would come within the first backoff (at most initialDelayMs,
+    // 50 ms); past several of them the newer one still holds the agent.
     await new Promise((r) => setTimeout(r, 300));
     expect(newer.state).toBe('ready');
   });
@@ -107,6 +109,7 @@ describe('TypeScript SDK (libs/client)', () => {
     const error = await agent.connect().catch((e: unknown) => e);
     expect(error).toBeInstanceOf(GatewayError);
     expect(error).toMatchObject({ code: 'UNAUTHORIZED' });
+    // Time is the point: a retry would come within the first backoff (at most initialDelayMs, 10 ms).
     await new Promise((r) => setTimeout(r, 200));
     expect(attempts).toBe(1);
     expect(agent.state).toBe('closed');
