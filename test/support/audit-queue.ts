@@ -22,7 +22,7 @@ export async function withAuditQueue<T>(prefix: string, read: (queue: Queue<Audi
 export function auditQueueDrained(prefix: string, timeoutMs = 60_000): Promise<void> {
   return waitFor(
     async () => {
-      const counts = await withAuditQueue(prefix, (queue) => queue.getJobCounts('wait', 'active', 'delayed', 'prioritized', 'paused'));
+      const counts = await withAuditQueue(prefix, (queue) => queue.getJobCounts('wait', 'active', 'delayed', 'prioritized'));
       return Object.values(counts).every((n) => n === 0);
     },
     timeoutMs,
