@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { AGENT_ID_PATTERN, CAPABILITY_PATTERN, TENANT_ID_PATTERN } from '#libs/protocol';
+import { AGENT_ID_PATTERN, CAPABILITY_PATTERN, MAX_CURSOR_LENGTH, TENANT_ID_PATTERN } from '#libs/protocol';
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '#libs/identity';
 
 /*
@@ -14,10 +14,13 @@ const capabilities = z
 const metadata = z.record(z.string(), z.unknown());
 const status = z.enum(['enabled', 'disabled']);
 
+/** The `cursor` of every list: a `next_cursor` the same list returned (decoded and checked by the list's codec). */
+const cursor = z.string().max(MAX_CURSOR_LENGTH).optional();
+
 /** `limit` and `cursor` of every list. */
 export const pageQuerySchema = z.strictObject({
   limit: z.coerce.number().int().min(1).max(MAX_PAGE_SIZE).default(DEFAULT_PAGE_SIZE),
-  cursor: z.string().max(512).optional(),
+  cursor,
 });
 
 export const tenantCreateSchema = z.strictObject({ tenant_id: tenantId, name: z.string().min(1).max(200) });

@@ -1,9 +1,11 @@
 import { Injectable } from '@nestjs/common';
-import { GatewayError } from '#libs/protocol';
+import { CURSOR_KEYS, cursorCodec } from '#libs/protocol';
 import { GENESIS_HASH, chainHash, chainKeyOf, type ChainedAuditRecord } from './audit-record.js';
-import { AuditRepository, type AuditCursor, type AuditFilter } from './audit.repository.js';
+import { AuditRepository, type AuditFilter } from './audit.repository.js';
 
 const EXPORT_CHUNK = 1_000;
+/** Pages are newest first by `(timestamp, id)`: the cursor is the last record's pair. */
+const PAGE_CURSOR = cursorCodec('audit', CURSOR_KEYS.timestamp, CURSOR_KEYS.uuid);
 const VERIFY_CHUNK = 5_000;
 
 /** What `GET /admin/v1/audit/verify` answers. */
@@ -28,13 +30,11 @@ export class AuditQueryService {
     limit: number,
     cursor: string | undefined,
   ): Promise<{ items: ChainedAuditRecord[]; next_cursor: string | null }> {
-    const items = await this.audit.page(filter, limit + 1, decodeCursor(cursor));
+    const after = PAGE_CURSOR.decode(cursor);
+    const items = await this.audit.page(filter, limit + 1, after && { timestamp: after[0], id: after[1] });
     const page = items.slice(0, limit);
     const last = page.at(-1);
-    return {
-      items: page,
-      next_cursor: items.length > limit && last ? encodeCursor({ timestamp: new Date(last.timestamp), id: last.id }) : null,
-    };
+    return { items: page, next_cursor: items.length > limit && last ? PAGE_CURSOR.encode(new Date(last.timestamp), last.id) : null };
   }
 
   /**
@@ -93,17 +93,4 @@ export class AuditQueryService {
     }
     return { ok: true, checked };
   }
-}
-
-function encodeCursor(cursor: AuditCursor): string {
-  return Buffer.from(`${cursor.timestamp.toISOString()}|${cursor.id}`).toString('base64url');
-}
-
-function decodeCursor(cursor: string | undefined): AuditCursor | undefined {
-  if (cursor === undefined) return undefined;
-  const [timestamp, id] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
-  const at = timestamp ? new Date(timestamp) : null;
-  if (!at || Number.isNaN(at.getTime()) || !id || !/^[0-9a-f-]{36}$/.test(id))
-    throw new GatewayError('INVALID_MESSAGE', 'cursor: not a cursor this API returned');
-  return { timestamp: at, id };
 }

@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
 import { Injectable } from '@nestjs/common';
 import { AuditTrail, type AuditActor } from '#libs/audit';
-import { GatewayError } from '#libs/protocol';
+import { CURSOR_KEYS, GatewayError, cursorCodec } from '#libs/protocol';
 import { ClusterSignals } from './cluster.bus.js';
 import { PresenceRepository, type PresenceEntry } from './presence.repository.js';
 
@@ -17,6 +17,9 @@ export interface SessionView {
   last_heartbeat: string;
 }
 
+/** The session list is sorted by agent id (one live session per agent): the cursor is the last agent id. */
+const SESSION_CURSOR = cursorCodec('sessions', CURSOR_KEYS.agentId);
+
 /**
  * Sessions for the admin plane: every node's live sessions, read from the shared presence in Redis,
  * and a kick delivered to whichever node holds the session (a `close_session` signal to all nodes;
@@ -31,18 +34,23 @@ export class SessionAdminService {
     private readonly audit: AuditTrail,
   ) {}
 
-  /** Live sessions, by agent id, after `after` (an agent id), optionally of one tenant. */
+  /**
+   * Live sessions, by agent id, after the position of `cursor` (a `next_cursor` of this list;
+   * anything else is `INVALID_MESSAGE`), optionally of one tenant.
+   */
   async list(
     filter: { tenantId?: string | undefined; agentId?: string | undefined },
     limit: number,
-    after?: string,
+    cursor?: string,
   ): Promise<{ items: SessionView[]; next_cursor: string | null }> {
+    const [after] = SESSION_CURSOR.decode(cursor) ?? [];
     const entries = filter.tenantId !== undefined ? await this.presence.listTenant(filter.tenantId) : await this.presence.listAll();
     const matching = entries.filter(
       (e) => (filter.agentId === undefined || e.agent_id === filter.agentId) && (after === undefined || e.agent_id > after),
     );
     const items = matching.slice(0, limit).map(viewOf);
-    return { items, next_cursor: matching.length > limit ? (items.at(-1)?.agent_id ?? null) : null };
+    const last = items.at(-1);
+    return { items, next_cursor: matching.length > limit && last ? SESSION_CURSOR.encode(last.agent_id) : null };
   }
 
   /** The live session with this id, or NOT_FOUND. */
