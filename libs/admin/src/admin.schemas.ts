@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import { AGENT_ID_PATTERN, CAPABILITY_PATTERN, MAX_CURSOR_LENGTH, TENANT_ID_PATTERN } from '#libs/protocol';
-import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '#libs/identity';
+import { API_TOKEN_NAME_PATTERN, API_TOKEN_NAME_RULE, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '#libs/identity';
 
 /*
  * Request schemas of the admin API. Strict objects: an unknown field is an error, not a no-op.
@@ -51,8 +51,10 @@ export const agentIdParamSchema = agentId;
 
 export const tenantIdParamSchema = tenantId;
 
+/** `{ name?, expires_in_s? }` (contract §7), or `expires_at` instead of `expires_in_s`. */
 export const tokenCreateSchema = z
   .strictObject({
+    name: z.string().regex(API_TOKEN_NAME_PATTERN, { error: API_TOKEN_NAME_RULE }).nullable().optional(),
     expires_at: z.iso.datetime({ offset: true }).nullable().optional(),
     expires_in_s: z
       .number()

@@ -45,10 +45,16 @@ export const ADMIN_RESPONSES = {
     created_at: iso,
     updated_at: iso,
   }),
-  issuedToken: z.object({ token_id: z.string(), token: z.string().describe('shown once'), expires_at: iso.nullable() }),
+  issuedToken: z.object({
+    token_id: z.string(),
+    name: z.string().nullable(),
+    token: z.string().describe('shown once'),
+    expires_at: iso.nullable(),
+  }),
   token: z.object({
     token_id: z.string(),
     agent_id: z.string(),
+    name: z.string().nullable(),
     hint: z.string(),
     created_at: iso,
     expires_at: iso.nullable(),

@@ -14,8 +14,8 @@ const TOKEN_CURSOR = cursorCodec('tokens', CURSOR_KEYS.uuid);
 export class ApiTokenRepository {
   constructor(private readonly prisma: PrismaService) {}
 
-  create(agentId: string, hash: string, hint: string, expiresAt: Date | null): Promise<ApiToken> {
-    return this.prisma.apiToken.create({ data: { agentId, hash, hint, expiresAt } });
+  create(agentId: string, token: { hash: string; hint: string; name: string | null; expiresAt: Date | null }): Promise<ApiToken> {
+    return this.prisma.apiToken.create({ data: { agentId, ...token } });
   }
 
   findByHash(hash: string): Promise<ApiTokenWithAgent | null> {
