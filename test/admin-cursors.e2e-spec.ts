@@ -80,6 +80,7 @@ describe('admin list cursors: one codec, only what it issued', () => {
         '/admin/v1/agents/{agentId}/oidc-subjects',
         '/admin/v1/agents/{agentId}/tokens',
         '/admin/v1/audit',
+        '/admin/v1/audit/verify',
         '/admin/v1/sessions',
         '/admin/v1/tenants',
       ]),

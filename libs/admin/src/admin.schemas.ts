@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { AGENT_ID_PATTERN, CAPABILITY_PATTERN, MAX_CURSOR_LENGTH, TENANT_ID_PATTERN } from '#libs/protocol';
+import { VERIFY_DEFAULT_LIMIT, VERIFY_MAX_LIMIT } from '#libs/audit';
 import { API_TOKEN_NAME_PATTERN, API_TOKEN_NAME_RULE, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '#libs/identity';
 
 /*
@@ -103,7 +104,12 @@ const auditFilters = {
 
 export const auditListQuerySchema = pageQuerySchema.extend(auditFilters);
 export const auditExportQuerySchema = z.strictObject({ ...auditFilters, format: z.enum(['ndjson', 'csv']).default('ndjson') });
-export const auditVerifyQuerySchema = z.strictObject({ tenant_id: tenantId.optional() });
+/** The chain check: one tenant's chain or all, at most `limit` records per call, resumed by `cursor`. */
+export const auditVerifyQuerySchema = z.strictObject({
+  tenant_id: tenantId.optional(),
+  limit: z.coerce.number().int().min(1).max(VERIFY_MAX_LIMIT).default(VERIFY_DEFAULT_LIMIT),
+  cursor,
+});
 
 export type AuditListQueryDto = z.infer<typeof auditListQuerySchema>;
 export type AuditExportQueryDto = z.infer<typeof auditExportQuerySchema>;

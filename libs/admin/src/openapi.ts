@@ -123,12 +123,14 @@ export const ADMIN_RESPONSES = {
     end_session_url: z.string().nullable().describe("the IdP's end-session endpoint, to end the SSO session there too"),
   }),
   verify: z.object({
-    ok: z.boolean(),
-    checked: z.number().int(),
+    ok: z.boolean().describe('no problem in what was checked; final once complete'),
+    checked: z.number().int().describe('records checked by this call'),
+    complete: z.boolean().describe('every chain walked to its head, or stopped at a problem'),
+    next_cursor: z.string().nullable().describe('pass as cursor to continue; null once complete'),
     first_bad_id: z.string().optional(),
     chain: z.string().optional(),
     first_bad_seq: z.number().int().optional(),
-    problem: z.enum(['hash_mismatch', 'broken_link', 'missing_records', 'missing_tail']).optional(),
+    problem: z.enum(['hash_mismatch', 'broken_link', 'missing_records', 'missing_tail', 'cursor_mismatch']).optional(),
   }),
 } satisfies Record<string, z.ZodType>;
 

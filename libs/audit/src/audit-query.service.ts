@@ -1,26 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import { CURSOR_KEYS, cursorCodec } from '#libs/protocol';
-import { GENESIS_HASH, chainHash, chainKeyOf, type ChainedAuditRecord } from './audit-record.js';
+import type { ChainedAuditRecord } from './audit-record.js';
 import { AuditRepository, type AuditFilter } from './audit.repository.js';
 
 const EXPORT_CHUNK = 1_000;
 /** Pages are newest first by `(timestamp, id)`: the cursor is the last record's pair. */
 const PAGE_CURSOR = cursorCodec('audit', CURSOR_KEYS.timestamp, CURSOR_KEYS.uuid);
-const VERIFY_CHUNK = 5_000;
 
-/** What `GET /admin/v1/audit/verify` answers. */
-export interface VerifyReport {
-  ok: boolean;
-  checked: number;
-  /** The first record that does not fit its chain (edited, or following a removed one). */
-  first_bad_id?: string;
-  /** The chain (tenant id, or '' for events without a tenant) and position of the first problem. */
-  chain?: string;
-  first_bad_seq?: number;
-  problem?: 'hash_mismatch' | 'broken_link' | 'missing_records' | 'missing_tail';
-}
-
-/** Reads of the audit trail: pages newest first, streamed exports, and the chain check. */
+/** Reads of the audit trail: pages newest first and streamed exports (the chain check is `VerifyAuditChains`). */
 @Injectable()
 export class AuditQueryService {
   constructor(private readonly audit: AuditRepository) {}
@@ -54,43 +41,5 @@ export class AuditQueryService {
       next?.catch(() => undefined);
       for (const record of chunk) yield record;
     }
-  }
-
-  /**
-   * Walks each chain from its anchor (the start, or where retention cut it) to its head:
-   * every record must have the next sequence number, link to the previous hash, and hash to what
-   * it stores. Stops at the first record that does not, and names it.
-   */
-  async verify(tenantId?: string | null): Promise<VerifyReport> {
-    const chains = await this.audit.chains(tenantId === undefined ? undefined : chainKeyOf(tenantId));
-    let checked = 0;
-    for (const chain of chains) {
-      let expectedSeq = chain.anchorSeq + 1;
-      let prev = chain.anchorSeq === 0 ? GENESIS_HASH : chain.anchorHash;
-      for (;;) {
-        const slice = await this.audit.chainSlice(chain.chainKey, expectedSeq - 1, VERIFY_CHUNK);
-        for (const record of slice) {
-          const bad = (problem: VerifyReport['problem']): VerifyReport => ({
-            ok: false,
-            checked,
-            first_bad_id: record.id,
-            chain: chain.chainKey,
-            first_bad_seq: expectedSeq,
-            problem,
-          });
-          if (record.seq !== expectedSeq) return bad('missing_records');
-          if (record.prev_hash !== prev) return bad('broken_link');
-          if (chainHash(prev, record, record.seq) !== record.hash) return bad('hash_mismatch');
-          prev = record.hash;
-          expectedSeq++;
-          checked++;
-        }
-        if (slice.length < VERIFY_CHUNK) break;
-      }
-      // Records removed at the end: the head knows how far the chain went.
-      if (expectedSeq - 1 < chain.seq || prev !== chain.hash)
-        return { ok: false, checked, chain: chain.chainKey, first_bad_seq: expectedSeq, problem: 'missing_tail' };
-    }
-    return { ok: true, checked };
   }
 }

@@ -5,6 +5,7 @@ import { AuditTrail } from './audit-trail.js';
 import { AuditWriterService } from './audit-writer.service.js';
 import { AuditRepository } from './audit.repository.js';
 import { QueueAuditTrail } from './queue-audit-trail.js';
+import { VerifyAuditChains } from './verify-audit-chains.js';
 
 /** The audit trail: the producer every plane records into, the reads, and (optionally) the writer. */
 @Global()
@@ -18,9 +19,10 @@ export class AuditModule {
         { provide: AuditTrail, useClass: QueueAuditTrail },
         AuditRepository,
         AuditQueryService,
+        VerifyAuditChains,
         ...(options.writer ? [AuditWriterService] : []),
       ],
-      exports: [AuditTrail, AuditQueryService],
+      exports: [AuditTrail, AuditQueryService, VerifyAuditChains],
     };
   }
 }
