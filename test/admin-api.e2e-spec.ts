@@ -236,9 +236,13 @@ describe('admin API (contract §7): tenants, agents and credentials', () => {
         body: { error: { code: 'INVALID_MESSAGE', message: expect.stringMatching(/^name: /) } },
       });
     }
+    // The CLI has no request schema: the service refuses the name itself.
+    await expect(provisionAgent(uniqueId('cli-bad'), tenant, { tokenName: 'bidi \u202e override' })).rejects.toThrow(
+      /INVALID_MESSAGE: name: must be 1–128 printable characters/,
+    );
     expect(await admin.call('POST', `/admin/v1/agents/${agent}/tokens`, { name: 'é'.repeat(128) })).toMatchObject({ status: 201 });
     expect(await admin.call('POST', `/admin/v1/agents/${agent}/tokens`, { name: '🔑'.repeat(128) })).toMatchObject({ status: 201 });
-  });
+  }, 60_000);
 
   it('binds certificates by fingerprint, SPIFFE ID or CN, and OIDC subjects', async () => {
     const tenant = await admin.tenant();
