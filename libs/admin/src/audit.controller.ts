@@ -37,8 +37,7 @@ const CSV_COLUMNS = [
 /**
  * `/admin/v1/audit`: the audit trail, newest first, filtered by tenant, agent (as actor or
  * subject), action and time; a streamed export in NDJSON or CSV; and the chain check, in bounded
- * calls that resume with a cursor. An admin bound
- * to a tenant sees that tenant's records only.
+ * calls that resume with a cursor. An admin bound to a tenant sees that tenant's records only.
  */
 @Controller('admin/v1/audit')
 @Roles('auditor')
