@@ -35,7 +35,7 @@ export default tseslint.config(
   },
   {
     // `expect.any(String)` and friends are typed `any`; in assertions that is what they are for.
-    files: ['test/**/*.ts', '**/*.spec.ts'],
+    files: ['test/**/*.ts', '**/*.spec.ts', '**/*.medium-spec.ts'],
     rules: { '@typescript-eslint/no-unsafe-assignment': 'off' },
   },
   {

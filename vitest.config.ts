@@ -24,6 +24,12 @@ export default defineConfig({
       },
       {
         ...shared,
+        // Medium: one real class or module in-process against a real (private) redis-server; each
+        // file says which parts are real and which are faked.
+        test: { name: 'medium', include: ['apps/**/*.medium-spec.ts', 'libs/**/*.medium-spec.ts'], testTimeout: 30_000, pool: 'forks' },
+      },
+      {
+        ...shared,
         // End-to-end: the compiled production entry point against the real Postgres and Redis.
         test: {
           name: 'e2e',

@@ -112,7 +112,11 @@ describe('audit trail (contract §8)', () => {
 
     it('records a routed result like a routed message, in the sender of the result', async () => {
       const { tenant, sender, receiver } = await pair(gateway, admin);
-      const ack = await sender.call('send', { to_agent_id: receiver.session.agent.agent_id, content: [{ type: 'text', text: 'q' }] });
+      const ack = await sender.call('send', {
+        to_agent_id: receiver.session.agent.agent_id,
+        content: [{ type: 'text', text: 'q' }],
+        expect_result: true,
+      });
       const answer = { answer: 42 };
       expect(await receiver.call('result', { conversation_id: ack.conversation_id, success: true, result: answer })).toEqual({
         status: 'delivered',

@@ -52,7 +52,9 @@ describe('agent HTTP API and health endpoints', () => {
     });
     const missing = await http('GET', `${gateway.url}/gateway/agents/ghost-agent`, { headers: { 'x-agent-id': caller } });
     expect(missing.status).toBe(404);
-    expect(missing.body).toEqual({ error: { code: 'AGENT_NOT_FOUND', message: 'agent "ghost-agent" is not connected' } });
+    expect(missing.body).toEqual({
+      error: { code: 'AGENT_NOT_FOUND', message: 'agent "ghost-agent" is not connected', request_id: expect.any(String) },
+    });
   });
 
   it('POST /gateway/send delivers and answers { message_id, status: "delivered", timestamp }', async () => {
@@ -85,7 +87,7 @@ describe('agent HTTP API and health endpoints', () => {
       body: { to_agent_id: alpha.session.agent.agent_id },
     });
     expect(bad.status).toBe(400);
-    expect(bad.body).toEqual({ error: { code: 'INVALID_MESSAGE', message: 'send: content: is required' } });
+    expect(bad.body).toEqual({ error: { code: 'INVALID_MESSAGE', message: 'send: content: is required', request_id: expect.any(String) } });
     const malformed = await http('POST', `${gateway.url}/gateway/send`, { headers: { 'x-agent-id': caller }, rawBody: '{"to_agent_id":' });
     expect(malformed.status).toBe(400);
     expect(malformed.body).toMatchObject({ error: { code: 'INVALID_MESSAGE', message: expect.stringContaining('malformed JSON') } });
@@ -94,7 +96,9 @@ describe('agent HTTP API and health endpoints', () => {
       body: { to_agent_id: 'nobody', content: [{ type: 'text', text: 'x' }] },
     });
     expect(nobody.status).toBe(404);
-    expect(nobody.body).toEqual({ error: { code: 'AGENT_NOT_FOUND', message: 'agent "nobody" is not connected' } });
+    expect(nobody.body).toEqual({
+      error: { code: 'AGENT_NOT_FOUND', message: 'agent "nobody" is not connected', request_id: expect.any(String) },
+    });
   });
 
   it('GET /gateway/status answers the contract shape', async () => {
@@ -132,7 +136,9 @@ describe('agent HTTP API and health endpoints', () => {
   it('refuses an HTTP caller without credentials with 401 UNAUTHORIZED', async () => {
     const { status, body } = await http('GET', `${gateway.url}/gateway/agents`);
     expect(status).toBe(401);
-    expect(body).toEqual({ error: { code: 'UNAUTHORIZED', message: expect.any(String) } });
+    expect(body).toEqual({
+      error: { code: 'UNAUTHORIZED', message: expect.any(String), reason: expect.any(String), request_id: expect.any(String) },
+    });
   });
 
   it('serves /healthz and /readyz on both ports and /metrics on the admin port only', async () => {

@@ -64,7 +64,9 @@ describe('authorization policy (contract §7.1) and tenant isolation', () => {
     });
     expect(bad).toEqual({
       status: 400,
-      body: { error: { code: 'INVALID_MESSAGE', message: expect.stringMatching(/^rules\[1\]\.to\.topic: /) } },
+      body: {
+        error: { code: 'INVALID_MESSAGE', message: expect.stringMatching(/^rules\[1\]\.to\.topic: /), request_id: expect.any(String) },
+      },
     });
     expect(await admin.call('PUT', '/admin/v1/tenants/no-such-tenant/policy', { rules: [] })).toMatchObject({ status: 404 });
     const stored = await putPolicy(tenant, [{ effect: 'allow', actions: ['send'] }]);
@@ -83,7 +85,11 @@ describe('authorization policy (contract §7.1) and tenant isolation', () => {
     ]);
     expect(await say(planner, tool.id)).toMatchObject({ status: 'delivered' });
     expect(await say(writer, tool.id)).toEqual({
-      error: { code: 'FORBIDDEN', message: `the policy of tenant "${tenant}" does not allow sending to "${tool.id}"` },
+      error: {
+        code: 'FORBIDDEN',
+        message: `the policy of tenant "${tenant}" does not allow sending to "${tool.id}"`,
+        request_id: expect.any(String),
+      },
     });
     expect(await say(planner, vault.id)).toMatchObject({ error: { code: 'FORBIDDEN' } });
     expect(await say(tool, planner.id)).toMatchObject({ error: { code: 'FORBIDDEN' } });
@@ -169,7 +175,9 @@ describe('authorization policy (contract §7.1) and tenant isolation', () => {
 
     const asA1 = (path: string) => http('GET', `${one.url}${path}`, { headers: { authorization: `Bearer ${a1.token}` } });
     const invisible = async () => {
-      expect(await say(a1, b1.id)).toEqual({ error: { code: 'AGENT_NOT_FOUND', message: `agent "${b1.id}" is not connected` } });
+      expect(await say(a1, b1.id)).toEqual({
+        error: { code: 'AGENT_NOT_FOUND', message: `agent "${b1.id}" is not connected`, request_id: expect.any(String) },
+      });
       expect(await asA1(`/gateway/agents/${b1.id}`)).toMatchObject({ status: 404, body: { error: { code: 'AGENT_NOT_FOUND' } } });
     };
 

@@ -36,7 +36,7 @@ describe('Redis stopped mid-test', () => {
   afterAll(async () => {
     for (const agent of Object.values(agents)) agent.socket.close();
     await Promise.all([closed?.stop(), opened?.stop()]);
-    await redis?.stop();
+    await redis?.destroy();
   });
 
   const say = (from: string, to: string) =>
@@ -52,7 +52,9 @@ describe('Redis stopped mid-test', () => {
       5_000,
       'the closed gateway to refuse',
     );
-    expect(await say('a', 'b')).toEqual({ error: { code: 'UNAVAILABLE', message: 'rate limiting unavailable; retry later' } });
+    expect(await say('a', 'b')).toEqual({
+      error: { code: 'UNAVAILABLE', message: 'rate limiting unavailable; retry later', request_id: expect.any(String) },
+    });
     expect(await agents.a!.call('ping', {})).toEqual({ status: 'pong' });
 
     // Open: a bucket of 5 in this process; the sixth is refused.

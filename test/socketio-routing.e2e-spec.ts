@@ -72,7 +72,9 @@ describe('socket.io agent plane: routing', () => {
     const mute = await connect(gateway.url, { agentId: uniqueId('mute'), onMessage: () => undefined });
     const sender = await connect(gateway.url, { agentId: uniqueId('sender') });
     const ack = await sender.call('send', { to_agent_id: mute.session.agent.agent_id, content: [{ type: 'text', text: 'anyone?' }] });
-    expect(ack).toEqual({ error: { code: 'TIMEOUT', message: expect.stringContaining('did not acknowledge') } });
+    expect(ack).toEqual({
+      error: { code: 'TIMEOUT', message: expect.stringContaining('did not acknowledge'), request_id: expect.any(String) },
+    });
   });
 
   it('routes a `result` back to the agent that sent the last message of the conversation', async () => {
@@ -102,7 +104,7 @@ describe('socket.io agent plane: routing', () => {
   it('refuses a `result` for a conversation the agent never received with AGENT_NOT_FOUND', async () => {
     const agent = await connect(gateway.url, { agentId: uniqueId('stranger') });
     const ack = await agent.call('result', { conversation_id: 'never-seen', success: true, result: 1 });
-    expect(ack).toEqual({ error: { code: 'AGENT_NOT_FOUND', message: expect.any(String) } });
+    expect(ack).toEqual({ error: { code: 'AGENT_NOT_FOUND', message: expect.any(String), request_id: expect.any(String) } });
   });
 
   it('sends a TIMEOUT result when the recipient does not answer within timeout_ms', async () => {
@@ -128,7 +130,9 @@ describe('socket.io agent plane: routing', () => {
   it('answers AGENT_NOT_FOUND for an agent that is not connected', async () => {
     const sender = await connect(gateway.url, { agentId: uniqueId('sender') });
     const ack = await sender.call('send', { to_agent_id: 'nobody-here', content: [{ type: 'text', text: 'hello?' }] });
-    expect(ack).toEqual({ error: { code: 'AGENT_NOT_FOUND', message: 'agent "nobody-here" is not connected' } });
+    expect(ack).toEqual({
+      error: { code: 'AGENT_NOT_FOUND', message: 'agent "nobody-here" is not connected', request_id: expect.any(String) },
+    });
   });
 
   it('answers heartbeat, ping and update_card', async () => {

@@ -67,19 +67,21 @@ describe('socket.io agent plane: every frame is validated, none crashes the proc
 
   it.each(cases)('refuses %s with INVALID_MESSAGE naming the problem', async (_name, event, payload, message) => {
     const ack = await agent.call(event, payload);
-    expect(ack).toEqual({ error: { code: 'INVALID_MESSAGE', message: expect.stringContaining(message) } });
+    expect(ack).toEqual({ error: { code: 'INVALID_MESSAGE', message: expect.stringContaining(message), request_id: expect.any(String) } });
   });
 
   it('refuses an event with extra arguments', async () => {
     const ack = (await agent.socket.timeout(5_000).emitWithAck('ping', {}, 'extra')) as unknown;
-    expect(ack).toEqual({ error: { code: 'INVALID_MESSAGE', message: 'an event takes one payload object and an ack callback' } });
+    expect(ack).toEqual({
+      error: { code: 'INVALID_MESSAGE', message: 'an event takes one payload object and an ack callback', request_id: expect.any(String) },
+    });
   });
 
   it('refuses binary attachments', async () => {
     const ack = (await agent.socket
       .timeout(5_000)
       .emitWithAck('send', { to_agent_id: 'peer', content: [{ type: 'data', data: Buffer.from('abc') }] })) as unknown;
-    expect(ack).toEqual({ error: { code: 'INVALID_MESSAGE', message: expect.stringContaining('binary') } });
+    expect(ack).toEqual({ error: { code: 'INVALID_MESSAGE', message: expect.stringContaining('binary'), request_id: expect.any(String) } });
   });
 
   it('refuses a frame over MAX_MESSAGE_BYTES with PAYLOAD_TOO_LARGE and keeps the connection', async () => {
@@ -87,7 +89,9 @@ describe('socket.io agent plane: every frame is validated, none crashes the proc
       to_agent_id: peer.session.agent.agent_id,
       content: [{ type: 'text', text: 'x'.repeat(LIMIT + 10) }],
     });
-    expect(ack).toEqual({ error: { code: 'PAYLOAD_TOO_LARGE', message: expect.stringContaining(`over the limit of ${LIMIT}`) } });
+    expect(ack).toEqual({
+      error: { code: 'PAYLOAD_TOO_LARGE', message: expect.stringContaining(`over the limit of ${LIMIT}`), request_id: expect.any(String) },
+    });
     expect(agent.socket.connected).toBe(true);
     const justUnder = await agent.call('send', {
       to_agent_id: peer.session.agent.agent_id,
@@ -108,7 +112,7 @@ describe('socket.io agent plane: every frame is validated, none crashes the proc
       body: { to_agent_id: peer.session.agent.agent_id, content: [{ type: 'text', text: 'x'.repeat(LIMIT * 2) }] },
     });
     expect(response.status).toBe(413);
-    expect(response.body).toEqual({ error: { code: 'PAYLOAD_TOO_LARGE', message: expect.any(String) } });
+    expect(response.body).toEqual({ error: { code: 'PAYLOAD_TOO_LARGE', message: expect.any(String), request_id: expect.any(String) } });
   });
 
   it('is still serving after all of the above', async () => {

@@ -82,7 +82,7 @@ describe('API token authentication (AUTH_METHODS default)', () => {
     const a = await connect({ agentId: alice, token: tokens.alice });
     const e = await connect({ agentId: eve, token: tokens.eve });
     expect(await a.call('send', { to_agent_id: eve, content: [{ type: 'text', text: 'psst' }] })).toEqual({
-      error: { code: 'AGENT_NOT_FOUND', message: `agent "${eve}" is not connected` },
+      error: { code: 'AGENT_NOT_FOUND', message: `agent "${eve}" is not connected`, request_id: expect.any(String) },
     });
     expect(e.messages).toHaveLength(0);
     const asAlice = await http('GET', `${gateway.url}/gateway/agents`, { headers: { authorization: `Bearer ${tokens.alice}` } });

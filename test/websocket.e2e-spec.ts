@@ -138,7 +138,12 @@ describe('plain WebSocket transport (/gateway/connect)', () => {
       expect(await ws.call('heartbeat')).toMatchObject({ type: 'ack', timestamp: expect.any(String) });
       // Malformed JSON, binary, not an object, no type, bad id, unknown type, bad payload.
       ws.sendRaw('{"type": "ping",');
-      expect(await ws.next('error')).toEqual({ type: 'error', code: 'INVALID_MESSAGE', message: 'frame is not valid JSON' });
+      expect(await ws.next('error')).toEqual({
+        type: 'error',
+        code: 'INVALID_MESSAGE',
+        message: 'frame is not valid JSON',
+        request_id: expect.any(String),
+      });
       ws.sendRaw(Buffer.from([1, 2, 3]), true);
       expect(await ws.next('error')).toMatchObject({ code: 'INVALID_MESSAGE', message: expect.stringContaining('binary') });
       ws.sendRaw('[1,2]');

@@ -8,6 +8,7 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const GATEWAY_MAIN = `${ROOT}dist/apps/gateway/src/main.js`;
 export const CLI_MAIN = `${ROOT}dist/apps/cli/src/main.js`;
 export const AUDIT_WORKER_MAIN = `${ROOT}dist/apps/audit-worker/src/main.js`;
+export const ADMIN_MAIN = `${ROOT}dist/apps/admin/src/main.js`;
 
 /** A gateway process started for a test. */
 export interface GatewayProcess {
@@ -104,12 +105,13 @@ export function startGateway(env: Record<string, string> = {}, main = GATEWAY_MA
   });
 }
 
-/** Runs the gateway to completion (for start-up failures): exit code and output. */
+/** Runs the gateway (or another entry point) to completion, for start-up failures: exit code and output. */
 export function runGatewayToExit(
   env: Record<string, string>,
   timeoutMs = 20_000,
+  main = GATEWAY_MAIN,
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [GATEWAY_MAIN], { env: testEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [main], { env: testEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));

@@ -18,7 +18,8 @@ async function main(): Promise<void> {
     const config = loadConfig(process.env, readVersion());
     const logger = new GatewayLogger(config.log);
     Logger.overrideLogger(logger);
-    await preflight(config);
+    // The worker consumes the queue and produces no records: a volatile Redis is logged, not refused.
+    await preflight(config, { producesAuditRecords: false });
     const app = await NestFactory.createApplicationContext(
       ProcessModule.forRoot(config, AuditWorkerModule, undefined, { auditWriter: true }),
       { logger, abortOnError: false },

@@ -4,7 +4,7 @@ import type { Request } from 'express';
 import { AuditTrail } from '#libs/audit';
 import { AgentService, CredentialService, type CredentialKind } from '#libs/identity';
 import { PUBLIC_ROUTE } from '#libs/observability';
-import { GatewayError } from '#libs/protocol';
+import { GatewayError, unauthorized } from '#libs/protocol';
 import type { AdminPrincipal, AdminRole } from './admin-principal.js';
 
 const ROLES = Symbol('admin-roles');
@@ -74,7 +74,7 @@ export class RolesGuard implements CanActivate {
     const targets = [context.getHandler(), context.getClass()];
     if (this.reflector.getAllAndOverride<boolean>(PUBLIC_ROUTE, targets)) return true;
     const admin = context.switchToHttp().getRequest<Request & { user?: AdminPrincipal }>().user;
-    if (!admin) throw new GatewayError('UNAUTHORIZED', 'admin API needs Authorization: Bearer <token>');
+    if (!admin) throw unauthorized('no_credential', 'admin API needs Authorization: Bearer <token>');
     const allowed = this.reflector.getAllAndOverride<AdminRole[] | undefined>(ROLES, targets);
     if (admin.roles.includes('admin')) return true;
     if (allowed?.some((role) => admin.roles.includes(role))) return true;

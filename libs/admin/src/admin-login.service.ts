@@ -5,7 +5,7 @@ import * as oidc from 'openid-client';
 import { AuditTrail } from '#libs/audit';
 import { resolveClientAddress, type AccessTokenClaims, type OidcIssuerClient } from '#libs/auth';
 import { GATEWAY_CONFIG, addressMatcher, type GatewayConfig } from '#libs/config';
-import { GatewayError } from '#libs/protocol';
+import { GatewayError, unauthorized } from '#libs/protocol';
 import { AdminAccess } from './admin-access.js';
 import type { AdminPrincipal, ConsoleSession } from './admin-principal.js';
 import { AdminSessionRepository, type AdminSessionRecord } from './admin-session.repository.js';
@@ -106,10 +106,10 @@ export class AdminLoginService {
     let subject = 'unknown';
     try {
       if (!state || !cookieState || !equalText(state, cookieState)) {
-        throw new GatewayError('UNAUTHORIZED', 'sign-in state missing or not started by this browser; start again at /admin/login');
+        throw unauthorized('login_failed', 'sign-in state missing or not started by this browser; start again at /admin/login');
       }
       const pending = await this.sessions.takePending(digest(state));
-      if (!pending) throw new GatewayError('UNAUTHORIZED', 'sign-in state expired or already used; start again at /admin/login');
+      if (!pending) throw unauthorized('login_failed', 'sign-in state expired or already used; start again at /admin/login');
       const claims = await this.exchange(setup, new URL(`${redirectUri(settings)}?${query.toString()}`), state, pending);
       subject = typeof claims.sub === 'string' ? claims.sub : subject;
       const grant = grantOf(claims, setup.sso);
@@ -146,7 +146,7 @@ export class AdminLoginService {
     if (id === undefined) return null;
     const key = digest(id);
     const record = await this.sessions.find(key);
-    if (!record) throw new GatewayError('UNAUTHORIZED', 'admin session expired or signed out; sign in again at /admin/login');
+    if (!record) throw unauthorized('session_expired', 'admin session expired or signed out; sign in again at /admin/login');
     const session: ConsoleSession = { key, expiresAt: record.expiresAt, csrfToken: csrfToken(id) };
     const principal: AdminPrincipal = {
       kind: 'sso',
@@ -205,7 +205,7 @@ export class AdminLoginService {
       idTokenExpected: true,
     });
     const idClaims = tokens.claims();
-    if (!idClaims) throw new GatewayError('UNAUTHORIZED', 'the identity provider returned no ID token');
+    if (!idClaims) throw unauthorized('login_failed', 'the identity provider returned no ID token');
     const needed = [sso.roleClaim, ...(sso.tenantClaim ? [sso.tenantClaim] : [])];
     const missing = needed.some((path) => claimValues(idClaims, path).length === 0);
     if (missing && configuration.serverMetadata().userinfo_endpoint) {
@@ -280,13 +280,13 @@ function asGatewayError(error: unknown, logger: Logger): GatewayError {
   const failure = error as Error & { error?: string; code?: string };
   logger.warn(`admin sign-in failed: ${failure.name}: ${failure.message}`);
   if (failure instanceof oidc.AuthorizationResponseError || failure instanceof oidc.ResponseBodyError) {
-    return new GatewayError('UNAUTHORIZED', `sign-in refused by the identity provider (${String(failure.error).slice(0, 64)})`);
+    return unauthorized('login_failed', `sign-in refused by the identity provider (${String(failure.error).slice(0, 64)})`);
   }
   const network = (e: unknown) => e instanceof TypeError || ['TimeoutError', 'AbortError'].includes((e as Error | undefined)?.name ?? '');
   if (network(failure) || network(failure.cause)) return new GatewayError('UNAVAILABLE', 'identity provider unavailable; retry later');
   // openid-client's own checks (PKCE, state, nonce, iss, ID token claims) and oauth4webapi's.
   if (failure instanceof oidc.ClientError || failure.name === 'OperationProcessingError') {
-    return new GatewayError('UNAUTHORIZED', 'sign-in failed: the identity provider response did not validate');
+    return unauthorized('login_failed', 'sign-in failed: the identity provider response did not validate');
   }
   // Anything else (the session store down…) is the gateway's problem, not the user's.
   return new GatewayError('UNAVAILABLE', 'sign-in could not be completed; retry later', { cause: failure });

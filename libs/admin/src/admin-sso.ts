@@ -1,6 +1,6 @@
 import type { AccessTokenClaims } from '#libs/auth';
 import type { AdminRoleGrant, GatewayConfig } from '#libs/config';
-import { GatewayError } from '#libs/protocol';
+import { GatewayError, unauthorized } from '#libs/protocol';
 import type { AdminRole } from './admin-principal.js';
 
 /** The client of `ADMIN_OIDC_ISSUER`, or null when admin SSO is not configured. */
@@ -24,7 +24,7 @@ export interface SsoGrant {
  */
 export function grantOf(claims: AccessTokenClaims, settings: SsoSettings): SsoGrant {
   const subject = typeof claims.sub === 'string' ? claims.sub : typeof claims.client_id === 'string' ? claims.client_id : null;
-  if (subject === null) throw new GatewayError('UNAUTHORIZED', 'admin access token has no subject');
+  if (subject === null) throw unauthorized('missing_claim', 'admin access token has no subject');
   const grants: AdminRoleGrant[] = claimValues(claims, settings.roleClaim).flatMap((value) => settings.roleMap[value] ?? []);
   if (grants.length === 0) throw new GatewayError('FORBIDDEN', `no admin role: claim "${settings.roleClaim}" names none of ADMIN_ROLE_MAP`);
   const tenants = new Set(grants.flatMap((g) => (g.tenantId === null ? [] : [g.tenantId])));

@@ -6,7 +6,7 @@ import { Strategy } from 'passport-custom';
 import { AuditTrail } from '#libs/audit';
 import { AuthThrottle, OidcIssuerClient } from '#libs/auth';
 import { GATEWAY_CONFIG, type GatewayConfig } from '#libs/config';
-import { GatewayError } from '#libs/protocol';
+import { GatewayError, unauthorized } from '#libs/protocol';
 import type { AdminPrincipal } from './admin-principal.js';
 import { ADMIN_OIDC_CLIENT, grantOf } from './admin-sso.js';
 import { AdminLoginService } from './admin-login.service.js';
@@ -49,7 +49,7 @@ export class AdminTokenStrategy extends PassportStrategy(Strategy, 'admin-bearer
       if (session) return session;
     }
     const token = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? '')?.[1];
-    if (token === undefined) throw new GatewayError('UNAUTHORIZED', 'admin API needs Authorization: Bearer <token> (or a console session)');
+    if (token === undefined) throw unauthorized('no_credential', 'admin API needs Authorization: Bearer <token> (or a console session)');
     // Digests of equal length, compared in constant time: neither the token nor its length leaks.
     if (this.adminTokenDigest && timingSafeEqual(digest(token), this.adminTokenDigest)) {
       // Every use of the break-glass credential is on the record, reads included.
@@ -95,8 +95,8 @@ export class AdminTokenStrategy extends PassportStrategy(Strategy, 'admin-bearer
       }
     }
     await this.throttle.fail(address);
-    throw new GatewayError(
-      'UNAUTHORIZED',
+    throw unauthorized(
+      'invalid_admin_credential',
       this.adminTokenDigest || this.sso
         ? 'invalid admin credential'
         : 'the admin API has no credential configured (set ADMIN_TOKEN or ADMIN_OIDC_ISSUER)',

@@ -1,7 +1,16 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { AuditEvent } from './audit-event.js';
-import { GENESIS_HASH, canonicalJson, chainHash, storableText, toRecord, uuidv7 } from './audit-record.js';
+import {
+  GENESIS_HASH,
+  RECORD_BASE_BYTES,
+  canonicalJson,
+  chainHash,
+  estimatedRecordBytes,
+  storableText,
+  toRecord,
+  uuidv7,
+} from './audit-record.js';
 
 const event: AuditEvent = {
   action: 'message.routed',
@@ -59,6 +68,36 @@ describe('toRecord', () => {
   it('leaves details alone for an event without content', () => {
     const { content: _content, ...bare } = event;
     expect(toRecord(bare, 'node-1', true).details).toEqual({ message_id: 'm1' });
+  });
+});
+
+describe('estimatedRecordBytes', () => {
+  it('covers the serialized size of a message.routed record without content', () => {
+    const routed = toRecord(
+      {
+        ...event,
+        tenant_id: 'tenant-with-a-longish-name',
+        actor: { type: 'agent', id: 'planner-agent-0123456789' },
+        subject: 'search-tool-agent-0123456789',
+        session_id: uuidv7(),
+        remote_addr: '2001:db8:1234:5678:9abc:def0:1234:5678',
+        details: { message_id: uuidv7(), conversation_id: uuidv7(), to_tenant_id: 'tenant-with-a-longish-name', expect_result: true },
+      },
+      'gateway-host-name-01-12345-a1b2c3',
+      false,
+    );
+    expect(Buffer.byteLength(JSON.stringify(routed))).toBeLessThan(estimatedRecordBytes(routed));
+    expect(estimatedRecordBytes(routed)).toBe(RECORD_BASE_BYTES);
+  });
+
+  it("adds the content's JSON length, as toRecord measured it, only when the record keeps the content", () => {
+    const big = { ...event, content: [{ type: 'text', text: 'é'.repeat(100_000) }] };
+    const kept = toRecord(big, 'n', true);
+    expect(estimatedRecordBytes(kept)).toBe(RECORD_BASE_BYTES + Buffer.byteLength(JSON.stringify(big.content)));
+    expect(estimatedRecordBytes(toRecord(big, 'n', false))).toBe(RECORD_BASE_BYTES);
+    // The length toRecord measured is reused, not measured again.
+    kept.details.content_bytes = 7;
+    expect(estimatedRecordBytes(kept)).toBe(RECORD_BASE_BYTES + 7);
   });
 });
 

@@ -71,6 +71,24 @@ export function uuidv7(now = Date.now()): string {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
+/**
+ * What a record without content weighs, at most, for the in-memory buffer's byte cap: its JSON is
+ * about 600 bytes for a `message.routed` (two UUIDs, a SHA-256, ids, the node); 1 KiB leaves room
+ * for longer ids and details and for the objects' overhead. Admin changes that carry documents in
+ * `details` (a policy's before and after) weigh more, but come at the pace of admins.
+ */
+export const RECORD_BASE_BYTES = 1024;
+
+/**
+ * A cheap estimate of a record's size, for the byte cap of the in-memory buffer: the content's
+ * JSON length, which {@link toRecord} measured for the hash (`content_bytes`), when the record
+ * keeps the content (`AUDIT_PAYLOADS=true`), plus {@link RECORD_BASE_BYTES}. Serializes nothing.
+ */
+export function estimatedRecordBytes(record: AuditRecord): number {
+  const contentBytes = record.details.content_bytes;
+  return RECORD_BASE_BYTES + (record.details.content !== undefined && typeof contentBytes === 'number' ? contentBytes : 0);
+}
+
 /** Turns an event into a record: id, timestamp, node, and the content's hash (and content when asked). */
 export function toRecord(event: AuditEvent, nodeId: string, keepPayload: boolean): AuditRecord {
   const json = event.content === undefined ? undefined : JSON.stringify(event.content);

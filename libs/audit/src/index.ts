@@ -10,4 +10,5 @@ export type { AuditAction, AuditActor, AuditEvent } from './audit-event.js';
 export { GENESIS_HASH, canonicalJson, chainHash, toRecord, uuidv7 } from './audit-record.js';
 export type { AuditRecord, ChainedAuditRecord } from './audit-record.js';
 export { AUDIT_QUEUE, bullPrefix } from './audit-queue.js';
+export { RedisNotDurableError, assertAuditQueueDurable } from './audit-queue-durability.js';
 export type { AuditBatchJob } from './audit-queue.js';

@@ -6,11 +6,13 @@ import { MetricsService } from '#libs/observability';
 import { createRedis } from '#libs/redis';
 import type { AuditEvent } from './audit-event.js';
 import { AUDIT_QUEUE, bullPrefix, type AuditBatchJob } from './audit-queue.js';
-import { toRecord, uuidv7, type AuditRecord } from './audit-record.js';
+import { estimatedRecordBytes, toRecord, uuidv7, type AuditRecord } from './audit-record.js';
 import { AuditTrail } from './audit-trail.js';
 
 interface Pending {
   record: AuditRecord;
+  /** Its {@link estimatedRecordBytes}, counted against `AUDIT_BUFFER_MAX_BYTES` until Redis has it. */
+  bytes: number;
   durable?: () => void;
 }
 
@@ -26,8 +28,9 @@ const RETRY_MAX_MS = 5_000;
  * once and wait in memory for at most `AUDIT_BATCH_MS` (or until `AUDIT_BATCH_MAX` are waiting);
  * each micro-batch becomes one BullMQ job whose id is the batch id, so a retried add never
  * duplicates it. Redis is the durable buffer from there on: Postgres can be down, the writer
- * retries. While Redis itself is unreachable, records wait in memory (up to `AUDIT_BUFFER_MAX`)
- * and go out when it is back; a crash during that outage loses them (documented).
+ * retries. While Redis itself is unreachable, records wait in memory (up to `AUDIT_BUFFER_MAX`
+ * records and `AUDIT_BUFFER_MAX_BYTES` of their estimated size, counting those of an `addBulk` still
+ * in flight) and go out when it is back; a crash during that outage loses them (documented).
  */
 @Injectable()
 export class QueueAuditTrail extends AuditTrail implements OnModuleInit, OnApplicationShutdown {
@@ -35,11 +38,15 @@ export class QueueAuditTrail extends AuditTrail implements OnModuleInit, OnAppli
   private readonly connection: Redis;
   private readonly queue: Queue<AuditBatchJob>;
   private buffer: Pending[] = [];
+  /** Records accepted and not yet in Redis (buffered or in flight), and their estimated bytes. */
+  private held = 0;
+  private heldBytes = 0;
   private timer: NodeJS.Timeout | null = null;
   private flushing: Promise<void> | null = null;
   private retryMs = RETRY_MIN_MS;
   private healthy = true;
   private dropped = 0;
+  private readonly droppedBy = { records: 0, bytes: 0 };
 
   constructor(
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
@@ -98,19 +105,36 @@ export class QueueAuditTrail extends AuditTrail implements OnModuleInit, OnAppli
 
   private enqueue(event: AuditEvent, durable?: () => void): void {
     this.metrics.auditEvents.labels(event.action, event.outcome).inc();
-    if (this.buffer.length >= this.config.audit.bufferMax) {
-      this.dropped++;
-      this.metrics.auditDropped.inc();
-      if (this.dropped === 1 || this.dropped % 10_000 === 0)
-        this.logger.error(
-          `audit buffer full (${this.config.audit.bufferMax}) while Redis is unreachable: ${this.dropped} record(s) dropped`,
-        );
-      durable?.();
+    if (this.held >= this.config.audit.bufferMax) {
+      this.drop('records', durable);
       return;
     }
-    this.buffer.push({ record: toRecord(event, this.config.nodeId, this.config.audit.payloads), ...(durable && { durable }) });
+    const record = toRecord(event, this.config.nodeId, this.config.audit.payloads);
+    const bytes = estimatedRecordBytes(record);
+    if (this.heldBytes + bytes > this.config.audit.bufferMaxBytes) {
+      this.drop('bytes', durable);
+      return;
+    }
+    this.held++;
+    this.heldBytes += bytes;
+    this.buffer.push({ record, bytes, ...(durable && { durable }) });
     if (this.buffer.length >= this.config.audit.batchMax) this.schedule(0);
     else this.schedule(this.config.audit.batchMs);
+  }
+
+  /** Counts and logs (the first of each cap, then every 10,000th) a record the buffer has no room for. */
+  private drop(reason: 'records' | 'bytes', durable: (() => void) | undefined): void {
+    durable?.();
+    this.dropped++;
+    this.droppedBy[reason]++;
+    this.metrics.auditDropped.labels(reason).inc();
+    if (this.droppedBy[reason] === 1 || this.dropped % 10_000 === 0) {
+      const cap =
+        reason === 'records'
+          ? `AUDIT_BUFFER_MAX=${this.config.audit.bufferMax} records`
+          : `AUDIT_BUFFER_MAX_BYTES=${this.config.audit.bufferMaxBytes} bytes`;
+      this.logger.error(`audit buffer full (${cap}) while Redis is unreachable or slow: ${this.dropped} record(s) dropped`);
+    }
   }
 
   private schedule(delayMs: number): void {
@@ -144,7 +168,11 @@ export class QueueAuditTrail extends AuditTrail implements OnModuleInit, OnAppli
           if (!this.healthy) this.logger.log('audit queue reachable again');
           this.healthy = true;
           this.retryMs = RETRY_MIN_MS;
-          for (const pending of taken) pending.durable?.();
+          this.held -= taken.length;
+          for (const pending of taken) {
+            this.heldBytes -= pending.bytes;
+            pending.durable?.();
+          }
         },
         (error: Error) => {
           if (this.healthy) this.logger.error(`audit queue unreachable (Redis): ${error.message}; keeping records in memory and retrying`);

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { GatewayError } from '#libs/protocol';
+import { GatewayError, unauthorized } from '#libs/protocol';
 import { AuthThrottle } from './auth-throttle.js';
 import { CREDENTIAL_VERIFIERS, type CredentialVerifier } from './credential.verifier.js';
 import type { PresentedCredentials, Principal } from './principal.js';
@@ -34,15 +34,13 @@ export class AuthService {
   private async verify(credentials: PresentedCredentials): Promise<Principal> {
     const verifier = this.verifiers.find((v) => v.accepts(credentials));
     if (!verifier) {
-      const what =
-        credentials.token === undefined && credentials.certificate === undefined
-          ? 'no credential presented'
-          : 'credential type not accepted';
-      throw new GatewayError('UNAUTHORIZED', `${what}; this gateway accepts: ${this.methods.join(', ')}`);
+      const nothing = credentials.token === undefined && credentials.certificate === undefined;
+      const what = nothing ? 'no credential presented' : 'credential type not accepted';
+      throw unauthorized(nothing ? 'no_credential' : 'method_not_accepted', `${what}; this gateway accepts: ${this.methods.join(', ')}`);
     }
     const principal = await verifier.verify(credentials);
     if (credentials.claimedAgentId !== undefined && credentials.claimedAgentId !== principal.agentId) {
-      throw new GatewayError('UNAUTHORIZED', 'the claimed agent_id is not the one this credential is bound to');
+      throw unauthorized('claimed_id_mismatch', 'the claimed agent_id is not the one this credential is bound to');
     }
     return principal;
   }

@@ -1,6 +1,6 @@
 import { createHash, X509Certificate } from 'node:crypto';
 import type { PeerCertificate, TLSSocket } from 'node:tls';
-import { GatewayError } from '#libs/protocol';
+import { unauthorized } from '#libs/protocol';
 import { parseXfcc } from './xfcc.js';
 
 /** A client certificate as the verifiers see it, whether it came over TLS or from a trusted proxy. */
@@ -43,7 +43,10 @@ export function certificateFromTls(socket: TLSSocket): PresentedCertificate | un
 export function certificateFromXfcc(header: string): PresentedCertificate {
   const [element, ...others] = parseXfcc(header);
   if (!element || others.length > 0) {
-    throw new GatewayError('UNAUTHORIZED', 'X-Forwarded-Client-Cert must carry exactly one element (configure the proxy to sanitize it)');
+    throw unauthorized(
+      'invalid_forwarded_certificate',
+      'X-Forwarded-Client-Cert must carry exactly one element (configure the proxy to sanitize it)',
+    );
   }
   let fingerprint = element.hash?.toLowerCase();
   let notAfter: Date | undefined;
@@ -54,18 +57,18 @@ export function certificateFromXfcc(header: string): PresentedCertificate {
     try {
       certificate = new X509Certificate(decodeURIComponent(element.cert));
     } catch {
-      throw new GatewayError('UNAUTHORIZED', 'X-Forwarded-Client-Cert carries an unreadable certificate');
+      throw unauthorized('invalid_forwarded_certificate', 'X-Forwarded-Client-Cert carries an unreadable certificate');
     }
     const actual = createHash('sha256').update(certificate.raw).digest('hex');
     if (fingerprint !== undefined && fingerprint !== actual)
-      throw new GatewayError('UNAUTHORIZED', 'X-Forwarded-Client-Cert Hash does not match its Cert');
+      throw unauthorized('invalid_forwarded_certificate', 'X-Forwarded-Client-Cert Hash does not match its Cert');
     fingerprint = actual;
     notAfter = new Date(certificate.validTo);
     if (spiffeIds.length === 0) spiffeIds = spiffeIdsOf(certificate.subjectAltName);
     subjectCn ??= cnOf(certificate.subject.replaceAll('\n', ','));
   }
   if (!fingerprint || !/^[0-9a-f]{64}$/.test(fingerprint))
-    throw new GatewayError('UNAUTHORIZED', 'X-Forwarded-Client-Cert has no SHA-256 Hash');
+    throw unauthorized('invalid_forwarded_certificate', 'X-Forwarded-Client-Cert has no SHA-256 Hash');
   return { source: 'xfcc', verified: true, verificationError: undefined, fingerprint256: fingerprint, spiffeIds, subjectCn, notAfter };
 }
 

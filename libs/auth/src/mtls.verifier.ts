@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { CertificateBindingRepository } from '#libs/identity';
-import { GatewayError } from '#libs/protocol';
+import { GatewayError, unauthorized } from '#libs/protocol';
 import { profileOf } from './agent-profile.js';
 import type { CredentialVerifier } from './credential.verifier.js';
 import type { PresentedCredentials, Principal } from './principal.js';
@@ -23,11 +23,10 @@ export class MtlsVerifier implements CredentialVerifier {
 
   async verify(credentials: PresentedCredentials): Promise<Principal> {
     const certificate = credentials.certificate;
-    if (!certificate) throw new GatewayError('UNAUTHORIZED', 'no client certificate presented');
+    if (!certificate) throw unauthorized('no_credential', 'no client certificate presented');
     if (!certificate.verified)
-      throw new GatewayError('UNAUTHORIZED', `client certificate not accepted (${certificate.verificationError ?? 'unverified'})`);
-    if (certificate.notAfter && certificate.notAfter.getTime() <= Date.now())
-      throw new GatewayError('UNAUTHORIZED', 'client certificate expired');
+      throw unauthorized('certificate_not_verified', `client certificate not accepted (${certificate.verificationError ?? 'unverified'})`);
+    if (certificate.notAfter && certificate.notAfter.getTime() <= Date.now()) throw unauthorized('expired', 'client certificate expired');
     let binding;
     try {
       binding = await this.bindings.findFor(certificate);
@@ -35,8 +34,8 @@ export class MtlsVerifier implements CredentialVerifier {
       this.logger.error(`credential store unavailable: ${(error as Error).message}`);
       throw new GatewayError('UNAVAILABLE', 'credential store unavailable', { cause: error });
     }
-    if (!binding) throw new GatewayError('UNAUTHORIZED', 'client certificate is not bound to an agent');
-    if (binding.agent.status !== 'enabled') throw new GatewayError('UNAUTHORIZED', 'agent is disabled');
+    if (!binding) throw unauthorized('not_bound', 'client certificate is not bound to an agent');
+    if (binding.agent.status !== 'enabled') throw unauthorized('agent_disabled', 'agent is disabled');
     return {
       tenantId: binding.agent.tenantId,
       agentId: binding.agent.id,

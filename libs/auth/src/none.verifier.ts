@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { GATEWAY_CONFIG, type GatewayConfig } from '#libs/config';
-import { GatewayError, isAgentId } from '#libs/protocol';
+import { isAgentId, unauthorized } from '#libs/protocol';
 import type { CredentialVerifier } from './credential.verifier.js';
 import type { PresentedCredentials, Principal } from './principal.js';
 
@@ -21,7 +21,7 @@ export class NoneVerifier implements CredentialVerifier {
 
   verify(credentials: PresentedCredentials): Promise<Principal> {
     if (!isAgentId(credentials.claimedAgentId)) {
-      return Promise.reject(new GatewayError('UNAUTHORIZED', 'agent_id is required and must match ^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$'));
+      return Promise.reject(unauthorized('no_credential', 'agent_id is required and must match ^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$'));
     }
     return Promise.resolve({
       tenantId: this.config.auth.noneTenantId,

@@ -11,7 +11,7 @@ import {
 } from 'jose';
 import * as oidc from 'openid-client';
 import type { OidcIssuerSettings } from '#libs/config';
-import { GatewayError } from '#libs/protocol';
+import { GatewayError, unauthorized } from '#libs/protocol';
 
 // Keys are re-read in the background this often, so a key the IdP withdrew stops being accepted.
 const JWKS_REFRESH_MS = 10 * 60_000;
@@ -75,11 +75,11 @@ export class OidcIssuerClient {
       const header = decodeProtectedHeader(token);
       kid = header.kid;
       if (!header.alg || !this.settings.algorithms.includes(header.alg)) {
-        throw new GatewayError('UNAUTHORIZED', `access token rejected: algorithm "${String(header.alg)}" is not accepted`);
+        throw unauthorized('invalid_token', `access token rejected: algorithm "${String(header.alg)}" is not accepted`);
       }
     } catch (error) {
       if (error instanceof GatewayError) throw error;
-      throw new GatewayError('UNAUTHORIZED', 'access token rejected: malformed JWT');
+      throw unauthorized('malformed_token', 'access token rejected: malformed JWT');
     }
     const keys = await this.keysFor(kid);
     try {
@@ -99,7 +99,7 @@ export class OidcIssuerClient {
   /** Introspects an opaque token (RFC 7662); the answer is cached by the token's hash until it expires. */
   async introspect(token: string): Promise<AccessTokenClaims> {
     if (!this.settings.clientId || !this.settings.clientSecret) {
-      throw new GatewayError('UNAUTHORIZED', 'opaque access tokens are not accepted (no introspection client configured)');
+      throw unauthorized('method_not_accepted', 'opaque access tokens are not accepted (no introspection client configured)');
     }
     const key = createHash('sha256').update(token).digest('hex');
     const now = Date.now();
@@ -121,7 +121,7 @@ export class OidcIssuerClient {
   }
 
   private activeOrRefuse(claims: AccessTokenClaims | null): AccessTokenClaims {
-    if (!claims) throw new GatewayError('UNAUTHORIZED', 'access token rejected: not active');
+    if (!claims) throw unauthorized('invalid_token', 'access token rejected: not active');
     return claims;
   }
 
@@ -190,7 +190,7 @@ export class OidcIssuerClient {
     if (!this.keys) return this.fetchKeys();
     if (kid !== undefined && !this.keys.kids.has(kid)) {
       if (now - this.lastKeyFetch >= this.settings.jwksCooldownS * 1000) return this.fetchKeys();
-      throw new GatewayError('UNAUTHORIZED', 'access token rejected: unknown signing key');
+      throw unauthorized('invalid_token', 'access token rejected: unknown signing key');
     }
     if (now - this.keys.fetchedAt > JWKS_REFRESH_MS && !this.fetchingKeys) {
       this.fetchKeys().catch(() => undefined);
@@ -233,12 +233,11 @@ export class OidcIssuerClient {
 
   private rejection(error: unknown): GatewayError {
     if (error instanceof GatewayError) return error;
-    if (error instanceof errors.JWTExpired) return new GatewayError('UNAUTHORIZED', 'access token rejected: expired');
-    if (error instanceof errors.JWTClaimValidationFailed)
-      return new GatewayError('UNAUTHORIZED', `access token rejected: ${error.message}`);
-    if (error instanceof errors.JWKSNoMatchingKey) return new GatewayError('UNAUTHORIZED', 'access token rejected: unknown signing key');
-    if (error instanceof errors.JOSEAlgNotAllowed) return new GatewayError('UNAUTHORIZED', 'access token rejected: algorithm not accepted');
-    if (error instanceof errors.JOSEError) return new GatewayError('UNAUTHORIZED', 'access token rejected: signature verification failed');
-    return new GatewayError('UNAUTHORIZED', 'access token rejected');
+    if (error instanceof errors.JWTExpired) return unauthorized('expired', 'access token rejected: expired');
+    if (error instanceof errors.JWTClaimValidationFailed) return unauthorized('invalid_token', `access token rejected: ${error.message}`);
+    if (error instanceof errors.JWKSNoMatchingKey) return unauthorized('invalid_token', 'access token rejected: unknown signing key');
+    if (error instanceof errors.JOSEAlgNotAllowed) return unauthorized('invalid_token', 'access token rejected: algorithm not accepted');
+    if (error instanceof errors.JOSEError) return unauthorized('invalid_token', 'access token rejected: signature verification failed');
+    return unauthorized('invalid_token', 'access token rejected');
   }
 }

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { GATEWAY_CONFIG, type GatewayConfig } from '#libs/config';
 import { API_TOKEN_PREFIX, OidcSubjectRepository } from '#libs/identity';
-import { GatewayError } from '#libs/protocol';
+import { GatewayError, unauthorized } from '#libs/protocol';
 import { profileOf } from './agent-profile.js';
 import type { CredentialVerifier } from './credential.verifier.js';
 import { OidcIssuerClient, type AccessTokenClaims } from './oidc-issuer.client.js';
@@ -37,7 +37,7 @@ export class OidcVerifier implements CredentialVerifier {
     const claims: AccessTokenClaims = JWT_SHAPE.test(token) ? await this.issuer.verifyJwt(token) : await this.issuer.introspect(token);
     const subject = claims[this.agentClaim];
     if (typeof subject !== 'string' || subject === '')
-      throw new GatewayError('UNAUTHORIZED', `access token has no "${this.agentClaim}" claim`);
+      throw unauthorized('missing_claim', `access token has no "${this.agentClaim}" claim`);
     let binding;
     try {
       binding = await this.subjects.findFor(claims.iss ?? this.issuer.issuer, subject, this.issuer.issuer);
@@ -45,8 +45,8 @@ export class OidcVerifier implements CredentialVerifier {
       this.logger.error(`credential store unavailable: ${(error as Error).message}`);
       throw new GatewayError('UNAVAILABLE', 'credential store unavailable', { cause: error });
     }
-    if (!binding) throw new GatewayError('UNAUTHORIZED', "the token's subject is not bound to an agent");
-    if (binding.agent.status !== 'enabled') throw new GatewayError('UNAUTHORIZED', 'agent is disabled');
+    if (!binding) throw unauthorized('not_bound', "the token's subject is not bound to an agent");
+    if (binding.agent.status !== 'enabled') throw unauthorized('agent_disabled', 'agent is disabled');
     return {
       tenantId: binding.agent.tenantId,
       agentId: binding.agent.id,

@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { ApiTokenRepository, hashApiToken, looksLikeApiToken, API_TOKEN_PREFIX } from '#libs/identity';
-import { GatewayError } from '#libs/protocol';
+import { GatewayError, unauthorized } from '#libs/protocol';
 import { profileOf } from './agent-profile.js';
 import type { CredentialVerifier } from './credential.verifier.js';
 import type { PresentedCredentials, Principal } from './principal.js';
@@ -22,9 +22,9 @@ export class TokenVerifier implements CredentialVerifier {
 
   async verify(credentials: PresentedCredentials): Promise<Principal> {
     const token = credentials.token ?? '';
-    // Every refusal says the same thing, so a caller cannot tell a revoked token from a made-up one.
-    const refused = new GatewayError('UNAUTHORIZED', 'invalid or expired API token');
-    if (!looksLikeApiToken(token)) throw refused;
+    // The reason tells a revoked or expired token from an unknown one only to whoever holds the
+    // token itself (256 bits: never guessed), so it reveals nothing to anyone else.
+    if (!looksLikeApiToken(token)) throw unauthorized('malformed_token', 'not an API token (agt_ followed by 43 base64url characters)');
     let record;
     try {
       record = await this.tokens.findByHash(hashApiToken(token));
@@ -33,8 +33,10 @@ export class TokenVerifier implements CredentialVerifier {
       throw new GatewayError('UNAVAILABLE', 'credential store unavailable', { cause: error });
     }
     const now = new Date();
-    if (!record || record.revokedAt !== null || (record.expiresAt !== null && record.expiresAt <= now)) throw refused;
-    if (record.agent.status !== 'enabled') throw new GatewayError('UNAUTHORIZED', 'agent is disabled');
+    if (!record) throw unauthorized('unknown_token', 'unknown API token');
+    if (record.revokedAt !== null) throw unauthorized('revoked', 'this API token was revoked');
+    if (record.expiresAt !== null && record.expiresAt <= now) throw unauthorized('expired', 'this API token expired');
+    if (record.agent.status !== 'enabled') throw unauthorized('agent_disabled', 'agent is disabled');
     this.touch(record.id, now);
     return {
       tenantId: record.agent.tenantId,

@@ -180,7 +180,11 @@ const authMethods = z
 
 /** The configuration table, in the order the docs list it. */
 export const CONFIG_KEYS = {
-  NODE_ENV: key('`production` forbids the `none` auth method; anything else is development.', 'development', z.string()),
+  NODE_ENV: key(
+    '`production` forbids the `none` auth method and (gateway, `apps/admin`) a Redis that may lose the audit queue on a restart, see `AUDIT_ALLOW_VOLATILE_REDIS`; anything else is development.',
+    'development',
+    z.string(),
+  ),
   HOST: key('Agent plane bind address (socket.io, plain WebSocket, agent HTTP API).', '0.0.0.0', z.string().min(1)),
   PORT: key('Agent plane port; `0` picks a free port (logged at start).', '8700', int(0, 65535)),
   ADMIN_HOST: key('Admin plane bind address: internal unless opened on purpose.', '127.0.0.1', z.string().min(1)),
@@ -258,7 +262,7 @@ export const CONFIG_KEYS = {
   ),
   ADMIN_SESSION_TTL_S: key('Lifetime of a browser admin session (the cookie and its record in Redis).', '28800', int(60, 604800)),
   ADMIN_CORS_ORIGINS: key(
-    'Comma list of origins allowed to call the admin API from a browser (CORS); unset: no CORS.',
+    'Comma list of origins allowed to call the admin API from a browser (CORS); unset: no CORS headers at all.',
     undefined,
     csv.optional(),
   ),
@@ -340,12 +344,22 @@ export const CONFIG_KEYS = {
   AUDIT_BATCH_MS: key('Longest time an audit event waits in memory before its micro-batch goes to the queue.', '5', int(1, 1000)),
   AUDIT_BATCH_MAX: key('Most records in one micro-batch (one queue job, one database transaction).', '500', int(1, 10_000)),
   AUDIT_BUFFER_MAX: key(
-    'Most records held in memory while Redis is unreachable; past it, new records are dropped and counted.',
+    'Most records held in memory while Redis is unreachable; past it, new records are dropped and counted (`agw_audit_dropped_total`).',
     '100000',
     int(1000, 10_000_000),
   ),
+  AUDIT_BUFFER_MAX_BYTES: key(
+    'Most bytes of records held in memory while Redis is unreachable (content JSON when `AUDIT_PAYLOADS=true`, plus 1 KiB a record); past it, new records are dropped and counted.',
+    '134217728',
+    int(1024 * 1024, 64 * 1024 * 1024 * 1024),
+  ),
+  AUDIT_ALLOW_VOLATILE_REDIS: key(
+    'Acknowledge that Redis may lose queued audit records on a restart (no AOF with `appendfsync everysec` or `always`, or not verifiable): with NODE_ENV=production the gateway and `apps/admin` refuse to start on such a Redis unless this is `true`.',
+    'false',
+    bool,
+  ),
   AUDIT_DURABLE_WAIT_MS: key(
-    'Longest time `send` waits for its `message.routed` record to reach Redis before acknowledging.',
+    'Longest time `send` waits for its `message.routed` record to reach Redis before acknowledging; `0` never waits.',
     '1000',
     int(0, 30_000),
   ),
@@ -364,6 +378,41 @@ export const CONFIG_KEYS = {
   ),
   MAX_MESSAGE_BYTES: key('Largest client frame accepted; larger ones get `PAYLOAD_TOO_LARGE`.', '1048576', int(1024, 64 * 1024 * 1024)),
   MAX_CONNECTIONS: key('Agent connections this node accepts; the manifest reports the sum over live nodes.', '10000', int(1, 10_000_000)),
+  MAX_CONNECTIONS_PER_ADDRESS: key(
+    'Live agent connections from one client address on this node (`X-Forwarded-For` from `TRUSTED_PROXIES` counts); past it a connect is refused `LIMIT_EXCEEDED`. Generous: many agents may share a NAT address.',
+    '1000',
+    int(1, 10_000_000),
+  ),
+  AGENT_CONNECTS_PER_MINUTE: key(
+    'Connects of one agent per minute, shared by every node (a reconnect storm, or two copies replacing each other); past it a connect is refused `RATE_LIMIT` with `retry_after_ms`.',
+    '30',
+    int(1, 100_000),
+  ),
+  MAX_TOPICS_PER_SESSION: key(
+    'Topics one session may be subscribed to; past it `subscribe` is refused `LIMIT_EXCEEDED`.',
+    '256',
+    int(1, 100_000),
+  ),
+  MAX_PENDING_RESULTS_PER_AGENT: key(
+    'Results one agent may await at once (`send` with `expect_result` not yet answered or timed out); past it such a `send` is refused `LIMIT_EXCEEDED`.',
+    '1000',
+    int(1, 1_000_000),
+  ),
+  MAX_INFLIGHT_DELIVERIES_PER_AGENT: key(
+    "Messages delivered to one agent and not yet acknowledged by its client; past it a `send` to it is refused `RATE_LIMIT` (retry shortly) instead of piling up on the recipient's node.",
+    '1000',
+    int(1, 1_000_000),
+  ),
+  MAX_CARD_BYTES: key(
+    'Largest agent card (name, capabilities, description, metadata as JSON): on `update_card`, at connect and on registration; larger is `PAYLOAD_TOO_LARGE`.',
+    '16384',
+    int(256, 1024 * 1024),
+  ),
+  MAX_JSON_DEPTH: key(
+    'Deepest nesting of arrays and objects in a client frame or an admin JSON body, checked before anything walks or serializes it; deeper is `INVALID_MESSAGE`.',
+    '64',
+    int(4, 1000),
+  ),
   SEND_BUFFER_LIMIT_BYTES: key(
     'Most bytes the gateway holds for one connection that does not read (a slow or stalled consumer); past it the session is closed with `slow_consumer`.',
     '16777216',
@@ -375,15 +424,24 @@ export const CONFIG_KEYS = {
     int(1, 3600),
   ),
   WS_QUERY_TOKEN: key(
-    'Accept the token in the `token` query parameter of `/gateway/connect` (for seed clients that cannot set headers; it may land in proxy logs). `false` accepts only `Authorization: Bearer`.',
-    'true',
-    bool,
+    'Accept the token in the `token` query parameter of `/gateway/connect` (for seed clients that cannot set headers; it may land in proxy logs). `false` accepts only `Authorization: Bearer`. Default: `true`, but `false` when NODE_ENV=production.',
+    undefined,
+    bool.optional(),
   ),
   HEARTBEAT_INTERVAL_S: key('How often agents are told to send `heartbeat`, in seconds.', '30', int(1, 3600)),
   HEARTBEAT_TIMEOUT_S: key('A connection silent this long is closed (`heartbeat_timeout`) and leaves the directory.', '60', int(2, 7200)),
   DELIVERY_TIMEOUT_MS: key("How long `send` waits for the recipient client's ack before answering `TIMEOUT`.", '10000', int(100, 600_000)),
   RESULT_TIMEOUT_MS: key('Default `timeout_ms` of `send` with `expect_result`.', '30000', int(100, 3_600_000)),
-  CONVERSATION_TTL_S: key('How long a conversation is remembered for routing `result` back.', '86400', int(60, 30 * 86400)),
+  CONVERSATION_TTL_S: key(
+    'How long the route of a `send` that names its `conversation_id` (without `expect_result`) is kept for a `result` to come back; a `send` with `expect_result` keeps its route for its `timeout_ms` plus a minute, and one with neither keeps none.',
+    '3600',
+    int(60, 30 * 86400),
+  ),
+  NODE_TIMEOUT_S: key(
+    'A node that has not refreshed its liveness in Redis for this long is dead: its agents leave the directory and sends to them answer `AGENT_NOT_FOUND` at once. Refreshed every third of it.',
+    '5',
+    int(2, 300),
+  ),
   SHUTDOWN_GRACE_MS: key('On SIGTERM, how long in-flight deliveries may finish before agents are disconnected.', '3000', int(0, 8000)),
   GATEWAY_NAME: key('Name in the manifest.', 'agent-gateway', z.string().min(1).max(128)),
   GATEWAY_DESCRIPTION: key('Description in the manifest.', 'Enterprise gateway for AI agents', z.string().max(1024)),
@@ -430,6 +488,18 @@ export interface GatewayConfig {
     sendBufferLimitBytes: number;
     /** Whether `/gateway/connect` reads a `token` query parameter. */
     wsQueryToken: boolean;
+    /** Live connections from one address on this node. */
+    maxConnectionsPerAddress: number;
+    /** Connects of one agent per minute, cluster-wide. */
+    agentConnectsPerMinute: number;
+  };
+  /** Per-session and per-agent resource limits (each refused with a code the client can act on). */
+  limits: {
+    topicsPerSession: number;
+    pendingResultsPerAgent: number;
+    inflightDeliveriesPerAgent: number;
+    cardBytes: number;
+    jsonDepth: number;
   };
   adminPlane: {
     enabled: boolean;
@@ -463,11 +533,15 @@ export interface GatewayConfig {
     batchMs: number;
     batchMax: number;
     bufferMax: number;
+    /** Estimated bytes (see `estimatedRecordBytes`) of the records held in memory, at most. */
+    bufferMaxBytes: number;
     durableWaitMs: number;
+    /** Start in production on a Redis that may lose the queue (`AUDIT_ALLOW_VOLATILE_REDIS`). */
+    allowVolatileRedis: boolean;
   };
   rateLimits: { failureMode: 'closed' | 'open'; defaults: RateLimitDefaults };
   heartbeat: { intervalS: number; timeoutS: number };
-  routing: { deliveryTimeoutMs: number; defaultResultTimeoutMs: number; conversationTtlS: number };
+  routing: { deliveryTimeoutMs: number; defaultResultTimeoutMs: number; conversationTtlS: number; nodeTimeoutS: number };
   shutdown: { graceMs: number };
   manifest: { name: string; description: string };
   log: { level: 'error' | 'warn' | 'log' | 'debug' | 'verbose'; format: 'json' | 'text' };
@@ -562,7 +636,16 @@ export function loadConfig(env: NodeJS.ProcessEnv, version: string): GatewayConf
       maxConnections: p.MAX_CONNECTIONS,
       wsPingIntervalS: p.WS_PING_INTERVAL_S,
       sendBufferLimitBytes: p.SEND_BUFFER_LIMIT_BYTES,
-      wsQueryToken: p.WS_QUERY_TOKEN,
+      wsQueryToken: p.WS_QUERY_TOKEN ?? p.NODE_ENV !== 'production',
+      maxConnectionsPerAddress: p.MAX_CONNECTIONS_PER_ADDRESS,
+      agentConnectsPerMinute: p.AGENT_CONNECTS_PER_MINUTE,
+    },
+    limits: {
+      topicsPerSession: p.MAX_TOPICS_PER_SESSION,
+      pendingResultsPerAgent: p.MAX_PENDING_RESULTS_PER_AGENT,
+      inflightDeliveriesPerAgent: p.MAX_INFLIGHT_DELIVERIES_PER_AGENT,
+      cardBytes: p.MAX_CARD_BYTES,
+      jsonDepth: p.MAX_JSON_DEPTH,
     },
     adminPlane: {
       enabled: p.ADMIN_ENABLED,
@@ -636,6 +719,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, version: string): GatewayConf
       deliveryTimeoutMs: p.DELIVERY_TIMEOUT_MS,
       defaultResultTimeoutMs: p.RESULT_TIMEOUT_MS,
       conversationTtlS: p.CONVERSATION_TTL_S,
+      nodeTimeoutS: p.NODE_TIMEOUT_S,
     },
     shutdown: { graceMs: p.SHUTDOWN_GRACE_MS },
     manifest: { name: p.GATEWAY_NAME, description: p.GATEWAY_DESCRIPTION },
@@ -647,7 +731,9 @@ export function loadConfig(env: NodeJS.ProcessEnv, version: string): GatewayConf
       batchMs: p.AUDIT_BATCH_MS,
       batchMax: p.AUDIT_BATCH_MAX,
       bufferMax: p.AUDIT_BUFFER_MAX,
+      bufferMaxBytes: p.AUDIT_BUFFER_MAX_BYTES,
       durableWaitMs: p.AUDIT_DURABLE_WAIT_MS,
+      allowVolatileRedis: p.AUDIT_ALLOW_VOLATILE_REDIS,
     },
     rateLimits: { failureMode: p.RATE_LIMIT_FAILURE_MODE, defaults: p.RATE_LIMIT_DEFAULTS ?? BUILT_IN_RATE_LIMIT_DEFAULTS },
     log: { level: p.LOG_LEVEL, format: p.LOG_FORMAT },

@@ -18,6 +18,7 @@ export type {
   RateLimitDefaults,
 } from './config.schema.js';
 export { ConfigModule, GATEWAY_CONFIG } from './config.module.js';
+export { renderConfigTable, replaceConfigTable } from './config-table.js';
 export { hostPortOf, redactUrl, scrubSecrets } from './redact.js';
 export { readVersion } from './version.js';
 export { addressMatcher, parseCidr } from './cidr.js';

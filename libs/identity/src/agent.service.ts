@@ -1,7 +1,8 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { AuditTrail, type AuditActor } from '#libs/audit';
+import { GATEWAY_CONFIG, type GatewayConfig } from '#libs/config';
 import type { Agent } from '#libs/persistence';
-import { AGENT_ID_PATTERN, CAPABILITY_PATTERN, GatewayError } from '#libs/protocol';
+import { AGENT_ID_PATTERN, CAPABILITY_PATTERN, GatewayError, cardBytes } from '#libs/protocol';
 import { AgentRepository, type AgentChange, type AgentCreate, type AgentFilter } from './agent.repository.js';
 import { agentState, recordMutation } from './admin-audit.js';
 import { IdentityEventsBus } from './identity-events.bus.js';
@@ -14,6 +15,7 @@ import type { Page, PageRequest } from './paging.js';
 @Injectable()
 export class AgentService {
   constructor(
+    @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
     private readonly agents: AgentRepository,
     private readonly events: IdentityEventsBus,
     private readonly audit: AuditTrail,
@@ -24,6 +26,7 @@ export class AgentService {
       throw new GatewayError('INVALID_MESSAGE', 'agent_id: must match ^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$');
     const bad = agent.capabilities.find((c) => !CAPABILITY_PATTERN.test(c));
     if (bad !== undefined) throw new GatewayError('INVALID_MESSAGE', `capabilities: "${bad}" is not a valid capability`);
+    this.checkCardSize(agent);
     const created = await this.agents.create(agent);
     recordMutation(this.audit, actor, 'agent.created', created.tenantId, created.id, { after: agentState(created) });
     return created;
@@ -45,6 +48,15 @@ export class AgentService {
 
   /** Changes an agent; returns it before and after. */
   async update(id: string, change: AgentChange, actor: AuditActor): Promise<{ before: Agent; after: Agent }> {
+    if (
+      change.name !== undefined ||
+      change.capabilities !== undefined ||
+      change.description !== undefined ||
+      change.metadata !== undefined
+    ) {
+      const current = await this.agents.find(id);
+      if (current) this.checkCardSize({ ...current, ...change });
+    }
     const result = await this.agents.update(id, change);
     if (!result) throw new GatewayError('AGENT_NOT_FOUND', `agent "${id}" is not registered`);
     const { before, after } = result;
@@ -62,6 +74,20 @@ export class AgentService {
       });
     }
     return result;
+  }
+
+  /** A registration whose card would be over `MAX_CARD_BYTES` is refused: every session of the agent would carry it. */
+  private checkCardSize(agent: Pick<Agent, 'name' | 'capabilities' | 'description'> & { metadata?: unknown }): void {
+    const bytes = cardBytes({
+      agent_name: agent.name,
+      capabilities: agent.capabilities,
+      description: agent.description ?? null,
+      metadata: (agent.metadata ?? {}) as Record<string, unknown>,
+    });
+    if (bytes > this.config.limits.cardBytes)
+      throw new GatewayError('PAYLOAD_TOO_LARGE', `agent card of ${bytes} bytes is over MAX_CARD_BYTES (${this.config.limits.cardBytes})`, {
+        reason: 'max_card_bytes',
+      });
   }
 
   /** Deletes an agent and its credentials; returns what was deleted. */

@@ -1,12 +1,15 @@
 import { Controller, Get, HttpCode, Res } from '@nestjs/common';
 import type { Response } from 'express';
 import { PrismaService } from '#libs/persistence';
-import type { HealthResponse } from '#libs/protocol';
+import type { HealthResponse, ReadinessChecks } from '#libs/protocol';
 import { RedisService } from '#libs/redis';
 import { Public } from './public-route.js';
 import { ReadinessState } from './readiness.state.js';
 
-/** `/healthz` (the process is alive) and `/readyz` (Postgres and Redis reachable, not draining). */
+/**
+ * `/healthz` (the process is alive) and `/readyz` (Postgres and Redis reachable, not draining; with
+ * the audit queue's Redis persistence as a detail that never makes the node unready).
+ */
 @Public()
 @Controller()
 export class HealthController {
@@ -25,12 +28,15 @@ export class HealthController {
   @Get('readyz')
   async readyz(@Res({ passthrough: true }) res: Response): Promise<HealthResponse> {
     const [postgres, redis] = await Promise.all([this.prisma.isReachable(), this.redis.isReachable()]);
-    const checks: Record<string, 'ok' | 'down'> = {
+    const accepting = !this.readiness.draining;
+    const checks: ReadinessChecks = {
       postgres: postgres ? 'ok' : 'down',
       redis: redis ? 'ok' : 'down',
-      accepting: this.readiness.draining ? 'down' : 'ok',
+      accepting: accepting ? 'ok' : 'down',
     };
-    const ok = Object.values(checks).every((c) => c === 'ok');
+    // A detail for operators, not a probe: a volatile Redis is refused at start in production, not by the load balancer.
+    if (this.readiness.redisPersistence) checks.redis_persistence = this.readiness.redisPersistence;
+    const ok = postgres && redis && accepting;
     res.status(ok ? 200 : 503);
     return { status: ok ? 'ok' : 'unavailable', checks };
   }

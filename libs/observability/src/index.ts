@@ -2,5 +2,7 @@
 export { ObservabilityModule } from './observability.module.js';
 export { MetricsService } from './metrics.service.js';
 export { ReadinessState } from './readiness.state.js';
+export { RefusalLog } from './refusal-log.js';
+export type { RefusalContext } from './refusal-log.js';
 export { HealthController } from './health.controller.js';
 export { PUBLIC_ROUTE, Public } from './public-route.js';

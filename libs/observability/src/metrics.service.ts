@@ -27,6 +27,19 @@ export class MetricsService {
     labelNames: ['code'] as const,
     registers: [this.registry],
   });
+  /** Refusals given a request id (each has a log line, unless the per-second log budget was spent). */
+  readonly refusalLines = new Counter({
+    name: 'agw_refusals_noted_total',
+    help: 'Refusals given a correlation id (request_id)',
+    registers: [this.registry],
+  });
+  /** Per-session and per-agent limits that refused something, by limit. */
+  readonly limitRefusals = new Counter({
+    name: 'agw_limit_refusals_total',
+    help: 'Requests refused by a per-session or per-agent resource limit, by limit',
+    labelNames: ['limit'] as const,
+    registers: [this.registry],
+  });
   /** Connections refused, by error code. */
   readonly connectRefusals = new Counter({
     name: 'agw_connect_refusals_total',
@@ -48,10 +61,24 @@ export class MetricsService {
     labelNames: ['action', 'outcome'] as const,
     registers: [this.registry],
   });
-  /** Audit records dropped because the in-memory buffer was full during a Redis outage. */
+  /**
+   * Audit records dropped because the in-memory buffer was full during a Redis outage, by the cap
+   * that was reached: `records` (`AUDIT_BUFFER_MAX`) or `bytes` (`AUDIT_BUFFER_MAX_BYTES`).
+   */
   readonly auditDropped = new Counter({
     name: 'agw_audit_dropped_total',
-    help: 'Audit records dropped: buffer full while Redis was unreachable',
+    help: 'Audit records dropped: buffer full while Redis was unreachable, by the cap reached (records, bytes)',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+  /**
+   * 1 when the audit queue's Redis survives a restart (AOF with appendfsync everysec or always), 0
+   * otherwise; `mode` is what was read (`aof_everysec`, `volatile`, `unknown`…). One series at a time.
+   */
+  readonly redisDurable = new Gauge({
+    name: 'agw_redis_durable',
+    help: '1 when Redis keeps the audit queue across a restart (AOF, appendfsync everysec or always); mode: the persistence read',
+    labelNames: ['mode'] as const,
     registers: [this.registry],
   });
   /** Audit records written to Postgres by this process's writer. */
@@ -83,6 +110,8 @@ export class MetricsService {
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'agw_' });
+    // Both series from the start, so `agw_audit_dropped_total > 0` alerts have a zero to compare to.
+    for (const reason of ['records', 'bytes'] as const) this.auditDropped.labels(reason).inc(0);
   }
 
   /** The exposition text for `/metrics`. */

@@ -1,6 +1,7 @@
 import { Global, Module, type DynamicModule } from '@nestjs/common';
 import { MetricsService } from './metrics.service.js';
 import { ReadinessState } from './readiness.state.js';
+import { RefusalLog } from './refusal-log.js';
 
 /** Metrics and readiness, shared by every module of a process. */
 @Global()
@@ -8,18 +9,19 @@ import { ReadinessState } from './readiness.state.js';
 export class ObservabilityModule {
   /** Fresh instances. */
   static forRoot(): DynamicModule {
-    return { module: ObservabilityModule, providers: [MetricsService, ReadinessState], exports: [MetricsService, ReadinessState] };
+    return {
+      module: ObservabilityModule,
+      providers: [MetricsService, ReadinessState, RefusalLog],
+      exports: [MetricsService, ReadinessState, RefusalLog],
+    };
   }
 
   /** Instances created by another Nest application of the same process. */
   static withInstances(metrics: MetricsService, readiness: ReadinessState): DynamicModule {
     return {
       module: ObservabilityModule,
-      providers: [
-        { provide: MetricsService, useValue: metrics },
-        { provide: ReadinessState, useValue: readiness },
-      ],
-      exports: [MetricsService, ReadinessState],
+      providers: [{ provide: MetricsService, useValue: metrics }, { provide: ReadinessState, useValue: readiness }, RefusalLog],
+      exports: [MetricsService, ReadinessState, RefusalLog],
     };
   }
 }

@@ -5,18 +5,27 @@ import type { DynamicModule, INestApplication, LoggerService, NestApplicationOpt
 type HttpsOptions = NonNullable<NestApplicationOptions['httpsOptions']>;
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
+import { RedisNotDurableError, assertAuditQueueDurable } from '#libs/audit';
 import { ConfigError, scrubConfigSecrets, type GatewayConfig } from '#libs/config';
 import { DatabaseUnavailableError, migrateDatabase } from '#libs/persistence';
 import { RedisUnavailableError, checkRedis } from '#libs/redis';
 import { ProcessModule, type SharedState } from './process.module.js';
 
 /**
- * Checks the dependencies before any module starts: creates and migrates the database, then pings
- * Redis. Each failure is an error that {@link describeStartupError} turns into one line.
+ * Checks the dependencies before any module starts: creates and migrates the database, pings
+ * Redis and reads its persistence settings. A process that produces audit records into the queue
+ * (`producesAuditRecords`, the default: the gateway, `apps/admin`) refuses, in production, a Redis
+ * that would lose the queue on a restart unless `AUDIT_ALLOW_VOLATILE_REDIS=true`; the audit worker
+ * only consumes it and starts anyway (refusing would leave the records longer in that Redis).
+ * Each failure is an error that {@link describeStartupError} turns into one line.
  */
-export async function preflight(config: GatewayConfig): Promise<{ databaseCreated: boolean; applied: string[] }> {
+export async function preflight(
+  config: GatewayConfig,
+  options: { producesAuditRecords?: boolean } = {},
+): Promise<{ databaseCreated: boolean; applied: string[] }> {
   const report = await migrateDatabase(config.databaseUrl);
-  await checkRedis(config.redis.url);
+  const persistence = await checkRedis(config.redis.url);
+  if (options.producesAuditRecords ?? true) assertAuditQueueDurable(persistence, config);
   return report;
 }
 
@@ -94,7 +103,12 @@ export function describeStartupError(error: unknown, env: NodeJS.ProcessEnv): st
 
 function startupLine(error: unknown): string {
   if (error instanceof ConfigError) return `agent-gateway: ${error.message}`;
-  if (error instanceof DatabaseUnavailableError || error instanceof RedisUnavailableError || error instanceof StartupError)
+  if (
+    error instanceof DatabaseUnavailableError ||
+    error instanceof RedisUnavailableError ||
+    error instanceof RedisNotDurableError ||
+    error instanceof StartupError
+  )
     return `agent-gateway: ${error.message}: ${error.hint}`;
   return `agent-gateway: failed to start: ${(error as Error)?.message ?? String(error)}`;
 }

@@ -1,11 +1,12 @@
 import { Module, type DynamicModule, type Type } from '@nestjs/common';
-import { APP_FILTER } from '@nestjs/core';
+import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import { AuditModule } from '#libs/audit';
 import { ConfigModule, type GatewayConfig } from '#libs/config';
 import { MetricsService, ObservabilityModule, ReadinessState } from '#libs/observability';
 import { PersistenceModule } from '#libs/persistence';
 import { RedisModule } from '#libs/redis';
 import { HttpErrorFilter } from './http-error.filter.js';
+import { JsonDepthPipe } from './json-depth.pipe.js';
 
 /** Process-wide state shared by both listeners of one process (metrics, readiness). */
 export interface SharedState {
@@ -16,7 +17,8 @@ export interface SharedState {
 /**
  * The root module of one listener: configuration, Postgres, Redis and observability around a
  * plane module. When both planes run in one process, the second reuses the first's metrics and
- * readiness so `/metrics` and `/readyz` speak for the whole process.
+ * readiness so `/metrics` and `/readyz` speak for the whole process; the first also hosts the
+ * process's one watch of Redis's persistence.
  */
 @Module({})
 export class ProcessModule {
@@ -33,10 +35,13 @@ export class ProcessModule {
         shared ? ObservabilityModule.withInstances(shared.metrics, shared.readiness) : ObservabilityModule.forRoot(),
         PersistenceModule,
         RedisModule,
-        AuditModule.forRoot(config, { writer: options.auditWriter }),
+        AuditModule.forRoot(config, { writer: options.auditWriter, watchRedisPersistence: !shared }),
         plane,
       ],
-      providers: [{ provide: APP_FILTER, useClass: HttpErrorFilter }],
+      providers: [
+        { provide: APP_FILTER, useClass: HttpErrorFilter },
+        { provide: APP_PIPE, useClass: JsonDepthPipe },
+      ],
     };
   }
 }

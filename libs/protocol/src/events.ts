@@ -143,3 +143,8 @@ export type ConnectErrorData = ErrorBody;
 
 /** The socket.io namespace of the agent plane. */
 export const GATEWAY_NAMESPACE = '/gateway';
+
+/** The size of an agent card as the directory stores it (its JSON in UTF-8), against `MAX_CARD_BYTES`. */
+export function cardBytes(card: Pick<AgentCard, 'agent_name' | 'capabilities' | 'description' | 'metadata'>): number {
+  return Buffer.byteLength(JSON.stringify(card));
+}

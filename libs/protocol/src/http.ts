@@ -57,8 +57,37 @@ export interface ManifestResponse {
   };
 }
 
+/**
+ * What Redis's persistence settings mean for the audit queue it holds (`/readyz`
+ * `checks.redis_persistence`, the `mode` label of `agw_redis_durable`):
+ * - `aof_always`, `aof_everysec`: AOF with that fsync policy; queued records survive a Redis
+ *   restart (everysec: a host crash may lose the last second). The two durable modes.
+ * - `aof_no`: AOF with `appendfsync no`; a host crash loses what the OS had not flushed (tens of seconds).
+ * - `volatile`: no AOF (no persistence, or RDB snapshots only): a restart loses what was queued
+ *   since the last snapshot, or everything.
+ * - `unknown`: the settings could not be read (`CONFIG` refused, and `INFO persistence` does not
+ *   tell the fsync policy or was refused too).
+ */
+export type RedisPersistenceMode = 'aof_always' | 'aof_everysec' | 'aof_no' | 'volatile' | 'unknown';
+
+/** A probe of `/readyz`: `down` makes the node not ready. */
+export type ProbeState = 'ok' | 'down';
+
+/** The `checks` of `GET /readyz`. */
+export interface ReadinessChecks {
+  postgres: ProbeState;
+  redis: ProbeState;
+  /** `down` while the node drains (SIGTERM). */
+  accepting: ProbeState;
+  /**
+   * A detail, never a reason to be unready: how durable the audit queue in Redis is. Absent until
+   * the first reading, and in a process that does not watch it.
+   */
+  redis_persistence?: RedisPersistenceMode;
+}
+
 /** `GET /healthz` and `GET /readyz`. */
 export interface HealthResponse {
   status: 'ok' | 'unavailable';
-  checks?: Record<string, 'ok' | 'down'>;
+  checks?: ReadinessChecks;
 }

@@ -10,3 +10,4 @@ export * from './http.js';
 export * from './identifiers.js';
 export * from './payloads.js';
 export * from './websocket.js';
+export * from './json-depth.js';

@@ -35,9 +35,9 @@ describe('plain WebSocket frames', () => {
     }
   });
 
-  it('gives every connect refusal a close code: retry only for RATE_LIMIT, UNAVAILABLE and TIMEOUT', () => {
+  it('gives every connect refusal a close code: retry only for RATE_LIMIT, LIMIT_EXCEEDED, UNAVAILABLE and TIMEOUT', () => {
     for (const code of ERROR_CODES) {
-      const retry = ['RATE_LIMIT', 'UNAVAILABLE', 'TIMEOUT'].includes(code);
+      const retry = ['RATE_LIMIT', 'UNAVAILABLE', 'TIMEOUT', 'LIMIT_EXCEEDED'].includes(code);
       expect(isTerminalCloseCode(closeCodeOfRefusal(code)), code).toBe(!retry);
     }
   });

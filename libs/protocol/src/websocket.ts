@@ -37,8 +37,10 @@ export const WS_CLOSE_CODES = {
   heartbeat_timeout: 4508,
   /** The client stopped reading; what the gateway had to send it passed `SEND_BUFFER_LIMIT_BYTES`. Retry. */
   slow_consumer: 4509,
-  /** Too many connects from this address. Retry after `retry_after_ms`. */
+  /** Too many connects from this address or of this agent. Retry after `retry_after_ms`. */
   rate_limited: 4529,
+  /** A connection limit is reached (connections from this address). Retry later, with backoff. */
+  limit_exceeded: 4530,
 } as const;
 
 export type WsCloseName = keyof typeof WS_CLOSE_CODES;
@@ -68,6 +70,8 @@ export function closeCodeOfRefusal(code: ErrorCode): number {
       return WS_CLOSE_CODES.forbidden;
     case 'RATE_LIMIT':
       return WS_CLOSE_CODES.rate_limited;
+    case 'LIMIT_EXCEEDED':
+      return WS_CLOSE_CODES.limit_exceeded;
     default:
       return WS_CLOSE_CODES.unavailable;
   }

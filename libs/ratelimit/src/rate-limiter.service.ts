@@ -68,6 +68,25 @@ export class RateLimiterService {
     if (answer.granted < 1) throw refusal(answer, perMinute, 'too many connections from this address');
   }
 
+  /**
+   * Counts one connect of an agent (after it authenticated), `AGENT_CONNECTS_PER_MINUTE` on every
+   * node together: a reconnect storm, or two copies of an agent replacing each other, ends in
+   * `RATE_LIMIT` instead of costing a presence claim and two audit records per turn.
+   */
+  async consumeAgentConnect(agentId: string): Promise<void> {
+    const perMinute = this.config.agentPlane.agentConnectsPerMinute;
+    const key = `ac:${agentId}`;
+    const answer = await this.take(key, perMinute / 60, perMinute, 1);
+    if (answer === 'local') return this.consumeLocally(key, perMinute / 60, perMinute, perMinute);
+    if (answer.granted < 1)
+      throw refusal(
+        answer,
+        perMinute,
+        `this agent connected ${perMinute} times within a minute (AGENT_CONNECTS_PER_MINUTE)`,
+        'agent_connects_per_minute',
+      );
+  }
+
   /** Takes a token from this node's lease of `key`, if it holds a live one. */
   private fromLease(key: string): boolean {
     const lease = this.leases.get(key);
@@ -163,9 +182,10 @@ export class RateLimiterService {
   }
 }
 
-function refusal(answer: BucketAnswer, limit: number, message: string): GatewayError {
+function refusal(answer: BucketAnswer, limit: number, message: string, reason?: string): GatewayError {
   return new GatewayError('RATE_LIMIT', message, {
     retryAfterMs: answer.retryAfterMs,
     rateLimit: { limit, remaining: answer.remaining, resetMs: answer.resetMs },
+    ...(reason !== undefined && { reason }),
   });
 }

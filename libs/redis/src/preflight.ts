@@ -1,4 +1,5 @@
 import { hostPortOf } from '#libs/config';
+import { readRedisPersistence, type RedisPersistence } from './redis-persistence.js';
 import { createRedis } from './redis.service.js';
 
 /** Redis could not be used at start; the message names where, `hint` says what to do. */
@@ -12,8 +13,11 @@ export class RedisUnavailableError extends Error {
   }
 }
 
-/** Connects once, without retrying, and sends PING: the start-up check for a clear refusal. */
-export async function checkRedis(url: string): Promise<void> {
+/**
+ * Connects once, without retrying, and sends PING: the start-up check for a clear refusal. Then
+ * reads Redis's persistence settings, which decide whether the audit queue survives a Redis restart.
+ */
+export async function checkRedis(url: string): Promise<RedisPersistence> {
   const where = hostPortOf(url, 6379);
   const client = createRedis(url, { lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0, enableOfflineQueue: false });
   // ioredis rejects `connect()` with a generic "Connection is closed"; the cause comes as an event.
@@ -22,6 +26,7 @@ export async function checkRedis(url: string): Promise<void> {
   try {
     await client.connect();
     await client.ping();
+    return await readRedisPersistence(client);
   } catch (error) {
     const message = seen.cause?.message ?? (error as Error).message;
     if (/NOAUTH|WRONGPASS|invalid password|invalid username/i.test(message)) {

@@ -1,12 +1,12 @@
-import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { AuditTrail } from '#libs/audit';
 import { GATEWAY_CONFIG, type GatewayConfig } from '#libs/config';
-import { MetricsService } from '#libs/observability';
+import { MetricsService, RefusalLog } from '#libs/observability';
 import {
   CLIENT_PAYLOAD_SCHEMAS,
   GatewayError,
   describeSchemaError,
+  exceedsJsonDepth,
   isClientEventName,
   type ClientAcks,
   type ClientEventName,
@@ -28,8 +28,10 @@ const ERROR_OUTCOMES = new Set<ErrorCode>(['UNAVAILABLE', 'TIMEOUT']);
 
 /**
  * The one pipeline every client event goes through, whatever the transport:
- * size → schema → guards (authorization, rate limit) → handler. Returns the success ack or throws
- * a `GatewayError`; anything else thrown becomes `UNAVAILABLE` with a reference id that is logged.
+ * size → nesting depth → schema → guards (authorization, rate limit) → handler. Returns the
+ * success ack or throws a `GatewayError` carrying a `request_id` that is also on the refusal's log
+ * line and in its audit record; anything else thrown becomes `UNAVAILABLE` under that id, logged
+ * with its stack.
  */
 @Injectable()
 export class AgentCommandDispatcher {
@@ -43,6 +45,7 @@ export class AgentCommandDispatcher {
     private readonly topics: TopicService,
     private readonly metrics: MetricsService,
     private readonly audit: AuditTrail,
+    private readonly refusals: RefusalLog,
   ) {}
 
   async dispatch(caller: Caller, event: string, payload: unknown, frameBytes: number): Promise<ClientAcks[ClientEventName]> {
@@ -56,13 +59,17 @@ export class AgentCommandDispatcher {
         );
       }
       if (!isClientEventName(event)) throw new GatewayError('INVALID_MESSAGE', `unknown event "${String(event).slice(0, 64)}"`);
+      // Before anything walks or serializes the payload (zod, the audit hash, the delivery).
+      if (exceedsJsonDepth(payload, this.config.limits.jsonDepth)) {
+        throw new GatewayError('INVALID_MESSAGE', `${event}: nested deeper than ${this.config.limits.jsonDepth} levels (MAX_JSON_DEPTH)`);
+      }
       const parsed = CLIENT_PAYLOAD_SCHEMAS[event].safeParse(payload);
       if (!parsed.success) throw new GatewayError('INVALID_MESSAGE', `${event}: ${describeSchemaError(parsed.error)}`);
       context = { caller, event, payload: parsed.data, frameBytes };
       await this.guard(context);
       return await this.handle(context);
     } catch (error) {
-      let refusal = this.toGatewayError(error, event);
+      let refusal = this.toGatewayError(error, caller, event);
       let audited = context?.audited ?? false;
       if (!context && REFUSED_BEFORE_GUARDS.has(refusal.code)) {
         refusal = await this.chargeRefused(caller, String(event), refusal);
@@ -70,6 +77,7 @@ export class AgentCommandDispatcher {
         audited = refusal.code === 'RATE_LIMIT';
       }
       this.metrics.refusals.labels(refusal.code).inc();
+      this.note(caller, String(event), refusal);
       if (!audited && MESSAGE_EVENTS.has(event)) this.auditRefusal(caller, event, payload, frameBytes, refusal);
       throw refusal;
     }
@@ -83,7 +91,17 @@ export class AgentCommandDispatcher {
     if (caller.session) caller.session.lastSeenAt = Date.now();
     const answer = await this.chargeRefused(caller, event, refusal);
     this.metrics.refusals.labels(answer.code).inc();
-    return answer;
+    return this.note(caller, event, answer);
+  }
+
+  /** The refusal's request id and log line (once: a guard's refusal audited with its id keeps it). */
+  private note(caller: Caller, event: string, refusal: GatewayError): GatewayError {
+    return this.refusals.note(refusal, {
+      where: event.slice(0, 64),
+      agentId: caller.agentId,
+      sessionId: caller.session?.id ?? null,
+      remoteAddr: caller.remoteAddress,
+    });
   }
 
   /**
@@ -121,7 +139,13 @@ export class AgentCommandDispatcher {
       reason: refusal.code,
       session_id: caller.session?.id ?? null,
       remote_addr: caller.remoteAddress,
-      details: { event, frame_bytes: frameBytes, ...(conversation !== null && { conversation_id: conversation }) },
+      details: {
+        event,
+        frame_bytes: frameBytes,
+        request_id: refusal.requestId,
+        ...(refusal.reason !== undefined && { error_reason: refusal.reason }),
+        ...(conversation !== null && { conversation_id: conversation }),
+      },
     });
   }
 
@@ -170,10 +194,16 @@ export class AgentCommandDispatcher {
     return caller.session;
   }
 
-  private toGatewayError(error: unknown, event: string): GatewayError {
+  private toGatewayError(error: unknown, caller: Caller, event: string): GatewayError {
     if (error instanceof GatewayError) return error;
-    const ref = randomUUID();
-    this.logger.error(`unexpected failure handling "${event}" (ref ${ref}): ${(error as Error)?.stack ?? String(error)}`);
-    return new GatewayError('UNAVAILABLE', `internal error (ref ${ref})`);
+    const refusal = this.note(
+      caller,
+      event,
+      new GatewayError('UNAVAILABLE', 'internal error; the gateway logged it under this request_id'),
+    );
+    this.logger.error(
+      `unexpected failure handling "${event.slice(0, 64)}" of ${caller.agentId} (request_id ${refusal.requestId}): ${(error as Error)?.stack ?? String(error)}`,
+    );
+    return refusal;
   }
 }

@@ -13,7 +13,7 @@ import { RedisBus } from '#libs/redis';
 
 /** Work one node asks another to do for an agent connected there. */
 export type ClusterRequest =
-  | { op: 'deliver'; tenant_id: string; message: MessageEvent }
+  | { op: 'deliver'; tenant_id: string; message: MessageEvent; route_ttl_ms?: number }
   | { op: 'result'; tenant_id: string; to_agent_id: string; result: ResultEvent };
 
 /** A one-way instruction to a node (or to every node). */

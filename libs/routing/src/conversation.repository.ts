@@ -1,61 +1,57 @@
-import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
-import { GATEWAY_CONFIG, type GatewayConfig } from '#libs/config';
+import { Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { RedisService } from '#libs/redis';
-import { TtlCache } from './ttl-cache.js';
 
-// How often the routes learnt on this node are written to Redis, in one command.
+// How often the routes learnt on this node are written to Redis, in one pipeline.
 const FLUSH_INTERVAL_MS = 50;
-// Routes are grouped in hashes per time bucket; a lookup reads every live bucket.
-const BUCKETS_PER_TTL = 8;
+// Routes this node keeps in memory for the results its own agents send (oldest dropped first).
+const LOCAL_ROUTES_MAX = 200_000;
+
+interface Route {
+  sender: string;
+  expiresAt: number;
+}
 
 /**
  * Who sent the last message of a conversation to an agent, so that the agent's `result` goes back
- * to them. Written on the recipient's node when a message is delivered: into a local cache that
- * the hot path reads, and, batched every 50 ms into one `HSET`, into a Redis hash per time bucket,
- * so that a result still finds its way after the recipient reconnects to another node. Routes live
- * in Redis between `CONVERSATION_TTL_S` and that plus one bucket (TTL / 8).
+ * to them. Only messages a result can follow have a route (the routing service decides, and how
+ * long it lives): a fire-and-forget `send` leaves nothing in Redis. Written on the recipient's node
+ * when the message is delivered: into a local map that its results read first, and, batched every
+ * 50 ms into one pipeline, into `conv:<recipient>|<conversation>` with the route's TTL, so a result
+ * still finds its way after the recipient reconnects to another node. (`|` is in neither alphabet,
+ * so the key cannot be ambiguous.)
  */
 @Injectable()
 export class ConversationRepository implements OnApplicationShutdown {
   private readonly logger = new Logger('Conversations');
-  private readonly cache: TtlCache<string>;
-  private readonly ttlMs: number;
-  private readonly bucketMs: number;
-  private pending: string[] = [];
+  private readonly local = new Map<string, Route>();
+  private pending: { key: string; route: Route }[] = [];
   private readonly flusher: NodeJS.Timeout;
   private failing = false;
 
-  constructor(
-    private readonly redis: RedisService,
-    @Inject(GATEWAY_CONFIG) config: GatewayConfig,
-  ) {
-    this.ttlMs = config.routing.conversationTtlS * 1000;
-    this.bucketMs = Math.ceil(this.ttlMs / BUCKETS_PER_TTL);
-    this.cache = new TtlCache(this.ttlMs, 200_000);
+  constructor(private readonly redis: RedisService) {
     this.flusher = setInterval(() => void this.flush(), FLUSH_INTERVAL_MS);
     this.flusher.unref();
   }
 
-  remember(recipient: string, conversationId: string, sender: string): void {
-    const field = `${recipient}\u0000${conversationId}`;
-    this.cache.set(field, sender);
-    this.pending.push(field, sender);
+  /** Remembers that `sender` sent the last message of `conversationId` to `recipient`, for `ttlMs`. */
+  remember(recipient: string, conversationId: string, sender: string, ttlMs: number): void {
+    const key = `${recipient}|${conversationId}`;
+    const route = { sender, expiresAt: Date.now() + ttlMs };
+    // Re-inserted at the end: the map's order is the eviction order.
+    this.local.delete(key);
+    this.local.set(key, route);
+    if (this.local.size > LOCAL_ROUTES_MAX) this.evictLocal();
+    this.pending.push({ key, route });
   }
 
   async lookup(recipient: string, conversationId: string): Promise<string | null> {
-    const field = `${recipient}\u0000${conversationId}`;
-    const cached = this.cache.get(field);
-    if (cached !== undefined) return cached;
-    const now = Date.now();
-    const pipeline = this.redis.command.pipeline();
-    // Newest bucket first: the latest message of the conversation wins.
-    for (let i = 0; i <= BUCKETS_PER_TTL; i++) pipeline.hget(this.bucketKey(now - i * this.bucketMs), field);
-    const replies = (await pipeline.exec()) ?? [];
-    for (const [error, value] of replies) {
-      if (error) throw error;
-      if (typeof value === 'string') return value;
+    const key = `${recipient}|${conversationId}`;
+    const cached = this.local.get(key);
+    if (cached !== undefined) {
+      if (cached.expiresAt > Date.now()) return cached.sender;
+      this.local.delete(key);
     }
-    return null;
+    return this.redis.command.get(this.redis.key('conv', key));
   }
 
   /** Writes the routes learnt since the last flush (also called on shutdown). */
@@ -63,17 +59,20 @@ export class ConversationRepository implements OnApplicationShutdown {
     if (this.pending.length === 0) return;
     const batch = this.pending;
     this.pending = [];
-    const key = this.bucketKey(Date.now());
+    const now = Date.now();
+    const pipeline = this.redis.command.pipeline();
+    for (const { key, route } of batch) {
+      const ttl = route.expiresAt - now;
+      if (ttl > 0) pipeline.set(this.redis.key('conv', key), route.sender, 'PX', ttl);
+    }
     try {
-      await this.redis.command
-        .multi()
-        .hset(key, ...batch)
-        .pexpire(key, this.ttlMs + this.bucketMs)
-        .exec();
+      const replies = (await pipeline.exec()) ?? [];
+      const failed = replies.find(([error]) => error);
+      if (failed) throw failed[0] as Error;
       if (this.failing) this.logger.log('conversation routes are persisted again');
       this.failing = false;
     } catch (error) {
-      // The local cache still routes results on this node; only a reconnect elsewhere loses them.
+      // The local map still routes results on this node; only a reconnect elsewhere loses them.
       if (!this.failing) this.logger.warn(`conversation routes not persisted (Redis down?): ${(error as Error).message}`);
       this.failing = true;
     }
@@ -84,7 +83,12 @@ export class ConversationRepository implements OnApplicationShutdown {
     await this.flush();
   }
 
-  private bucketKey(at: number): string {
-    return this.redis.key('conv', String(Math.floor(at / this.bucketMs)));
+  /** Drops the oldest routes until a tenth of the room is free again (they stay in Redis). */
+  private evictLocal(): void {
+    const target = LOCAL_ROUTES_MAX * 0.9;
+    for (const key of this.local.keys()) {
+      if (this.local.size <= target) break;
+      this.local.delete(key);
+    }
   }
 }

@@ -11,7 +11,7 @@ import {
   type StatusResponse,
 } from '#libs/protocol';
 import { MessageCounterRepository } from './message-counter.repository.js';
-import { NodeRepository } from './node.repository.js';
+import { ClusterMembership } from './cluster-membership.js';
 import { PresenceRepository, type PresenceEntry } from './presence.repository.js';
 import { SessionService } from './session.service.js';
 import { PolicyService } from '#libs/policy';
@@ -28,14 +28,14 @@ export class DirectoryService {
   constructor(
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
     private readonly presence: PresenceRepository,
-    private readonly nodes: NodeRepository,
+    private readonly membership: ClusterMembership,
     private readonly counters: MessageCounterRepository,
     private readonly sessions: SessionService,
     private readonly policy: PolicyService,
   ) {}
 
   async list(tenantId: string): Promise<DirectoryResponse> {
-    const entries = await this.unavailableIfDown(() => this.presence.listTenant(tenantId));
+    const entries = await this.unavailableIfDown(async () => this.membership.filterLive(await this.presence.listTenant(tenantId)));
     return { agents: entries.map(toDirectoryEntry) };
   }
 
@@ -44,7 +44,10 @@ export class DirectoryService {
    * (contract §7.1). Anything else reads exactly like an agent that is not connected.
    */
   async get(caller: Caller, agentId: string): Promise<AgentDetailResponse> {
-    const entry = await this.unavailableIfDown(() => this.presence.get(agentId));
+    const entry = await this.unavailableIfDown(async () => {
+      const found = await this.presence.get(agentId);
+      return found && (await this.membership.isLive(found.node_id)) ? found : null;
+    });
     const visible =
       entry !== null &&
       (entry.tenant_id === caller.tenantId ||
@@ -76,7 +79,7 @@ export class DirectoryService {
   }
 
   async manifest(features: string[], transports: ManifestResponse['transports']): Promise<ManifestResponse> {
-    const [current, nodes] = await this.unavailableIfDown(() => Promise.all([this.presence.countAll(), this.nodes.live()]));
+    const [current, nodes] = await this.unavailableIfDown(() => Promise.all([this.presence.countAll(), this.membership.liveNodes()]));
     const capacity = nodes.reduce((sum, node) => sum + node.max_connections, 0) || this.config.agentPlane.maxConnections;
     return {
       name: this.config.manifest.name,

@@ -1,6 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { RedisService } from '#libs/redis';
 
+/** A tenant's counter lives this long after its last message (then `total_messages` starts again from 0). */
+const COUNTER_TTL_MS = 30 * 86_400_000;
+
 /**
  * Messages routed per tenant (`total_messages` of `/gateway/status`), counted in memory and added
  * to Redis in one pipeline per flush, so the hot path never waits on Redis for a counter.
@@ -20,7 +23,10 @@ export class MessageCounterRepository {
     const batch = this.pending;
     this.pending = new Map();
     const pipeline = this.redis.command.pipeline();
-    for (const [tenant, n] of batch) pipeline.incrby(this.redis.key('stats', 'messages', tenant), n);
+    for (const [tenant, n] of batch) {
+      const key = this.redis.key('stats', 'messages', tenant);
+      pipeline.incrby(key, n).pexpire(key, COUNTER_TTL_MS);
+    }
     try {
       const results = (await pipeline.exec()) ?? [];
       const failed = results.find(([error]) => error);

@@ -9,29 +9,52 @@ export interface NodeEntry {
   started_at: string;
 }
 
-/** The live gateway nodes: each refreshes its entry; a dead node's entry expires. */
+/**
+ * The gateway nodes in Redis: `node:<id>` holds a live node's entry with a short TTL
+ * (`NODE_TIMEOUT_S`) that the node keeps refreshing, and the sorted set `nodes` scores each node by
+ * when that entry expires. A member whose score is past is a node that died: whoever sees it first
+ * removes what it left (its presence) and then the member.
+ */
 @Injectable()
 export class NodeRepository {
   constructor(private readonly redis: RedisService) {}
 
   async refresh(entry: NodeEntry, ttlMs: number): Promise<void> {
+    const index = this.redis.key('nodes');
     await this.redis.command
       .multi()
       .set(this.redis.key('node', entry.node_id), JSON.stringify(entry), 'PX', ttlMs)
-      .zadd(this.redis.key('nodes'), Date.now() + ttlMs, entry.node_id)
+      .zadd(index, Date.now() + ttlMs, entry.node_id)
+      // The index lives as long as some node refreshes it; dead members are reaped, not kept.
+      .pexpire(index, ttlMs * 4)
       .exec();
   }
 
+  /** Removes a node that stops on purpose (its sessions were closed first). */
   async remove(nodeId: string): Promise<void> {
     await this.redis.command.multi().del(this.redis.key('node', nodeId)).zrem(this.redis.key('nodes'), nodeId).exec();
   }
 
+  /** The entries of the live nodes. */
   async live(): Promise<NodeEntry[]> {
-    const index = this.redis.key('nodes');
-    await this.redis.command.zremrangebyscore(index, '-inf', Date.now());
-    const ids = await this.redis.command.zrange(index, 0, -1);
+    const ids = await this.redis.command.zrangebyscore(this.redis.key('nodes'), Date.now(), '+inf');
     if (ids.length === 0) return [];
     const raws = await this.redis.command.mget(ids.map((id) => this.redis.key('node', id)));
     return raws.filter((raw): raw is string => raw !== null).map((raw) => JSON.parse(raw) as NodeEntry);
+  }
+
+  /** Whether a node's entry is there (it refreshed within `NODE_TIMEOUT_S`). */
+  async isLive(nodeId: string): Promise<boolean> {
+    return (await this.redis.command.exists(this.redis.key('node', nodeId))) === 1;
+  }
+
+  /** Nodes whose entry expired without a clean stop: they died. */
+  dead(): Promise<string[]> {
+    return this.redis.command.zrangebyscore(this.redis.key('nodes'), '-inf', Date.now());
+  }
+
+  /** Drops a dead node from the index once what it left is removed. */
+  async forget(nodeId: string): Promise<void> {
+    await this.redis.command.zrem(this.redis.key('nodes'), nodeId);
   }
 }

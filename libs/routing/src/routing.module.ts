@@ -4,6 +4,7 @@ import type { GatewayConfig } from '#libs/config';
 import { AgentCommandDispatcher } from './agent-command.dispatcher.js';
 import { Backpressure } from './backpressure.js';
 import { ClusterBus } from './cluster.bus.js';
+import { ClusterMembership } from './cluster-membership.js';
 import { ConversationRepository } from './conversation.repository.js';
 import { CredentialWatch } from './credential-watch.js';
 import { DirectoryService } from './directory.service.js';
@@ -35,6 +36,7 @@ export class RoutingModule {
         ConversationRepository,
         MessageCounterRepository,
         NodeRepository,
+        ClusterMembership,
         ClusterBus,
         RoutingService,
         SessionService,

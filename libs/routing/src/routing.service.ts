@@ -5,6 +5,7 @@ import { GATEWAY_CONFIG, type GatewayConfig } from '#libs/config';
 import { MetricsService } from '#libs/observability';
 import {
   GatewayError,
+  limitExceeded,
   type MessageEvent,
   type ResultAck,
   type ResultEvent,
@@ -14,6 +15,7 @@ import {
 } from '#libs/protocol';
 import { Backpressure } from './backpressure.js';
 import { ClusterBus, type ClusterRequest } from './cluster.bus.js';
+import { ClusterMembership } from './cluster-membership.js';
 import { ConversationRepository } from './conversation.repository.js';
 import { MessageCounterRepository } from './message-counter.repository.js';
 import { PresenceRepository } from './presence.repository.js';
@@ -31,16 +33,25 @@ export interface ResolvedAgent {
 
 // Time a node-to-node request may take on top of the delivery time-out itself.
 const CLUSTER_MARGIN_MS = 2_000;
+/** How long after its TIMEOUT a late result still finds its way back (the route's extra life). */
+export const LATE_RESULT_GRACE_MS = 60_000;
+// What a sender over a recipient's in-flight limit is told to wait before retrying.
+const INFLIGHT_RETRY_MS = 250;
 
 /**
  * Direct messages and their results, independent of transports: delivers to the recipient the
  * guards resolved and authorized (this node or another), waits for the recipient client's ack,
- * remembers the conversation so the `result` goes back, and times out expected results.
+ * remembers the conversation when a result can follow, and times out expected results.
+ *
+ * Bounded per agent: the results an agent awaits (`MAX_PENDING_RESULTS_PER_AGENT`, their timers
+ * kept per agent so a disconnect drops them without a scan) and the deliveries to an agent its
+ * client has not acknowledged yet (`MAX_INFLIGHT_DELIVERIES_PER_AGENT`).
  */
 @Injectable()
 export class RoutingService implements OnModuleInit {
   private readonly logger = new Logger('Routing');
-  private readonly expectations = new Map<string, NodeJS.Timeout>();
+  /** Sender agent → conversation → the timer of the TIMEOUT result it is owed. */
+  private readonly expectations = new Map<string, Map<string, NodeJS.Timeout>>();
   private inflight = 0;
   private readonly routedMessages;
   private readonly routedResults;
@@ -55,6 +66,7 @@ export class RoutingService implements OnModuleInit {
     private readonly metrics: MetricsService,
     private readonly audit: AuditTrail,
     private readonly backpressure: Backpressure,
+    private readonly membership: ClusterMembership,
   ) {
     this.routedMessages = metrics.routed.labels('message');
     this.routedResults = metrics.routed.labels('result');
@@ -84,8 +96,10 @@ export class RoutingService implements OnModuleInit {
     } catch (error) {
       throw new GatewayError('UNAVAILABLE', 'agent directory unavailable', { cause: error });
     }
-    // An entry naming this node without a local session is stale (its session just ended).
+    // An entry naming this node without a local session is stale (its session just ended); one
+    // naming a node that stopped refreshing is its dead node's (reaped within NODE_TIMEOUT_S).
     if (!entry || entry.node_id === this.cluster.nodeId) throw notConnected(agentId);
+    if (!(await this.isLive(entry.node_id))) throw notConnected(agentId);
     return { tenantId: entry.tenant_id, agentId, capabilities: entry.card.capabilities, local: null, node: entry.node_id };
   }
 
@@ -96,6 +110,14 @@ export class RoutingService implements OnModuleInit {
     const conversationId = payload.conversation_id ?? randomUUID();
     const expectResult = payload.expect_result === true && sender.session !== null;
     const timeoutMs = payload.timeout_ms ?? this.config.routing.defaultResultTimeoutMs;
+    // A route is kept only when a result can follow: one is awaited, or the sender named the
+    // conversation (the seed's clients answer those). A fire-and-forget send leaves nothing behind.
+    const routeTtlMs = expectResult
+      ? timeoutMs + LATE_RESULT_GRACE_MS
+      : payload.conversation_id !== undefined
+        ? this.config.routing.conversationTtlS * 1000
+        : 0;
+    if (expectResult) this.checkPendingRoom(sender.agentId, conversationId);
     const message: MessageEvent = {
       message_id: randomUUID(),
       from_agent_id: sender.agentId,
@@ -115,11 +137,11 @@ export class RoutingService implements OnModuleInit {
     this.inflight++;
     try {
       try {
-        if (target.local) await this.deliverMessageHere(target.tenantId, message);
+        if (target.local) await this.deliverMessageHere(target.tenantId, message, routeTtlMs);
         else
           await this.cluster.request(
             target.node,
-            { op: 'deliver', tenant_id: target.tenantId, message },
+            { op: 'deliver', tenant_id: target.tenantId, message, route_ttl_ms: routeTtlMs },
             this.config.routing.deliveryTimeoutMs + CLUSTER_MARGIN_MS,
           );
       } catch (error) {
@@ -185,15 +207,17 @@ export class RoutingService implements OnModuleInit {
     return { status: 'delivered' };
   }
 
-  /** Forgets the pending result expectations of an agent whose session ended. */
+  /** Forgets the pending result expectations of an agent whose session ended (its own, no scan). */
   forgetAgent(agentId: string): void {
-    const prefix = `${agentId}\u0000`;
-    for (const [key, timer] of this.expectations) {
-      if (key.startsWith(prefix)) {
-        clearTimeout(timer);
-        this.expectations.delete(key);
-      }
-    }
+    const mine = this.expectations.get(agentId);
+    if (!mine) return;
+    for (const timer of mine.values()) clearTimeout(timer);
+    this.expectations.delete(agentId);
+  }
+
+  /** Results `agentId` awaits on this node. */
+  pendingResults(agentId: string): number {
+    return this.expectations.get(agentId)?.size ?? 0;
   }
 
   /** Delivers a result to `toAgentId` on whichever node it is; returns the recipient's tenant. */
@@ -209,12 +233,26 @@ export class RoutingService implements OnModuleInit {
     return target.tenantId;
   }
 
-  private async deliverMessageHere(tenantId: string, message: MessageEvent): Promise<void> {
+  private async deliverMessageHere(tenantId: string, message: MessageEvent, routeTtlMs: number): Promise<void> {
     const session = this.registry.forAgent(message.to_agent_id);
     if (!session || session.closed || session.tenantId !== tenantId) throw notConnected(message.to_agent_id);
     if (!this.backpressure.admits(session)) throw notConnected(message.to_agent_id);
-    this.conversations.remember(message.to_agent_id, message.conversation_id, message.from_agent_id);
-    await session.connection.deliverMessage(message, this.config.routing.deliveryTimeoutMs);
+    const limit = this.config.limits.inflightDeliveriesPerAgent;
+    if (session.deliveriesInFlight >= limit) {
+      this.metrics.limitRefusals.labels('max_inflight_deliveries_per_agent').inc();
+      throw new GatewayError(
+        'RATE_LIMIT',
+        `"${message.to_agent_id}" has ${limit} messages it has not acknowledged yet (MAX_INFLIGHT_DELIVERIES_PER_AGENT); retry shortly`,
+        { retryAfterMs: INFLIGHT_RETRY_MS, reason: 'max_inflight_deliveries_per_agent' },
+      );
+    }
+    if (routeTtlMs > 0) this.conversations.remember(message.to_agent_id, message.conversation_id, message.from_agent_id, routeTtlMs);
+    session.deliveriesInFlight++;
+    try {
+      await session.connection.deliverMessage(message, this.config.routing.deliveryTimeoutMs);
+    } finally {
+      session.deliveriesInFlight--;
+    }
   }
 
   private deliverResultHere(tenantId: string, toAgentId: string, result: ResultEvent): void {
@@ -229,7 +267,12 @@ export class RoutingService implements OnModuleInit {
       case 'deliver':
         this.inflight++;
         try {
-          await this.deliverMessageHere(request.tenant_id, request.message);
+          // A node of an older version sends no TTL: keep the route as it would have.
+          await this.deliverMessageHere(
+            request.tenant_id,
+            request.message,
+            request.route_ttl_ms ?? this.config.routing.conversationTtlS * 1000,
+          );
         } finally {
           this.inflight--;
         }
@@ -240,12 +283,33 @@ export class RoutingService implements OnModuleInit {
     }
   }
 
+  /** Refuses a send with `expect_result` past `MAX_PENDING_RESULTS_PER_AGENT` (a conversation already awaited takes no new room). */
+  private checkPendingRoom(senderId: string, conversationId: string): void {
+    const mine = this.expectations.get(senderId);
+    const limit = this.config.limits.pendingResultsPerAgent;
+    if (!mine || mine.size < limit || mine.has(conversationId)) return;
+    this.metrics.limitRefusals.labels('max_pending_results_per_agent').inc();
+    throw limitExceeded(
+      'max_pending_results_per_agent',
+      `you await ${limit} results already (MAX_PENDING_RESULTS_PER_AGENT); wait for some before sending with expect_result`,
+    );
+  }
+
+  private async isLive(nodeId: string): Promise<boolean> {
+    try {
+      return await this.membership.isLive(nodeId);
+    } catch (error) {
+      throw new GatewayError('UNAVAILABLE', 'agent directory unavailable', { cause: error });
+    }
+  }
+
   private expect(senderId: string, targetId: string, conversationId: string, timeoutMs: number): void {
-    const key = `${senderId}\u0000${conversationId}`;
-    const previous = this.expectations.get(key);
+    let mine = this.expectations.get(senderId);
+    if (!mine) this.expectations.set(senderId, (mine = new Map<string, NodeJS.Timeout>()));
+    const previous = mine.get(conversationId);
     if (previous) clearTimeout(previous);
     const timer = setTimeout(() => {
-      this.expectations.delete(key);
+      this.dropExpectation(senderId, conversationId);
       const timeout: ResultEvent = {
         conversation_id: conversationId,
         from_agent_id: targetId,
@@ -258,16 +322,19 @@ export class RoutingService implements OnModuleInit {
       });
     }, timeoutMs);
     timer.unref();
-    this.expectations.set(key, timer);
+    mine.set(conversationId, timer);
   }
 
   private cancelExpectation(senderId: string, conversationId: string): void {
-    const key = `${senderId}\u0000${conversationId}`;
-    const timer = this.expectations.get(key);
-    if (timer) {
-      clearTimeout(timer);
-      this.expectations.delete(key);
-    }
+    const timer = this.expectations.get(senderId)?.get(conversationId);
+    if (timer) clearTimeout(timer);
+    this.dropExpectation(senderId, conversationId);
+  }
+
+  private dropExpectation(senderId: string, conversationId: string): void {
+    const mine = this.expectations.get(senderId);
+    if (!mine?.delete(conversationId)) return;
+    if (mine.size === 0) this.expectations.delete(senderId);
   }
 }
 

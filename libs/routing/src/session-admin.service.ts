@@ -3,6 +3,8 @@ import { Injectable } from '@nestjs/common';
 import { AuditTrail, type AuditActor } from '#libs/audit';
 import { CURSOR_KEYS, GatewayError, cursorCodec } from '#libs/protocol';
 import { ClusterSignals } from './cluster.bus.js';
+import { ClusterMembership } from './cluster-membership.js';
+import { NodeRepository } from './node.repository.js';
 import { PresenceRepository, type PresenceEntry } from './presence.repository.js';
 
 /** A live session as the admin API shows it. */
@@ -32,6 +34,7 @@ export class SessionAdminService {
     private readonly presence: PresenceRepository,
     private readonly signals: ClusterSignals,
     private readonly audit: AuditTrail,
+    private readonly membership: ClusterMembership,
   ) {}
 
   /**
@@ -44,7 +47,9 @@ export class SessionAdminService {
     cursor?: string,
   ): Promise<{ items: SessionView[]; next_cursor: string | null }> {
     const [after] = SESSION_CURSOR.decode(cursor) ?? [];
-    const entries = filter.tenantId !== undefined ? await this.presence.listTenant(filter.tenantId) : await this.presence.listAll();
+    const listed = filter.tenantId !== undefined ? await this.presence.listTenant(filter.tenantId) : await this.presence.listAll();
+    // A dead node's sessions are gone, whether or not its entries were reaped yet.
+    const entries = await this.membership.filterLive(listed);
     const matching = entries.filter(
       (e) => (filter.agentId === undefined || e.agent_id === filter.agentId) && (after === undefined || e.agent_id > after),
     );
@@ -53,10 +58,10 @@ export class SessionAdminService {
     return { items, next_cursor: matching.length > limit && last ? SESSION_CURSOR.encode(last.agent_id) : null };
   }
 
-  /** The live session with this id, or NOT_FOUND. */
+  /** The live session with this id, or NOT_FOUND: two reads through the session index, whatever the number of agents. */
   async find(sessionId: string): Promise<SessionView> {
-    const entry = (await this.presence.listAll()).find((e) => e.session_id === sessionId);
-    if (!entry) throw new GatewayError('NOT_FOUND', `no live session "${sessionId}"`);
+    const entry = await this.presence.findSession(sessionId);
+    if (!entry || !(await this.membership.isLive(entry.node_id))) throw new GatewayError('NOT_FOUND', `no live session "${sessionId}"`);
     return viewOf(entry);
   }
 
@@ -96,5 +101,8 @@ function viewOf(entry: PresenceEntry): SessionView {
 }
 
 /** What the admin plane needs of the routing core: presence reads and cluster signals. */
-@Module({ providers: [PresenceRepository, ClusterSignals, SessionAdminService], exports: [SessionAdminService] })
+@Module({
+  providers: [PresenceRepository, NodeRepository, ClusterMembership, ClusterSignals, SessionAdminService],
+  exports: [SessionAdminService],
+})
 export class SessionAdminModule {}

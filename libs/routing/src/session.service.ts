@@ -2,22 +2,26 @@ import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { AuthService, type AgentProfile, type PresentedCredentials, type Principal } from '#libs/auth';
 import { GATEWAY_CONFIG, type GatewayConfig } from '#libs/config';
-import { MetricsService, ReadinessState } from '#libs/observability';
+import { MetricsService, ReadinessState, RefusalLog } from '#libs/observability';
 import {
   DISCONNECT_REASONS,
   GatewayError,
+  cardBytes,
   describeSchemaError,
   handshakeCardSchema,
+  limitExceeded,
   type AgentCard,
   type DisconnectReason,
   type HeartbeatAck,
   type RefreshAck,
   type UpdateCardPayload,
+  unauthorized,
 } from '#libs/protocol';
+import { AddressSlots } from './address-slots.js';
 import { Backpressure } from './backpressure.js';
 import { ClusterBus } from './cluster.bus.js';
 import { MessageCounterRepository } from './message-counter.repository.js';
-import { NodeRepository } from './node.repository.js';
+import { ClusterMembership } from './cluster-membership.js';
 import { PresenceRepository, type PresenceEntry } from './presence.repository.js';
 import { RoutingService } from './routing.service.js';
 import { Session, type AdmittedSession, type AgentConnection } from './session.js';
@@ -42,13 +46,14 @@ export class SessionService implements OnApplicationBootstrap, OnApplicationShut
   readonly sweepIntervalMs: number;
   private readonly presenceTtlMs: number;
   private readonly silenceTimeoutMs: number;
+  private readonly addressSlots: AddressSlots;
 
   constructor(
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
     private readonly auth: AuthService,
     private readonly registry: SessionRegistry,
     private readonly presence: PresenceRepository,
-    private readonly nodes: NodeRepository,
+    private readonly membership: ClusterMembership,
     private readonly counters: MessageCounterRepository,
     private readonly routing: RoutingService,
     private readonly cluster: ClusterBus,
@@ -58,9 +63,11 @@ export class SessionService implements OnApplicationBootstrap, OnApplicationShut
     private readonly limiter: RateLimiterService,
     private readonly audit: AuditTrail,
     private readonly backpressure: Backpressure,
+    private readonly refusals: RefusalLog,
   ) {
     this.silenceTimeoutMs = config.heartbeat.timeoutS * 1000;
     this.presenceTtlMs = this.silenceTimeoutMs;
+    this.addressSlots = new AddressSlots(config.agentPlane.maxConnectionsPerAddress);
     // Several sweeps per time-out, so a dead node's entries outlive it by at most one time-out.
     this.sweepIntervalMs = Math.max(250, Math.min(5_000, Math.floor(this.silenceTimeoutMs / 4)));
   }
@@ -74,7 +81,9 @@ export class SessionService implements OnApplicationBootstrap, OnApplicationShut
       const session = this.registry.get(signal.session_id);
       if (session) this.close(session, signal.reason, signal.message);
     });
-    await this.nodes.refresh(this.nodeEntry(), this.presenceTtlMs);
+    // Reaped by other nodes while it could not reach Redis: write this node's presence again now.
+    this.membership.onRejoin(() => void this.sweep());
+    await this.membership.join(this.nodeEntry());
     this.sweeper = setInterval(() => void this.sweep(), this.sweepIntervalMs);
     this.sweeper.unref();
   }
@@ -91,8 +100,9 @@ export class SessionService implements OnApplicationBootstrap, OnApplicationShut
   async admit(credentials: PresentedCredentials, handshake: unknown): Promise<AdmittedSession> {
     try {
       return await this.admitOrRefuse(credentials, handshake);
-    } catch (error) {
-      const code = error instanceof GatewayError ? error.code : 'UNAVAILABLE';
+    } catch (caught) {
+      const error = this.refuseConnect(caught, credentials);
+      const code = error.code;
       this.audit.record({
         action: 'agent.connect_denied',
         tenant_id: null,
@@ -105,6 +115,8 @@ export class SessionService implements OnApplicationBootstrap, OnApplicationShut
         details: {
           transport: credentials.transport,
           method: credentials.token !== undefined ? 'bearer' : credentials.certificate ? 'certificate' : 'none',
+          request_id: error.requestId,
+          ...(error.reason !== undefined && { error_reason: error.reason }),
         },
       });
       throw error;
@@ -112,15 +124,49 @@ export class SessionService implements OnApplicationBootstrap, OnApplicationShut
   }
 
   /**
-   * The connection pipeline: node state → connects per address → authentication (with its
-   * brute-force throttle) → card → presence.
+   * A refused connection as the client gets it: a `GatewayError` (anything else is `UNAVAILABLE`,
+   * logged with its stack) with its request id and log line. Also for refusals a transport makes
+   * before admission (a malformed handshake).
+   */
+  refuseConnect(error: unknown, who: { claimedAgentId?: string | undefined; remoteAddress: string }): GatewayError {
+    let refusal: GatewayError;
+    if (error instanceof GatewayError) refusal = error;
+    else {
+      refusal = new GatewayError('UNAVAILABLE', 'connection could not be admitted; the gateway logged it under this request_id');
+      this.refusals.note(refusal, { where: 'connect', agentId: who.claimedAgentId ?? null, remoteAddr: who.remoteAddress });
+      this.logger.error(`admission failed (request_id ${refusal.requestId}): ${(error as Error)?.stack ?? String(error)}`);
+    }
+    return this.refusals.note(refusal, { where: 'connect', agentId: who.claimedAgentId ?? null, remoteAddr: who.remoteAddress });
+  }
+
+  /**
+   * The connection pipeline: node state → connections held by the address → connects per address
+   * → authentication (with its brute-force throttle) → connects per agent → card → presence. The
+   * address's slot is held from here until the connection closes (or given back on refusal).
    */
   private async admitOrRefuse(credentials: PresentedCredentials, handshake: unknown): Promise<AdmittedSession> {
     if (this.readiness.draining) throw new GatewayError('UNAVAILABLE', 'this gateway node is shutting down; reconnect');
     if (this.registry.size >= this.config.agentPlane.maxConnections)
       throw new GatewayError('UNAVAILABLE', 'this gateway node is at capacity; retry later');
+    if (!this.addressSlots.take(credentials.remoteAddress)) {
+      this.metrics.limitRefusals.labels('max_connections_per_address').inc();
+      throw limitExceeded(
+        'max_connections_per_address',
+        `this address holds ${this.config.agentPlane.maxConnectionsPerAddress} connections to this node (MAX_CONNECTIONS_PER_ADDRESS); retry later`,
+      );
+    }
+    try {
+      return await this.authenticateAndClaim(credentials, handshake);
+    } catch (error) {
+      this.addressSlots.give(credentials.remoteAddress);
+      throw error;
+    }
+  }
+
+  private async authenticateAndClaim(credentials: PresentedCredentials, handshake: unknown): Promise<AdmittedSession> {
     await this.limiter.consumeConnect(credentials.remoteAddress);
     const principal = await this.auth.authenticate(credentials);
+    await this.limiter.consumeAgentConnect(principal.agentId);
     const card = this.buildCard(principal, handshake);
     const admitted: AdmittedSession = {
       id: randomUUID(),
@@ -182,8 +228,14 @@ export class SessionService implements OnApplicationBootstrap, OnApplicationShut
 
   /** Releases the presence reserved by {@link admit} for a connection that never opened. */
   abandon(admitted: AdmittedSession): void {
+    this.addressSlots.give(admitted.remoteAddress);
     this.presence
-      .release({ agent_id: admitted.principal.agentId, tenant_id: admitted.principal.tenantId, session_id: admitted.id })
+      .release({
+        agent_id: admitted.principal.agentId,
+        tenant_id: admitted.principal.tenantId,
+        node_id: this.config.nodeId,
+        session_id: admitted.id,
+      })
       .catch((error: Error) => this.logger.warn(`presence not released: ${error.message}`));
   }
 
@@ -205,12 +257,12 @@ export class SessionService implements OnApplicationBootstrap, OnApplicationShut
 
   /** Changes the session's card and publishes it to the directory at once. */
   async updateCard(session: Session, update: UpdateCardPayload): Promise<AgentCard> {
-    const card: AgentCard = {
+    const card = this.checkCardSize({
       ...session.card,
       ...(update.agent_name !== undefined && { agent_name: update.agent_name }),
       ...(update.capabilities !== undefined && { capabilities: this.allowedCapabilities(session.principal, update.capabilities) }),
       ...(update.metadata !== undefined && { metadata: update.metadata }),
-    };
+    });
     session.card = card;
     try {
       await this.presence.refresh([this.entryOf(session, session.connection.transport)], this.presenceTtlMs);
@@ -234,7 +286,7 @@ export class SessionService implements OnApplicationBootstrap, OnApplicationShut
       remoteAddress: session.remoteAddress,
       transport: session.caller.transport,
     });
-    if (principal.tenantId !== session.tenantId) throw new GatewayError('UNAUTHORIZED', 'the new credential belongs to another tenant');
+    if (principal.tenantId !== session.tenantId) throw unauthorized('tenant_mismatch', 'the new credential belongs to another tenant');
     session.adopt(principal);
     this.scheduleExpiry(session);
     await this.presence.refresh([this.entryOf(session, session.connection.transport)], this.presenceTtlMs).catch(() => undefined);
@@ -277,7 +329,7 @@ export class SessionService implements OnApplicationBootstrap, OnApplicationShut
     while (this.routing.inflightCount > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     const sessions = [...this.registry.all()];
     for (const session of sessions) this.close(session, 'server_shutdown', 'the gateway node is shutting down; reconnect');
-    await Promise.allSettled([this.counters.flush(), this.nodes.remove(this.config.nodeId), this.topics.drain()]);
+    await Promise.allSettled([this.counters.flush(), this.membership.leave(), this.topics.drain()]);
     this.logger.log(`drained: ${sessions.length} session(s) closed`);
   }
 
@@ -293,6 +345,7 @@ export class SessionService implements OnApplicationBootstrap, OnApplicationShut
   private forget(session: Session, reason: string): boolean {
     if (session.closed) return false;
     session.closed = true;
+    this.addressSlots.give(session.remoteAddress);
     this.registry.remove(session);
     this.topics.dropSession(session);
     if (!this.registry.forAgent(session.agentId)) this.routing.forgetAgent(session.agentId);
@@ -302,7 +355,7 @@ export class SessionService implements OnApplicationBootstrap, OnApplicationShut
       this.expiryTimers.delete(session.id);
     }
     this.presence
-      .release({ agent_id: session.agentId, tenant_id: session.tenantId, session_id: session.id })
+      .release({ agent_id: session.agentId, tenant_id: session.tenantId, node_id: this.config.nodeId, session_id: session.id })
       .catch((error: Error) => this.logger.warn(`presence of ${session.agentId} not released (it expires by itself): ${error.message}`));
     this.metrics.sessions.labels(session.connection.transport).dec();
     this.metrics.disconnects.labels(reason).inc();
@@ -353,7 +406,6 @@ export class SessionService implements OnApplicationBootstrap, OnApplicationShut
         const session = live[i];
         if (outcome === 'taken' && session) this.close(session, 'replaced', 'a newer connection authenticated as this agent');
       });
-      await this.nodes.refresh(this.nodeEntry(), this.presenceTtlMs);
       await this.counters.flush();
       if (this.sweepFailing) this.logger.log('presence refresh recovered');
       this.sweepFailing = false;
@@ -379,13 +431,25 @@ export class SessionService implements OnApplicationBootstrap, OnApplicationShut
         metadata: {},
       };
     }
-    return {
+    return this.checkCardSize({
       agent_id: principal.agentId,
       agent_name: claimed.agent_name ?? profile.agentName,
       capabilities: claimed.capabilities === undefined ? profile.capabilities : this.allowedCapabilities(principal, claimed.capabilities),
       description: profile.description,
       metadata: profile.metadata,
-    };
+    });
+  }
+
+  /** The card, unless it is over `MAX_CARD_BYTES` (it is copied into every directory read and presence refresh). */
+  private checkCardSize(card: AgentCard): AgentCard {
+    const bytes = cardBytes(card);
+    if (bytes > this.config.limits.cardBytes) {
+      this.metrics.limitRefusals.labels('max_card_bytes').inc();
+      throw new GatewayError('PAYLOAD_TOO_LARGE', `agent card of ${bytes} bytes is over MAX_CARD_BYTES (${this.config.limits.cardBytes})`, {
+        reason: 'max_card_bytes',
+      });
+    }
+    return card;
   }
 
   /** A registered agent may narrow its registered capabilities, never widen them. */

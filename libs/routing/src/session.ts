@@ -54,6 +54,8 @@ export class Session {
   lastHeartbeatAt: Date;
   expiresAt: Date | null;
   closed = false;
+  /** Messages delivered to this session that its client has not acknowledged yet. */
+  deliveriesInFlight = 0;
   /** This session as the author of the events it sends. */
   readonly caller: Caller;
 

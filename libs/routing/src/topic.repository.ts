@@ -1,10 +1,15 @@
 import { Injectable } from '@nestjs/common';
 import { RedisService } from '#libs/redis';
 
+/** How long a topic's hash lives without a refresh from a node with subscribers. */
+export const TOPIC_TTL_MS = 180_000;
+
 /**
  * Which nodes have subscribers of a topic, and how many: one hash per (tenant, topic), a field per
  * node holding that node's local count. A publisher reads it to know which nodes to send to.
- * A dead node's field stays until its topics are unsubscribed; readers skip nodes that are not live.
+ * Every write sets the hash's TTL ({@link TOPIC_TTL_MS}) and each node re-writes its counts well
+ * within it, so the hash of a topic whose subscribers' nodes all died expires; a dead node's field
+ * in a topic that lives on is removed by the next publisher, which skips nodes that are not live.
  */
 @Injectable()
 export class TopicRepository {
@@ -17,8 +22,21 @@ export class TopicRepository {
 
   async setCount(tenantId: string, topic: string, nodeId: string, count: number): Promise<void> {
     const key = this.key(tenantId, topic);
-    if (count > 0) await this.redis.command.hset(key, nodeId, count);
+    if (count > 0) await this.redis.command.multi().hset(key, nodeId, count).pexpire(key, TOPIC_TTL_MS).exec();
     else await this.redis.command.hdel(key, nodeId);
+  }
+
+  /** Re-writes this node's counts and the hashes' TTLs, in one pipeline. */
+  async refresh(counts: { tenantId: string; topic: string; count: number }[], nodeId: string): Promise<void> {
+    if (counts.length === 0) return;
+    const pipeline = this.redis.command.pipeline();
+    for (const { tenantId, topic, count } of counts) {
+      const key = this.key(tenantId, topic);
+      pipeline.hset(key, nodeId, count).pexpire(key, TOPIC_TTL_MS);
+    }
+    const replies = (await pipeline.exec()) ?? [];
+    const failed = replies.find(([error]) => error);
+    if (failed) throw failed[0] as Error;
   }
 
   async counts(tenantId: string, topic: string): Promise<Map<string, number>> {

@@ -1,14 +1,17 @@
 import { randomUUID } from 'node:crypto';
-import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { AuditTrail } from '#libs/audit';
-import { GatewayError, type PublishAck, type PublishPayload, type TopicAck, type TopicMessageEvent } from '#libs/protocol';
+import { GATEWAY_CONFIG, type GatewayConfig } from '#libs/config';
+import { MetricsService } from '#libs/observability';
+import { GatewayError, limitExceeded, type PublishAck, type PublishPayload, type TopicAck, type TopicMessageEvent } from '#libs/protocol';
 import { Backpressure } from './backpressure.js';
 import { ClusterBus } from './cluster.bus.js';
-import { NodeRepository } from './node.repository.js';
+import { ClusterMembership } from './cluster-membership.js';
 import type { Caller, Session } from './session.js';
-import { TopicRepository } from './topic.repository.js';
+import { TOPIC_TTL_MS, TopicRepository } from './topic.repository.js';
 
-const LIVE_NODES_CACHE_MS = 1_000;
+// Each node re-writes its topic counts this often: three times per TTL.
+const REFRESH_INTERVAL_MS = TOPIC_TTL_MS / 3;
 
 /**
  * Topics (contract §3): a topic belongs to a tenant; agents subscribe and publish within their
@@ -17,28 +20,45 @@ const LIVE_NODES_CACHE_MS = 1_000;
  * pub/sub signal (at most once). The publisher does not receive its own message.
  */
 @Injectable()
-export class TopicService implements OnModuleInit {
+export class TopicService implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger('Topics');
+  private refresher: NodeJS.Timeout | null = null;
   private readonly subscribers = new Map<string, Set<Session>>();
   private readonly topicsOf = new WeakMap<Session, Set<string>>();
-  private liveNodes: { at: number; nodes: Set<string> } | null = null;
 
   constructor(
+    @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
     private readonly topics: TopicRepository,
-    private readonly nodes: NodeRepository,
+    private readonly membership: ClusterMembership,
     private readonly cluster: ClusterBus,
     private readonly audit: AuditTrail,
     private readonly backpressure: Backpressure,
+    private readonly metrics: MetricsService,
   ) {}
 
   onModuleInit(): void {
     this.cluster.handleSignals('topic', (signal) => this.deliverHere(signal.tenant_id, signal.topic, signal.event, signal.exclude_agent));
+    this.refresher = setInterval(() => void this.refresh(), REFRESH_INTERVAL_MS);
+    this.refresher.unref();
   }
 
+  onApplicationShutdown(): void {
+    if (this.refresher) clearInterval(this.refresher);
+  }
+
+  /** Subscribes the session; past `MAX_TOPICS_PER_SESSION` topics a new one is `LIMIT_EXCEEDED`. */
   async subscribe(session: Session, topic: string): Promise<TopicAck> {
     const key = keyOf(session.tenantId, topic);
     const set = this.subscribers.get(key) ?? new Set<Session>();
     if (!set.has(session)) {
+      const limit = this.config.limits.topicsPerSession;
+      if ((this.topicsOf.get(session)?.size ?? 0) >= limit) {
+        this.metrics.limitRefusals.labels('max_topics_per_session').inc();
+        throw limitExceeded(
+          'max_topics_per_session',
+          `this session is subscribed to ${limit} topics (MAX_TOPICS_PER_SESSION); unsubscribe from one first`,
+        );
+      }
       set.add(session);
       this.subscribers.set(key, set);
       const mine = this.topicsOf.get(session) ?? new Set<string>();
@@ -74,10 +94,14 @@ export class TopicService implements OnModuleInit {
    * `UNAVAILABLE` (a partial fan-out would be worse than a clear retry).
    */
   async publish(caller: Caller, payload: PublishPayload): Promise<PublishAck> {
-    let counts: Map<string, number>;
-    let live: Set<string>;
+    const others: [string, number][] = [];
     try {
-      [counts, live] = await Promise.all([this.topics.counts(caller.tenantId, payload.topic), this.live()]);
+      for (const [node, count] of await this.topics.counts(caller.tenantId, payload.topic)) {
+        if (node === this.cluster.nodeId || count < 1) continue;
+        if (await this.membership.isLive(node)) others.push([node, count]);
+        // A dead node's count: the topic's owner gone, the field goes too.
+        else this.topics.setCount(caller.tenantId, payload.topic, node, 0).catch(() => undefined);
+      }
     } catch (error) {
       throw new GatewayError('UNAVAILABLE', 'topic fan-out unavailable; retry later', { cause: error });
     }
@@ -90,8 +114,7 @@ export class TopicService implements OnModuleInit {
       timestamp: new Date().toISOString(),
     };
     let recipients = this.deliverHere(caller.tenantId, payload.topic, event, caller.agentId);
-    for (const [node, count] of counts) {
-      if (node === this.cluster.nodeId || count < 1 || !live.has(node)) continue;
+    for (const [node, count] of others) {
       recipients += count;
       this.cluster
         .signal(node, { op: 'topic', tenant_id: caller.tenantId, topic: payload.topic, event, exclude_agent: caller.agentId })
@@ -104,6 +127,19 @@ export class TopicService implements OnModuleInit {
       content: payload.content,
     });
     return { message_id: event.message_id, recipients };
+  }
+
+  /** Re-writes this node's counts, so the hashes of topics it serves keep living (their TTL). */
+  private async refresh(): Promise<void> {
+    const counts = [...this.subscribers].map(([key, set]) => {
+      const [tenantId, topic] = splitKey(key);
+      return { tenantId, topic, count: set.size };
+    });
+    try {
+      for (let i = 0; i < counts.length; i += 1000) await this.topics.refresh(counts.slice(i, i + 1000), this.cluster.nodeId);
+    } catch (error) {
+      this.logger.warn(`topic counts not refreshed (Redis down?): ${(error as Error).message}`);
+    }
   }
 
   /** Removes this node from its topics' counts (on shutdown). */
@@ -140,14 +176,6 @@ export class TopicService implements OnModuleInit {
       undo?.();
       throw new GatewayError('UNAVAILABLE', 'topic registry unavailable; retry later', { cause: error });
     }
-  }
-
-  private async live(): Promise<Set<string>> {
-    const now = Date.now();
-    if (this.liveNodes && now - this.liveNodes.at < LIVE_NODES_CACHE_MS) return this.liveNodes.nodes;
-    const nodes = new Set((await this.nodes.live()).map((n) => n.node_id));
-    this.liveNodes = { at: now, nodes };
-    return nodes;
   }
 
   private auditBase(caller: Caller, topic: string) {

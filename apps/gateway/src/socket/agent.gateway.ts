@@ -1,4 +1,3 @@
-import { Logger } from '@nestjs/common';
 import { WebSocketGateway, type OnGatewayInit } from '@nestjs/websockets';
 import type { Namespace, Socket } from 'socket.io';
 import { MetricsService } from '#libs/observability';
@@ -20,8 +19,6 @@ interface SocketData {
  */
 @WebSocketGateway({ namespace: GATEWAY_NAMESPACE })
 export class AgentGateway implements OnGatewayInit<Namespace> {
-  private readonly logger = new Logger('AgentGateway');
-
   constructor(
     private readonly sessions: SessionService,
     private readonly dispatcher: AgentCommandDispatcher,
@@ -38,8 +35,9 @@ export class AgentGateway implements OnGatewayInit<Namespace> {
       this.admit(socket).then(
         () => next(),
         (error: unknown) => {
-          const refusal = error instanceof GatewayError ? error : new GatewayError('UNAVAILABLE', 'connection could not be admitted');
-          if (!(error instanceof GatewayError)) this.logger.error(`admission failed: ${(error as Error).stack ?? String(error)}`);
+          const auth = socket.handshake.auth as Record<string, unknown> | null;
+          const claimedAgentId = typeof auth?.agent_id === 'string' ? auth.agent_id.slice(0, 128) : undefined;
+          const refusal = this.sessions.refuseConnect(error, { claimedAgentId, remoteAddress: socket.handshake.address });
           this.metrics.connectRefusals.labels(refusal.code).inc();
           next(connectError(refusal));
         },

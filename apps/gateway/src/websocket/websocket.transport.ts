@@ -87,8 +87,10 @@ export class WebSocketTransport implements OnApplicationBootstrap, OnApplication
       const credentials = this.extractor.fromRequest(request, 'websocket', token, query.get('agent_id') ?? undefined);
       admitted = await this.sessions.admit(credentials, card);
     } catch (error) {
-      refusal = error instanceof GatewayError ? error : new GatewayError('UNAVAILABLE', 'connection could not be admitted');
-      if (!(error instanceof GatewayError)) this.logger.error(`admission failed: ${(error as Error).stack ?? String(error)}`);
+      refusal = this.sessions.refuseConnect(error, {
+        claimedAgentId: claimedAgentOf(request),
+        remoteAddress: request.socket.remoteAddress ?? 'unknown',
+      });
       this.metrics.connectRefusals.labels(refusal.code).inc();
     }
     if (socket.destroyed || !socket.writable) {
@@ -169,6 +171,15 @@ function connectCard(query: URLSearchParams): Record<string, unknown> {
     ...(query.get('agent_name') !== null && { agent_name: query.get('agent_name') }),
     ...(raw !== null && { capabilities }),
   };
+}
+
+/** The `agent_id` a refused connect request claimed, for its log line (at most 128 characters). */
+function claimedAgentOf(request: IncomingMessage): string | undefined {
+  try {
+    return new URL(request.url ?? '/', 'http://gateway').searchParams.get('agent_id')?.slice(0, 128);
+  } catch {
+    return undefined;
+  }
 }
 
 function byteLength(data: RawData): number {

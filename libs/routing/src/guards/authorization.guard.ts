@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { AuditTrail } from '#libs/audit';
+import { RefusalLog } from '#libs/observability';
 import { PolicyService, type PolicyDecision } from '#libs/policy';
 import { GatewayError, type ClientPayloads } from '#libs/protocol';
 import type { MessageContext, MessageGuard } from '../guards.js';
@@ -18,6 +19,7 @@ export class AuthorizationGuard implements MessageGuard {
     private readonly policy: PolicyService,
     private readonly routing: RoutingService,
     private readonly audit: AuditTrail,
+    private readonly refusals: RefusalLog,
   ) {}
 
   async check(context: MessageContext): Promise<void> {
@@ -29,10 +31,15 @@ export class AuthorizationGuard implements MessageGuard {
         const topic = (context.payload as ClientPayloads['publish' | 'subscribe']).topic;
         const decision = await this.policy.decideTopic(context.event, subjectOf(context.caller), topic);
         if (!decision.allowed) {
-          this.deny(context, topic, decision, reasonOf(decision));
-          throw new GatewayError(
-            'FORBIDDEN',
-            `the policy of tenant "${context.caller.tenantId}" does not allow ${context.event} on "${topic}"`,
+          throw this.deny(
+            context,
+            topic,
+            decision,
+            reasonOf(decision),
+            new GatewayError(
+              'FORBIDDEN',
+              `the policy of tenant "${context.caller.tenantId}" does not allow ${context.event} on "${topic}"`,
+            ),
           );
         }
         return;
@@ -55,22 +62,42 @@ export class AuthorizationGuard implements MessageGuard {
         context.target = target;
         return;
       case 'forbidden':
-        this.deny(context, to, verdict.decision, reasonOf(verdict.decision));
-        throw new GatewayError('FORBIDDEN', `the policy of tenant "${context.caller.tenantId}" does not allow sending to "${to}"`);
+        throw this.deny(
+          context,
+          to,
+          verdict.decision,
+          reasonOf(verdict.decision),
+          new GatewayError('FORBIDDEN', `the policy of tenant "${context.caller.tenantId}" does not allow sending to "${to}"`),
+        );
       case 'invisible':
-        this.deny(
+        throw this.deny(
           context,
           to,
           verdict.decision,
           verdict.side === 'sender' ? 'cross_tenant_not_allowed_by_sender' : 'cross_tenant_not_allowed_by_receiver',
+          notConnected(to),
           target.tenantId,
         );
-        throw notConnected(to);
     }
   }
 
-  private deny(context: MessageContext, subject: string, decision: PolicyDecision, reason: string, targetTenant?: string): void {
+  /** Records the denial with the refusal's request id, and returns the refusal to throw. */
+  private deny(
+    context: MessageContext,
+    subject: string,
+    decision: PolicyDecision,
+    reason: string,
+    refusal: GatewayError,
+    targetTenant?: string,
+  ): GatewayError {
     context.audited = true;
+    const { caller } = context;
+    this.refusals.note(refusal, {
+      where: context.event,
+      agentId: caller.agentId,
+      sessionId: caller.session?.id ?? null,
+      remoteAddr: caller.remoteAddress,
+    });
     this.audit.record({
       action: 'message.denied',
       tenant_id: context.caller.tenantId,
@@ -84,8 +111,10 @@ export class AuthorizationGuard implements MessageGuard {
         event: context.event,
         ...('rule' in decision && { rule: decision.rule }),
         ...(targetTenant && { to_tenant_id: targetTenant }),
+        request_id: refusal.requestId,
       },
     });
+    return refusal;
   }
 }
 

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { AuditTrail } from '#libs/audit';
+import { RefusalLog } from '#libs/observability';
 import { GatewayError, type ClientEventName } from '#libs/protocol';
 import { RateLimiterService } from '#libs/ratelimit';
 import type { MessageContext, MessageGuard } from '../guards.js';
@@ -16,6 +17,7 @@ export class RateLimitGuard implements MessageGuard {
   constructor(
     private readonly limiter: RateLimiterService,
     private readonly audit: AuditTrail,
+    private readonly refusals: RefusalLog,
   ) {}
 
   async check(context: MessageContext): Promise<void> {
@@ -39,6 +41,12 @@ export class RateLimitGuard implements MessageGuard {
       await this.limiter.consumeMessage(caller.tenantId, caller.agentId);
     } catch (error) {
       if (error instanceof GatewayError && error.code === 'RATE_LIMIT') {
+        this.refusals.note(error, {
+          where: event.slice(0, 64),
+          agentId: caller.agentId,
+          sessionId: caller.session?.id ?? null,
+          remoteAddr: caller.remoteAddress,
+        });
         this.audit.record({
           action: 'message.rate_limited',
           tenant_id: caller.tenantId,
@@ -48,7 +56,7 @@ export class RateLimitGuard implements MessageGuard {
           reason: 'RATE_LIMIT',
           session_id: caller.session?.id ?? null,
           remote_addr: caller.remoteAddress,
-          details: { event: event.slice(0, 64), retry_after_ms: error.retryAfterMs },
+          details: { event: event.slice(0, 64), retry_after_ms: error.retryAfterMs, request_id: error.requestId },
         });
       }
       throw error;

@@ -1,0 +1,106 @@
+import { randomBytes } from 'node:crypto';
+import { Queue } from 'bullmq';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '#libs/config';
+import { MetricsService } from '#libs/observability';
+import { AOF_EVERYSEC_REDIS, startTestRedis, type TestRedis } from '../../../test/support/redis-server.js';
+import type { AuditEvent } from './audit-event.js';
+import { AUDIT_QUEUE, bullPrefix, type AuditBatchJob } from './audit-queue.js';
+import { QueueAuditTrail } from './queue-audit-trail.js';
+
+// Real: QueueAuditTrail with its BullMQ queue and Redis connection, a private redis-server that is
+// stopped while records come in and started again, the metrics. Faked: nothing (no Nest container;
+// the trail is constructed with a configuration from loadConfig, as the module would).
+describe('QueueAuditTrail: the in-memory buffer while Redis is down', () => {
+  let redis: TestRedis;
+  const trails: QueueAuditTrail[] = [];
+
+  beforeAll(async () => {
+    // With AOF, so the warm-up record queued before the outage survives the restart (killed with SIGKILL).
+    redis = await startTestRedis(AOF_EVERYSEC_REDIS);
+  });
+
+  afterAll(async () => {
+    await redis.start().catch(() => undefined);
+    await Promise.all(trails.map((trail) => trail.onApplicationShutdown()));
+    await redis.destroy();
+  });
+
+  /**
+   * A trail started while Redis is up (as the preflight guarantees), with its own queue prefix,
+   * once its first record (`warm-up`) is in Redis: the queue is connected before Redis goes away.
+   */
+  async function startTrail(env: NodeJS.ProcessEnv): Promise<{ trail: QueueAuditTrail; metrics: MetricsService; prefix: string }> {
+    const prefix = `medium-${randomBytes(4).toString('hex')}:`;
+    const config = loadConfig({ REDIS_URL: redis.url, REDIS_KEY_PREFIX: prefix, NODE_ID: 'medium-node', ...env }, '0');
+    const metrics = new MetricsService();
+    const trail = new QueueAuditTrail(config, metrics);
+    trails.push(trail);
+    await trail.onModuleInit();
+    await trail.recordDurably(routed('warm-up', 'hello'));
+    expect(await queuedMessageIds(prefix, 1)).toEqual(['mwarm-up']);
+    return { trail, metrics, prefix };
+  }
+
+  const routed = (i: number | string, text: string): AuditEvent => ({
+    action: 'message.routed',
+    tenant_id: 'acme',
+    actor: { type: 'agent', id: 'sender' },
+    subject: 'receiver',
+    outcome: 'allowed',
+    reason: null,
+    session_id: null,
+    remote_addr: null,
+    details: { message_id: `m${i}` },
+    content: [{ type: 'text', text }],
+  });
+
+  const dropped = async (metrics: MetricsService): Promise<Record<string, number>> =>
+    Object.fromEntries((await metrics.auditDropped.get()).values.map((v) => [String(v.labels.reason), v.value]));
+
+  /** The message ids of every record that reached the queue, in order, once `count` have. */
+  async function queuedMessageIds(prefix: string, count: number): Promise<string[]> {
+    const queue = new Queue<AuditBatchJob>(AUDIT_QUEUE, { connection: { url: redis.url }, prefix: bullPrefix(prefix) });
+    try {
+      const deadline = Date.now() + 20_000;
+      for (;;) {
+        const jobs = await queue.getJobs(['wait'], 0, -1, true);
+        const ids = jobs
+          .sort((a, b) => (a.id ?? '').localeCompare(b.id ?? ''))
+          .flatMap((job) => job.data.records.map((record) => String(record.details.message_id)));
+        if (ids.length >= count || Date.now() > deadline) return ids;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    } finally {
+      await queue.close();
+    }
+  }
+
+  it('holds at most AUDIT_BUFFER_MAX_BYTES of large payloads, drops the rest as "bytes", and queues what it held once Redis is back', async () => {
+    const { trail, metrics, prefix } = await startTrail({ AUDIT_PAYLOADS: 'true', AUDIT_BUFFER_MAX_BYTES: String(4 * 1024 * 1024) });
+    await redis.stop();
+    // 40 records of 256 KiB of content each (10 MiB): the record cap (100,000) is far away.
+    const text = 'x'.repeat(256 * 1024);
+    for (let i = 0; i < 40; i++) trail.record(routed(i, text));
+
+    // Each weighs 256 KiB + its JSON wrapping + 1 KiB: 15 fit in 4 MiB.
+    expect(await dropped(metrics)).toEqual({ records: 0, bytes: 25 });
+
+    await redis.start();
+    const ids = await queuedMessageIds(prefix, 16);
+    expect(ids).toEqual(['mwarm-up', ...Array.from({ length: 15 }, (_, i) => `m${i}`)]);
+  });
+
+  it('still holds at most AUDIT_BUFFER_MAX small records, dropping the rest as "records"', async () => {
+    const { trail, metrics, prefix } = await startTrail({ AUDIT_BUFFER_MAX: '1000' });
+    await redis.stop();
+    // The warm-up record left the buffer, so 1,000 more fit.
+    for (let i = 0; i < 1500; i++) trail.record(routed(i, 'hello'));
+
+    expect(await dropped(metrics)).toEqual({ records: 500, bytes: 0 });
+
+    await redis.start();
+    const ids = await queuedMessageIds(prefix, 1001);
+    expect(ids).toEqual(['mwarm-up', ...Array.from({ length: 1000 }, (_, i) => `m${i}`)]);
+  });
+});

@@ -1,0 +1,14 @@
+import { Injectable } from '@nestjs/common';
+import { readRedisPersistence, type RedisPersistence } from './redis-persistence.js';
+import { RedisService } from './redis.service.js';
+
+/** Redis's own persistence settings, read over the command connection. */
+@Injectable()
+export class RedisPersistenceRepository {
+  constructor(private readonly redis: RedisService) {}
+
+  /** The settings now; rejects only when Redis does not answer (a refused `CONFIG` is `unknown`). */
+  read(): Promise<RedisPersistence> {
+    return readRedisPersistence(this.redis.command);
+  }
+}
