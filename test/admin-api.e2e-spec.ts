@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminClient, type AdminClient } from './support/admin.js';
-import { http } from './support/agents.js';
+import { http, provisionAgent, waitFor } from './support/agents.js';
 import { uniqueId } from './support/env.js';
 import { startGateway, type GatewayProcess } from './support/gateway-process.js';
 
@@ -135,6 +135,7 @@ describe('admin API (contract §7): tenants, agents and credentials', () => {
       status: 201,
       body: {
         token_id: expect.stringMatching(UUID),
+        name: null,
         token: expect.stringMatching(/^agt_[A-Za-z0-9_-]{43}$/),
         expires_at: expect.stringMatching(ISO),
       },
@@ -145,6 +146,7 @@ describe('admin API (contract §7): tenants, agents and credentials', () => {
       {
         token_id: issued.body.token_id,
         agent_id: agent,
+        name: null,
         hint: `${token.slice(0, 8)}…`,
         created_at: expect.stringMatching(ISO),
         expires_at: issued.body.expires_at,
@@ -168,6 +170,79 @@ describe('admin API (contract §7): tenants, agents and credentials', () => {
       body: { error: { code: 'NOT_FOUND' } },
     });
   });
+
+  it('names tokens: shown at creation, in lists and in the audit record (never the token), validated as printable text', async () => {
+    const tenant = await admin.tenant();
+    const agent = await admin.agent(tenant);
+    const name = 'déploiement CI — eu-west/1 ✓';
+    const named = await admin.call('POST', `/admin/v1/agents/${agent}/tokens`, { name, expires_in_s: 600 });
+    expect(named).toMatchObject({
+      status: 201,
+      body: { name, token: expect.stringMatching(/^agt_/), expires_at: expect.stringMatching(ISO) },
+    });
+    // expires_at instead of expires_in_s still works, with or without a name.
+    const at = new Date(Date.now() + 3_600_000).toISOString();
+    expect(await admin.call('POST', `/admin/v1/agents/${agent}/tokens`, { name: 'x', expires_at: at })).toMatchObject({
+      status: 201,
+      body: { name: 'x', expires_at: at },
+    });
+    expect(await admin.call('POST', `/admin/v1/agents/${agent}/tokens`, { name: null })).toMatchObject({
+      status: 201,
+      body: { name: null },
+    });
+    // From the operator CLI too.
+    const cliAgent = uniqueId('cli-named');
+    await provisionAgent(cliAgent, tenant, { tokenName: 'bootstrap token', redisKeyPrefix: gateway.env.REDIS_KEY_PREFIX });
+    const list = await admin.call('GET', `/admin/v1/agents/${agent}/tokens`);
+    expect((list.body.items as { name: string | null }[]).map((t) => t.name).sort()).toEqual([name, 'x', null].sort());
+    expect((await admin.call('GET', `/admin/v1/agents/${cliAgent}/tokens`)).body.items).toEqual([
+      expect.objectContaining({ name: 'bootstrap token' }),
+    ]);
+    await waitFor(
+      async () =>
+        ((await admin.call('GET', `/admin/v1/audit?tenant_id=${tenant}&action=credential.created`)).body.items as unknown[]).length === 4,
+      10_000,
+      'the credential.created records',
+    );
+    const records = (await admin.call('GET', `/admin/v1/audit?tenant_id=${tenant}&action=credential.created`)).body.items as {
+      subject: string;
+      details: { after: Record<string, unknown> };
+    }[];
+    expect(records.find((r) => r.details.after.token_id === named.body.token_id)?.details.after).toEqual({
+      kind: 'token',
+      token_id: named.body.token_id,
+      name,
+      hint: `${String(named.body.token).slice(0, 8)}…`,
+      expires_at: named.body.expires_at,
+    });
+    expect(records.find((r) => r.subject === cliAgent)?.details.after).toMatchObject({ name: 'bootstrap token' });
+    expect(JSON.stringify(records)).not.toContain(String(named.body.token).slice(4));
+
+    const refused = [
+      '',
+      'x'.repeat(129),
+      ' leading space',
+      'trailing space ',
+      'line\nbreak',
+      'tab\there',
+      'nul\u0000',
+      'bidi \u202e override', // would show "edirrevo" reversed in a console
+      'zero\u200bwidth',
+      42,
+    ];
+    for (const bad of refused) {
+      expect(await admin.call('POST', `/admin/v1/agents/${agent}/tokens`, { name: bad }), JSON.stringify(bad)).toMatchObject({
+        status: 400,
+        body: { error: { code: 'INVALID_MESSAGE', message: expect.stringMatching(/^name: /) } },
+      });
+    }
+    // The CLI has no request schema: the service refuses the name itself.
+    await expect(provisionAgent(uniqueId('cli-bad'), tenant, { tokenName: 'bidi \u202e override' })).rejects.toThrow(
+      /INVALID_MESSAGE: name: must be 1–128 printable characters/,
+    );
+    expect(await admin.call('POST', `/admin/v1/agents/${agent}/tokens`, { name: 'é'.repeat(128) })).toMatchObject({ status: 201 });
+    expect(await admin.call('POST', `/admin/v1/agents/${agent}/tokens`, { name: '🔑'.repeat(128) })).toMatchObject({ status: 201 });
+  }, 60_000);
 
   it('binds certificates by fingerprint, SPIFFE ID or CN, and OIDC subjects', async () => {
     const tenant = await admin.tenant();

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { GENESIS_HASH, chainHash, uuidv7, type AuditRecord } from '#libs/audit';
 import { adminClient, type AdminClient } from './support/admin.js';
 import { connectAgent, provisionAgent, waitFor, type TestAgent } from './support/agents.js';
 import { auditQueueDrained as drained, withAuditQueue as withQueue } from './support/audit-queue.js';
@@ -308,6 +309,96 @@ describe('audit trail (contract §8)', () => {
       const after = await seqOf(deleted, 4);
       await db.query('DELETE FROM audit_records WHERE id = $1', [gone]);
       expect(await verify(deleted)).toMatchObject({ ok: false, first_bad_id: after, first_bad_seq: 3, problem: 'missing_records' });
+    });
+
+    it('checks a chain in bounded calls resumed by cursor, with the verdict of one call, and refuses a garbage cursor', async () => {
+      // A chain of 25 records written straight into Postgres (correctly chained), for a tenant no
+      // gateway writes to: nothing else moves it while the test walks it.
+      const tenant = uniqueId('walk');
+      let prev = GENESIS_HASH;
+      const start = Date.now() - 60_000;
+      for (let seq = 1; seq <= 25; seq++) {
+        const record: AuditRecord = {
+          id: uuidv7(),
+          timestamp: new Date(start + seq).toISOString(),
+          tenant_id: tenant,
+          action: 'message.routed',
+          actor: { type: 'agent', id: 'sender' },
+          subject: 'receiver',
+          outcome: 'allowed',
+          reason: null,
+          session_id: null,
+          remote_addr: null,
+          node_id: 'test',
+          details: { n: seq },
+        };
+        const hash = chainHash(prev, record, seq);
+        await db.query(
+          `INSERT INTO audit_records (id, seq, chain_key, tenant_id, "timestamp", action, actor_type, actor_id, subject, outcome, node_id, details, prev_hash, hash)
+           VALUES ($1, $2, $3, $3, $4, $5, 'agent', 'sender', 'receiver', 'allowed', 'test', $6, $7, $8)`,
+          [record.id, seq, tenant, record.timestamp, record.action, JSON.stringify(record.details), prev, hash],
+        );
+        prev = hash;
+      }
+      await db.query('INSERT INTO audit_chain_heads (chain_key, seq, hash) VALUES ($1, 25, $2)', [tenant, prev]);
+      const verify = async (query: string) => admin.call('GET', `/admin/v1/audit/verify?tenant_id=${tenant}&${query}`);
+      /** Every answer of a walk in calls of `limit` records, following next_cursor. */
+      const walk = async (limit: number): Promise<Record<string, unknown>[]> => {
+        const answers: Record<string, unknown>[] = [];
+        let cursor: string | null = null;
+        do {
+          const { status, body } = await verify(`limit=${limit}${cursor ? `&cursor=${cursor}` : ''}`);
+          expect(status, JSON.stringify(body)).toBe(200);
+          expect(body.checked).toBeLessThanOrEqual(limit);
+          answers.push(body);
+          cursor = body.next_cursor as string | null;
+        } while (cursor && answers.length < 50);
+        return answers;
+      };
+      const verdict = (answers: Record<string, unknown>[]) => ({
+        ...answers.at(-1),
+        checked: answers.reduce((sum, a) => sum + Number(a.checked), 0),
+      });
+
+      expect((await verify('')).body).toEqual({ ok: true, checked: 25, complete: true, next_cursor: null });
+      const paged = await walk(4);
+      expect(paged).toHaveLength(7);
+      expect(paged[0]).toEqual({ ok: true, checked: 4, complete: false, next_cursor: expect.any(String) });
+      expect(verdict(paged)).toEqual({ ok: true, checked: 25, complete: true, next_cursor: null });
+
+      // Record 18 edited: the fifth call of four records finds it, as one call does.
+      await db.query(`UPDATE audit_records SET details = '{"n":"rewritten"}' WHERE chain_key = $1 AND seq = 18`, [tenant]);
+      const one = (await verify('limit=1000000')).body;
+      expect(one).toMatchObject({ ok: false, checked: 17, complete: true, next_cursor: null, first_bad_seq: 18, problem: 'hash_mismatch' });
+      const broken = await walk(4);
+      expect(broken).toHaveLength(5);
+      expect(broken.slice(0, 4).every((a) => a.ok === true && a.complete === false)).toBe(true);
+      expect(verdict(broken)).toEqual(one);
+
+      // Garbage, another list's cursor, and limits out of range.
+      const page = await admin.call('GET', `/admin/v1/audit?tenant_id=${tenant}&limit=1`);
+      for (const cursor of [
+        'eHx5',
+        '!!!',
+        String(page.body.next_cursor),
+        Buffer.from(JSON.stringify(['audit-verify', tenant, '3', 'x'])).toString('base64url'),
+      ]) {
+        expect(await verify(`cursor=${encodeURIComponent(cursor)}`), cursor).toMatchObject({
+          status: 400,
+          body: { error: { code: 'INVALID_MESSAGE', message: 'cursor: not a cursor this API returned' } },
+        });
+      }
+      // A cursor of this walk used on another tenant's.
+      const other = await admin.call(
+        'GET',
+        `/admin/v1/audit/verify?tenant_id=${uniqueId('other')}&cursor=${String(paged[0]?.next_cursor)}`,
+      );
+      expect(other).toMatchObject({ status: 400, body: { error: { code: 'INVALID_MESSAGE' } } });
+      for (const limit of ['0', '1000001', 'many'])
+        expect(await verify(`limit=${limit}`), limit).toMatchObject({
+          status: 400,
+          body: { error: { message: expect.stringMatching(/^limit: /) } },
+        });
     });
 
     it('exports NDJSON and CSV, streamed: 200,000 rows (more than the heap) through a gateway with an 80 MB heap', async () => {

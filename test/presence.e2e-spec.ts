@@ -61,6 +61,53 @@ describe('presence and heartbeats', () => {
     );
   });
 
+  describe('a node that stops refreshing its liveness (NODE_TIMEOUT_S) is dead for the others at once', () => {
+    // A long heartbeat time-out, so that only node liveness can explain what the survivor sees,
+    // and a long delivery time-out, so that a send waiting on the dead node would outlast the test.
+    const env = (prefix: string) => ({
+      AUTH_METHODS: 'none',
+      HEARTBEAT_INTERVAL_S: '30',
+      HEARTBEAT_TIMEOUT_S: '120',
+      NODE_TIMEOUT_S: '3',
+      DELIVERY_TIMEOUT_MS: '60000',
+      REDIS_KEY_PREFIX: prefix,
+    });
+    const send = (from: TestAgent, to: string) => from.call('send', { to_agent_id: to, content: [{ type: 'text', text: 'x' }] }, 8_000);
+
+    it('SIGKILL: its agents leave the directory within NODE_TIMEOUT_S and a send to them is AGENT_NOT_FOUND', async () => {
+      const prefix = uniquePrefix();
+      const doomed = track(await startGateway(env(prefix)));
+      const survivor = track(await startGateway(env(prefix)));
+      const orphan = track(await connectAgent(doomed.url, { agentId: uniqueId('orphan') }));
+      const sender = track(await connectAgent(survivor.url, { agentId: uniqueId('sender') }));
+      const id = orphan.session.agent.agent_id;
+      expect(await send(sender, id)).toMatchObject({ status: 'delivered' });
+      doomed.child.kill('SIGKILL');
+      await doomed.exited;
+      await waitFor(async () => !(await directory(survivor)).includes(id), 3_000 + 3_000, 'the orphan to leave the directory');
+      expect(await send(sender, id)).toMatchObject({ error: { code: 'AGENT_NOT_FOUND', message: `agent "${id}" is not connected` } });
+      expect(survivor.output.join('\n')).toMatch(/stopped refreshing for 3 s: 1 of its agents removed from the directory/);
+    });
+
+    it('SIGSTOP (a frozen node, its connections to Redis still open): the same, and it comes back announced when it resumes', async () => {
+      const prefix = uniquePrefix();
+      const frozen = track(await startGateway(env(prefix)));
+      const survivor = track(await startGateway(env(prefix)));
+      const stranded = track(await connectAgent(frozen.url, { agentId: uniqueId('stranded') }));
+      const sender = track(await connectAgent(survivor.url, { agentId: uniqueId('sender') }));
+      const id = stranded.session.agent.agent_id;
+      expect(await send(sender, id)).toMatchObject({ status: 'delivered' });
+      frozen.child.kill('SIGSTOP');
+      cleanup.push(() => void frozen.child.kill('SIGCONT'));
+      await waitFor(async () => !(await directory(survivor)).includes(id), 3_000 + 3_000, 'the stranded agent to leave the directory');
+      // Redis still counts the frozen node's subscription, so only its liveness tells it is gone.
+      expect(await send(sender, id)).toMatchObject({ error: { code: 'AGENT_NOT_FOUND' } });
+      frozen.child.kill('SIGCONT');
+      await waitFor(async () => (await directory(survivor)).includes(id), 5_000, 'the agent back in the directory');
+      await waitFor(async () => (await send(sender, id)).status === 'delivered', 5_000, 'a delivery to the resumed node');
+    });
+  });
+
   it('removes an agent from the directory as soon as it disconnects', async () => {
     const gateway = track(await startGateway({ AUTH_METHODS: 'none' }));
     const agent = await connectAgent(gateway.url, { agentId: uniqueId('leaver') });

@@ -89,7 +89,7 @@ export async function waitFor(predicate: () => boolean | Promise<boolean>, timeo
 export async function provisionAgent(
   agentId: string,
   tenantId: string,
-  options: { capabilities?: string[]; expiresInS?: number; redisKeyPrefix?: string } = {},
+  options: { capabilities?: string[]; expiresInS?: number; tokenName?: string; redisKeyPrefix?: string } = {},
 ): Promise<string> {
   // The CLI's audit records go to the queue under this prefix (a test prefix, removed at teardown,
   // unless the test gives a gateway's, whose writer then stores them).
@@ -104,6 +104,7 @@ export async function provisionAgent(
   await run(process.execPath, [CLI_MAIN, ...create], { env });
   const token = ['token', 'create', agentId];
   if (options.expiresInS) token.push('--expires-in-s', String(options.expiresInS));
+  if (options.tokenName !== undefined) token.push('--name', options.tokenName);
   const { stdout } = await run(process.execPath, [CLI_MAIN, ...token], { env });
   return (JSON.parse(stdout) as { token: string }).token;
 }

@@ -13,7 +13,7 @@ const USAGE = `agent-gateway operator CLI (talks to Postgres directly; use it to
 
   tenant create <tenant_id> [--name NAME]
   agent create <agent_id> --tenant TENANT [--name NAME] [--capabilities a,b] [--description TEXT] [--if-missing]
-  token create <agent_id> [--expires-in-s SECONDS]
+  token create <agent_id> [--name NAME] [--expires-in-s SECONDS]
 
 Configuration comes from the same environment as the gateway (DATABASE_URL). Output is JSON.`;
 
@@ -76,7 +76,8 @@ async function run(argv: string[]): Promise<unknown> {
         const seconds = values['expires-in-s'] === undefined ? null : Number(values['expires-in-s']);
         if (seconds !== null && !(Number.isInteger(seconds) && seconds > 0))
           throw new UsageError('--expires-in-s must be a positive integer');
-        return (await credentials.issueToken(id, seconds === null ? null : new Date(Date.now() + seconds * 1000), CLI_ACTOR)).issued;
+        const expiresAt = seconds === null ? null : new Date(Date.now() + seconds * 1000);
+        return (await credentials.issueToken(id, { name: values.name ?? null, expiresAt }, CLI_ACTOR)).issued;
       }
       default:
         throw new UsageError(`unknown command "${resource} ${verb}"`);

@@ -34,6 +34,7 @@ export function presentToken(t: ApiToken) {
   return {
     token_id: t.id,
     agent_id: t.agentId,
+    name: t.name,
     hint: t.hint,
     created_at: t.createdAt.toISOString(),
     expires_at: t.expiresAt?.toISOString() ?? null,

@@ -1,6 +1,7 @@
 import * as z from 'zod';
-import { AGENT_ID_PATTERN, CAPABILITY_PATTERN, TENANT_ID_PATTERN } from '#libs/protocol';
-import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '#libs/identity';
+import { AGENT_ID_PATTERN, CAPABILITY_PATTERN, MAX_CURSOR_LENGTH, TENANT_ID_PATTERN } from '#libs/protocol';
+import { VERIFY_DEFAULT_LIMIT, VERIFY_MAX_LIMIT } from '#libs/audit';
+import { API_TOKEN_NAME_PATTERN, API_TOKEN_NAME_RULE, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '#libs/identity';
 
 /*
  * Request schemas of the admin API. Strict objects: an unknown field is an error, not a no-op.
@@ -14,10 +15,13 @@ const capabilities = z
 const metadata = z.record(z.string(), z.unknown());
 const status = z.enum(['enabled', 'disabled']);
 
+/** The `cursor` of every list: a `next_cursor` the same list returned (decoded and checked by the list's codec). */
+const cursor = z.string().max(MAX_CURSOR_LENGTH).optional();
+
 /** `limit` and `cursor` of every list. */
 export const pageQuerySchema = z.strictObject({
   limit: z.coerce.number().int().min(1).max(MAX_PAGE_SIZE).default(DEFAULT_PAGE_SIZE),
-  cursor: z.string().max(512).optional(),
+  cursor,
 });
 
 export const tenantCreateSchema = z.strictObject({ tenant_id: tenantId, name: z.string().min(1).max(200) });
@@ -48,8 +52,10 @@ export const agentIdParamSchema = agentId;
 
 export const tenantIdParamSchema = tenantId;
 
+/** `{ name?, expires_in_s? }` (contract §7), or `expires_at` instead of `expires_in_s`. */
 export const tokenCreateSchema = z
   .strictObject({
+    name: z.string().regex(API_TOKEN_NAME_PATTERN, { error: API_TOKEN_NAME_RULE }).nullable().optional(),
     expires_at: z.iso.datetime({ offset: true }).nullable().optional(),
     expires_in_s: z
       .number()
@@ -98,7 +104,12 @@ const auditFilters = {
 
 export const auditListQuerySchema = pageQuerySchema.extend(auditFilters);
 export const auditExportQuerySchema = z.strictObject({ ...auditFilters, format: z.enum(['ndjson', 'csv']).default('ndjson') });
-export const auditVerifyQuerySchema = z.strictObject({ tenant_id: tenantId.optional() });
+/** The chain check: one tenant's chain or all, at most `limit` records per call, resumed by `cursor`. */
+export const auditVerifyQuerySchema = z.strictObject({
+  tenant_id: tenantId.optional(),
+  limit: z.coerce.number().int().min(1).max(VERIFY_MAX_LIMIT).default(VERIFY_DEFAULT_LIMIT),
+  cursor,
+});
 
 export type AuditListQueryDto = z.infer<typeof auditListQuerySchema>;
 export type AuditExportQueryDto = z.infer<typeof auditExportQuerySchema>;

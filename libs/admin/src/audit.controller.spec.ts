@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { AuditFilter, AuditQueryService, AuditTrail } from '#libs/audit';
+import type { AuditFilter, AuditQueryService, AuditTrail, VerifyAuditChains, VerifyAuditChainsCommand } from '#libs/audit';
 import { AdminAccess } from './admin-access.js';
 import { GatewayError } from '#libs/protocol';
 import type { AdminPrincipal } from './admin-principal.js';
@@ -14,13 +14,15 @@ function controllerWithSpy(): { controller: AuditController; pages: AuditFilter[
       pages.push(filter);
       return Promise.resolve({ items: [], next_cursor: null });
     },
-    verify: (tenantId?: string | null) => {
-      verified.push(tenantId);
-      return Promise.resolve({ ok: true, checked: 0 });
-    },
   } as unknown as AuditQueryService;
+  const verifier = {
+    execute: (command: VerifyAuditChainsCommand) => {
+      verified.push(command.tenantId);
+      return Promise.resolve({ ok: true, checked: 0, complete: true, next_cursor: null });
+    },
+  } as unknown as VerifyAuditChains;
   const audit = { record: () => undefined } as unknown as AuditTrail;
-  return { controller: new AuditController(service, new AdminAccess(audit, null as never, null as never)), pages, verified };
+  return { controller: new AuditController(service, verifier, new AdminAccess(audit, null as never, null as never)), pages, verified };
 }
 
 const globalAdmin: AdminPrincipal = {
@@ -45,7 +47,7 @@ describe('AuditController tenant scope', () => {
     const { controller, pages, verified } = controllerWithSpy();
     await controller.list({ limit: 50, tenant_id: 'globex', action: 'message.routed', agent_id: 'a1' }, globalAdmin);
     await controller.list({ limit: 50 }, globalAdmin);
-    await controller.verify({}, globalAdmin);
+    await controller.verify({ limit: 10 }, globalAdmin);
     expect(pages).toEqual([{ tenantId: 'globex', action: 'message.routed', agentId: 'a1' }, {}]);
     expect(verified).toEqual([undefined]);
   });
@@ -54,7 +56,7 @@ describe('AuditController tenant scope', () => {
     const { controller, pages, verified } = controllerWithSpy();
     await controller.list({ limit: 50 }, boundAdmin);
     await controller.list({ limit: 50, tenant_id: 'acme', since: '2026-01-01T00:00:00Z' }, boundAdmin);
-    await controller.verify({}, boundAdmin);
+    await controller.verify({ limit: 10 }, boundAdmin);
     expect(pages).toEqual([{ tenantId: 'acme' }, { tenantId: 'acme', since: new Date('2026-01-01T00:00:00Z') }]);
     expect(verified).toEqual(['acme']);
   });
@@ -70,7 +72,7 @@ describe('AuditController tenant scope', () => {
       return undefined;
     };
     expect(codeOf(() => controller.list({ limit: 50, tenant_id: 'globex' }, boundAdmin))).toBe('FORBIDDEN');
-    expect(codeOf(() => controller.verify({ tenant_id: 'globex' }, boundAdmin))).toBe('FORBIDDEN');
+    expect(codeOf(() => controller.verify({ tenant_id: 'globex', limit: 10 }, boundAdmin))).toBe('FORBIDDEN');
     expect(pages).toEqual([]);
     expect(verified).toEqual([]);
   });

@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import { ApiRoute } from './openapi.js';
 import { Controller, Get, Query, Res } from '@nestjs/common';
 import type { Response } from 'express';
-import { AuditQueryService, type AuditFilter, type ChainedAuditRecord, type VerifyReport } from '#libs/audit';
+import { AuditQueryService, VerifyAuditChains, type AuditFilter, type ChainedAuditRecord, type VerifyReport } from '#libs/audit';
 import { AdminAccess, Roles } from './admin-access.js';
 import { CurrentAdmin } from './admin-auth.guard.js';
 import type { AdminPrincipal } from './admin-principal.js';
@@ -36,14 +36,15 @@ const CSV_COLUMNS = [
 
 /**
  * `/admin/v1/audit`: the audit trail, newest first, filtered by tenant, agent (as actor or
- * subject), action and time; a streamed export in NDJSON or CSV; and the chain check. An admin bound
- * to a tenant sees that tenant's records only.
+ * subject), action and time; a streamed export in NDJSON or CSV; and the chain check, in bounded
+ * calls that resume with a cursor. An admin bound to a tenant sees that tenant's records only.
  */
 @Controller('admin/v1/audit')
 @Roles('auditor')
 export class AuditController {
   constructor(
     private readonly audit: AuditQueryService,
+    private readonly verifier: VerifyAuditChains,
     private readonly access: AdminAccess,
   ) {}
 
@@ -83,14 +84,15 @@ export class AuditController {
     res.end();
   }
 
+  /** Bounded: at most `limit` records and a few seconds per call; `next_cursor` resumes the walk. */
   @Get('verify')
-  @ApiRoute({ summary: 'Check the hash chains', query: auditVerifyQuerySchema, response: 'verify' })
+  @ApiRoute({ summary: 'Check the hash chains (bounded; resume with next_cursor)', query: auditVerifyQuerySchema, response: 'verify' })
   verify(
     @Query({ schema: auditVerifyQuerySchema }) query: AuditVerifyQueryDto,
     @CurrentAdmin() admin: AdminPrincipal,
   ): Promise<VerifyReport> {
     if (query.tenant_id !== undefined) this.access.tenant(admin, query.tenant_id);
-    return this.audit.verify(admin.tenantId ?? query.tenant_id);
+    return this.verifier.execute({ tenantId: admin.tenantId ?? query.tenant_id, limit: query.limit, cursor: query.cursor });
   }
 
   /** A tenant-bound admin reads its own tenant only (without a tenant filter, it is set to it). */

@@ -30,7 +30,7 @@ export class CredentialsController {
     private readonly access: AdminAccess,
   ) {}
 
-  /** 201 `{ token_id, token, expires_at }`: the only time the token is shown. */
+  /** 201 `{ token_id, name, token, expires_at }`: the only time the token is shown. */
   @Post('agents/:agentId/tokens')
   @ApiRoute({ summary: 'Issue an API token (shown once)', body: tokenCreateSchema, response: 'issuedToken', status: 201 })
   async issueToken(
@@ -44,7 +44,7 @@ export class CredentialsController {
       : body.expires_at
         ? new Date(body.expires_at)
         : null;
-    return (await this.credentials.issueToken(agentId, expiresAt, actorOf(admin))).issued;
+    return (await this.credentials.issueToken(agentId, { name: body.name ?? null, expiresAt }, actorOf(admin))).issued;
   }
 
   @Get('agents/:agentId/tokens')

@@ -15,20 +15,37 @@ import { z } from 'zod';
 import { AUDIT_ACTIONS } from '#libs/audit';
 import type { GatewayConfig } from '#libs/config';
 import { policyDocumentSchema } from '#libs/policy';
+import { ERROR_CODES } from '#libs/protocol';
 import { rateLimitDocumentSchema } from '#libs/ratelimit';
 
-/** The JSON Schema of a zod schema, as a request takes it (before coercion and defaults). */
-function jsonSchema(schema: z.ZodType): Record<string, unknown> {
-  const { $schema: _drop, ...rest } = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+/**
+ * The OpenAPI 3.0 Schema Object of a zod schema: as a request takes it (`input`: before coercion and
+ * defaults), or as a response is served (`output`: objects closed, so every field served is a field
+ * documented; test/openapi.e2e-spec.ts validates real responses against these).
+ */
+function jsonSchema(schema: z.ZodType, io: 'input' | 'output' = 'input'): Record<string, unknown> {
+  const { $schema: _drop, ...rest } = z.toJSONSchema(schema, { io, target: 'openapi-3.0', unrepresentable: 'any' }) as Record<
+    string,
+    unknown
+  >;
   return rest;
 }
 
-/** The one error body of every transport (contract §5). */
+/**
+ * The one error body of every transport (contract §6). `error` stays open: fields may be added
+ * (a client must ignore those it does not know), `request_id` and `reason` are documented ahead.
+ */
 const errorBody = z.object({
-  error: z.object({ code: z.string(), message: z.string(), retry_after_ms: z.number().int().optional() }),
+  error: z.looseObject({
+    code: z.enum(ERROR_CODES),
+    message: z.string(),
+    retry_after_ms: z.number().int().min(0).optional().describe('RATE_LIMIT: when to retry'),
+    request_id: z.string().optional().describe('the correlation id of the request, also on the log line'),
+    reason: z.string().optional().describe('a machine-readable reason beside the code'),
+  }),
 });
 
-const iso = z.string().describe('ISO 8601 time');
+const iso = z.iso.datetime().describe('ISO 8601 time, UTC');
 const page = (item: z.ZodType) => z.object({ items: z.array(item), next_cursor: z.string().nullable() });
 
 /** The response bodies of the admin API, by name. */
@@ -41,14 +58,20 @@ export const ADMIN_RESPONSES = {
     capabilities: z.array(z.string()),
     description: z.string().nullable(),
     metadata: z.record(z.string(), z.unknown()),
-    status: z.enum(['active', 'disabled']),
+    status: z.enum(['enabled', 'disabled']),
     created_at: iso,
     updated_at: iso,
   }),
-  issuedToken: z.object({ token_id: z.string(), token: z.string().describe('shown once'), expires_at: iso.nullable() }),
+  issuedToken: z.object({
+    token_id: z.string(),
+    name: z.string().nullable(),
+    token: z.string().describe('shown once'),
+    expires_at: iso.nullable(),
+  }),
   token: z.object({
     token_id: z.string(),
     agent_id: z.string(),
+    name: z.string().nullable(),
     hint: z.string(),
     created_at: iso,
     expires_at: iso.nullable(),
@@ -117,12 +140,14 @@ export const ADMIN_RESPONSES = {
     end_session_url: z.string().nullable().describe("the IdP's end-session endpoint, to end the SSO session there too"),
   }),
   verify: z.object({
-    ok: z.boolean(),
-    checked: z.number().int(),
+    ok: z.boolean().describe('no problem in what was checked; final once complete'),
+    checked: z.number().int().describe('records checked by this call'),
+    complete: z.boolean().describe('every chain walked to its head, or stopped at a problem'),
+    next_cursor: z.string().nullable().describe('pass as cursor to continue; null once complete'),
     first_bad_id: z.string().optional(),
     chain: z.string().optional(),
     first_bad_seq: z.number().int().optional(),
-    problem: z.enum(['hash_mismatch', 'broken_link', 'missing_records', 'missing_tail']).optional(),
+    problem: z.enum(['hash_mismatch', 'broken_link', 'missing_records', 'missing_tail', 'cursor_mismatch']).optional(),
   }),
 } satisfies Record<string, z.ZodType>;
 
@@ -158,9 +183,11 @@ export function ApiRoute(spec: {
           : ApiResponse({
               status: success,
               description: 'success',
-              schema: jsonSchema(spec.page ? page(ADMIN_RESPONSES[spec.response]) : ADMIN_RESPONSES[spec.response]),
+              schema: jsonSchema(spec.page ? page(ADMIN_RESPONSES[spec.response]) : ADMIN_RESPONSES[spec.response], 'output'),
             }),
-    ...[400, 401, 403, 404, 409, 429, 503].map((status) => ApiResponse({ status, description: 'error', schema: jsonSchema(errorBody) })),
+    ...[400, 401, 403, 404, 409, 429, 503].map((status) =>
+      ApiResponse({ status, description: 'error', schema: jsonSchema(errorBody, 'output') }),
+    ),
   ];
   return applyDecorators(...decorators);
 }

@@ -6,6 +6,7 @@ import { AuditWriterService } from './audit-writer.service.js';
 import { AuditRepository } from './audit.repository.js';
 import { QueueAuditTrail } from './queue-audit-trail.js';
 import { RedisPersistenceWatch } from './redis-persistence.watch.js';
+import { VerifyAuditChains } from './verify-audit-chains.js';
 
 /** The audit trail: the producer every plane records into, the reads, and (optionally) the writer. */
 @Global()
@@ -23,10 +24,11 @@ export class AuditModule {
         { provide: AuditTrail, useClass: QueueAuditTrail },
         AuditRepository,
         AuditQueryService,
+        VerifyAuditChains,
         ...(options.writer ? [AuditWriterService] : []),
         ...(options.watchRedisPersistence ? [RedisPersistenceWatch] : []),
       ],
-      exports: [AuditTrail, AuditQueryService],
+      exports: [AuditTrail, AuditQueryService, VerifyAuditChains],
     };
   }
 }

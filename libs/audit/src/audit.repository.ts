@@ -12,6 +12,15 @@ export interface AuditFilter {
   until?: Date | undefined;
 }
 
+/** A chain to verify: its head (last `seq` and `hash`) and its anchor (where retention cut it; 0 and genesis if never). */
+export interface AuditChain {
+  chainKey: string;
+  seq: number;
+  hash: string;
+  anchorSeq: number;
+  anchorHash: string;
+}
+
 /** Position after which a newest-first page continues. */
 export interface AuditCursor {
   timestamp: Date;
@@ -164,14 +173,15 @@ export class AuditRepository {
     return rows.map(fromRow);
   }
 
-  /** The chains to verify: one tenant's, or all. */
-  async chains(chainKey?: string): Promise<{ chainKey: string; seq: number; hash: string; anchorSeq: number; anchorHash: string }[]> {
+  /** The chains to verify, in key order: one (`chainKey`), or all, from `fromChainKey` on (a resumed walk). */
+  async chains(chainKey?: string, fromChainKey?: string): Promise<AuditChain[]> {
     const rows = await this.prisma.$queryRaw<
       { chain_key: string; seq: bigint; hash: string; anchor_seq: bigint | null; anchor_hash: string | null }[]
     >`
       SELECT h.chain_key, h.seq, h.hash, a.seq AS anchor_seq, a.hash AS anchor_hash
       FROM audit_chain_heads h LEFT JOIN audit_chain_anchors a ON a.chain_key = h.chain_key
-      WHERE ${chainKey ?? null}::text IS NULL OR h.chain_key = ${chainKey ?? null}::text
+      WHERE (${chainKey ?? null}::text IS NULL OR h.chain_key = ${chainKey ?? null}::text)
+        AND (${fromChainKey ?? null}::text IS NULL OR h.chain_key >= ${fromChainKey ?? null}::text)
       ORDER BY h.chain_key`;
     return rows.map((r) => ({
       chainKey: r.chain_key,
@@ -182,12 +192,13 @@ export class AuditRepository {
     }));
   }
 
-  /** Records of a chain in sequence order, after `afterSeq`. */
-  async chainSlice(chainKey: string, afterSeq: number, limit: number): Promise<ChainedAuditRecord[]> {
+  /** Records of a chain in sequence order, after `afterSeq` and up to `untilSeq` (the head a walk started from). */
+  async chainSlice(chainKey: string, afterSeq: number, limit: number, untilSeq: number): Promise<ChainedAuditRecord[]> {
     const rows = await this.prisma.$queryRawUnsafe<Row[]>(
-      `SELECT ${COLUMNS} FROM audit_records WHERE chain_key = $1 AND seq > $2 ORDER BY seq LIMIT $3`,
+      `SELECT ${COLUMNS} FROM audit_records WHERE chain_key = $1 AND seq > $2 AND seq <= $3 ORDER BY seq LIMIT $4`,
       chainKey,
       afterSeq,
+      untilSeq,
       limit,
     );
     return rows.map(fromRow);

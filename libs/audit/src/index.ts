@@ -2,7 +2,8 @@
 export { AuditModule } from './audit.module.js';
 export { AuditTrail } from './audit-trail.js';
 export { AuditQueryService } from './audit-query.service.js';
-export type { VerifyReport } from './audit-query.service.js';
+export { VERIFY_DEFAULT_LIMIT, VERIFY_MAX_LIMIT, VERIFY_TIME_BUDGET_MS, VerifyAuditChains } from './verify-audit-chains.js';
+export type { VerifyAuditChainsCommand, VerifyProblem, VerifyReport } from './verify-audit-chains.js';
 export type { AuditFilter } from './audit.repository.js';
 export { AUDIT_ACTIONS } from './audit-event.js';
 export type { AuditAction, AuditActor, AuditEvent } from './audit-event.js';

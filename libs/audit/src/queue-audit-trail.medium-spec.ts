@@ -103,4 +103,16 @@ describe('QueueAuditTrail: the in-memory buffer while Redis is down', () => {
     const ids = await queuedMessageIds(prefix, 1001);
     expect(ids).toEqual(['mwarm-up', ...Array.from({ length: 1000 }, (_, i) => `m${i}`)]);
   });
+
+  it('queues what it was given while Redis was down since before it started (its queue made once Redis is reachable)', async () => {
+    await redis.stop();
+    const prefix = `medium-${randomBytes(4).toString('hex')}:`;
+    const config = loadConfig({ REDIS_URL: redis.url, REDIS_KEY_PREFIX: prefix, NODE_ID: 'medium-node' }, '0');
+    const trail = new QueueAuditTrail(config, new MetricsService());
+    trails.push(trail);
+    await trail.onModuleInit();
+    for (let i = 0; i < 3; i++) trail.record(routed(i, 'early'));
+    await redis.start();
+    expect(await queuedMessageIds(prefix, 3)).toEqual(['m0', 'm1', 'm2']);
+  });
 });

@@ -36,7 +36,8 @@ const RETRY_MAX_MS = 5_000;
 export class QueueAuditTrail extends AuditTrail implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger('Audit');
   private readonly connection: Redis;
-  private readonly queue: Queue<AuditBatchJob>;
+  /** Made once the connection is first ready (see the constructor). */
+  private queue: Queue<AuditBatchJob> | null = null;
   private buffer: Pending[] = [];
   /** Records accepted and not yet in Redis (buffered or in flight), and their estimated bytes. */
   private held = 0;
@@ -61,8 +62,15 @@ export class QueueAuditTrail extends AuditTrail implements OnModuleInit, OnAppli
       lazyConnect: true,
     });
     this.connection.on('error', () => undefined);
-    this.queue = new Queue<AuditBatchJob>(AUDIT_QUEUE, { connection: this.connection, prefix: bullPrefix(config.redis.keyPrefix) });
-    this.queue.on('error', () => undefined);
+    // BullMQ connects a client it is given in the `wait` state itself, and if that first connect
+    // fails its queue stays broken for good. So the queue is made only once the connection is
+    // ready (ioredis keeps reconnecting after a failed first connect); records wait until then.
+    this.connection.on('ready', () => {
+      if (this.queue) return;
+      this.queue = new Queue<AuditBatchJob>(AUDIT_QUEUE, { connection: this.connection, prefix: bullPrefix(config.redis.keyPrefix) });
+      this.queue.on('error', () => undefined);
+      if (this.buffer.length > 0) this.schedule(0);
+    });
   }
 
   async onModuleInit(): Promise<void> {
@@ -99,7 +107,7 @@ export class QueueAuditTrail extends AuditTrail implements OnModuleInit, OnAppli
     }
     if (this.buffer.length > 0)
       this.logger.error(`${this.buffer.length} audit record(s) could not reach Redis before shutdown and are lost`);
-    await this.queue.close().catch(() => undefined);
+    await this.queue?.close().catch(() => undefined);
     this.connection.disconnect();
   }
 
@@ -161,8 +169,8 @@ export class QueueAuditTrail extends AuditTrail implements OnModuleInit, OnAppli
         opts: { ...JOB_OPTIONS, jobId: uuidv7() },
       });
     }
-    this.flushing = this.queue
-      .addBulk(jobs)
+    const added = this.queue ? this.queue.addBulk(jobs) : Promise.reject(new Error('not connected to Redis yet'));
+    this.flushing = added
       .then(
         () => {
           if (!this.healthy) this.logger.log('audit queue reachable again');

@@ -79,6 +79,13 @@ describe('loadConfig', () => {
     expect(loadConfig(sso, '0').adminLogin).toBeNull();
   });
 
+  it('reads the WebSocket query token only outside production unless told otherwise', () => {
+    expect(loadConfig({}, '0').agentPlane.wsQueryToken).toBe(true);
+    expect(loadConfig({ NODE_ENV: 'production' }, '0').agentPlane.wsQueryToken).toBe(false);
+    expect(loadConfig({ NODE_ENV: 'production', WS_QUERY_TOKEN: 'true' }, '0').agentPlane.wsQueryToken).toBe(true);
+    expect(loadConfig({ WS_QUERY_TOKEN: 'false' }, '0').agentPlane.wsQueryToken).toBe(false);
+  });
+
   it('dedupes AUTH_METHODS and trims spaces', () => {
     expect(loadConfig({ AUTH_METHODS: ' token , none,token' }, '0').auth.methods).toEqual(['token', 'none']);
   });

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { PrismaService, prismaErrorCode, type Agent, type AgentStatus, type Prisma } from '#libs/persistence';
-import { GatewayError } from '#libs/protocol';
-import { decodeCursor, pageOf, type Page, type PageRequest } from './paging.js';
+import { CURSOR_KEYS, GatewayError, cursorCodec } from '#libs/protocol';
+import { pageOf, type Page, type PageRequest } from './paging.js';
 
 /** The fields of a new agent. */
 export interface AgentCreate {
@@ -30,6 +30,9 @@ export interface AgentFilter {
 }
 
 /** Registered agents in Postgres. */
+/** Lists are sorted by id: the cursor is the last id. */
+const AGENT_CURSOR = cursorCodec('agents', CURSOR_KEYS.agentId);
+
 @Injectable()
 export class AgentRepository {
   constructor(private readonly prisma: PrismaService) {}
@@ -50,7 +53,7 @@ export class AgentRepository {
   }
 
   async list(filter: AgentFilter, page: PageRequest): Promise<Page<Agent>> {
-    const after = decodeCursor(page.cursor);
+    const [after] = AGENT_CURSOR.decode(page.cursor) ?? [];
     const rows = await this.prisma.agent.findMany({
       where: {
         ...(filter.tenantId !== undefined && { tenantId: filter.tenantId }),
@@ -60,7 +63,7 @@ export class AgentRepository {
       orderBy: { id: 'asc' },
       take: page.limit + 1,
     });
-    return pageOf(rows, page.limit, (a) => a.id);
+    return pageOf(rows, page.limit, AGENT_CURSOR, (a) => [a.id]);
   }
 
   /** Applies the change; returns the agent before and after, or null when it does not exist. */

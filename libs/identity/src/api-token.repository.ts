@@ -1,17 +1,21 @@
 import { Injectable } from '@nestjs/common';
 import { PrismaService, type Agent, type ApiToken } from '#libs/persistence';
-import { decodeCursor, pageOf, type Page, type PageRequest } from './paging.js';
+import { CURSOR_KEYS, cursorCodec } from '#libs/protocol';
+import { pageOf, type Page, type PageRequest } from './paging.js';
 
 /** An API token with the agent it is bound to. */
 export type ApiTokenWithAgent = ApiToken & { agent: Agent };
 
 /** API tokens in Postgres; only hashes are stored. */
+/** Lists are sorted by id: the cursor is the last id. */
+const TOKEN_CURSOR = cursorCodec('tokens', CURSOR_KEYS.uuid);
+
 @Injectable()
 export class ApiTokenRepository {
   constructor(private readonly prisma: PrismaService) {}
 
-  create(agentId: string, hash: string, hint: string, expiresAt: Date | null): Promise<ApiToken> {
-    return this.prisma.apiToken.create({ data: { agentId, hash, hint, expiresAt } });
+  create(agentId: string, token: { hash: string; hint: string; name: string | null; expiresAt: Date | null }): Promise<ApiToken> {
+    return this.prisma.apiToken.create({ data: { agentId, ...token } });
   }
 
   findByHash(hash: string): Promise<ApiTokenWithAgent | null> {
@@ -19,13 +23,13 @@ export class ApiTokenRepository {
   }
 
   async listForAgent(agentId: string, page: PageRequest): Promise<Page<ApiToken>> {
-    const after = decodeCursor(page.cursor);
+    const [after] = TOKEN_CURSOR.decode(page.cursor) ?? [];
     const rows = await this.prisma.apiToken.findMany({
       where: { agentId, ...(after !== undefined && { id: { gt: after } }) },
       orderBy: { id: 'asc' },
       take: page.limit + 1,
     });
-    return pageOf(rows, page.limit, (t) => t.id);
+    return pageOf(rows, page.limit, TOKEN_CURSOR, (t) => [t.id]);
   }
 
   find(id: string): Promise<ApiToken | null> {

@@ -28,3 +28,15 @@ export function looksLikeApiToken(value: string): boolean {
 export function apiTokenHint(token: string): string {
   return `${token.slice(0, API_TOKEN_PREFIX.length + 4)}…`;
 }
+
+/**
+ * A token's name: 1–128 printable characters (Unicode letters, marks, digits, punctuation, symbols
+ * and the plain space), not starting or ending with a space. Control characters, line breaks and
+ * invisible formatting characters (bidirectional overrides among them) are refused: a name is
+ * shown in consoles, logs and CSV exports, where those would rewrite what an operator reads.
+ */
+export const API_TOKEN_NAME_PATTERN = /^(?! )[\p{L}\p{M}\p{N}\p{P}\p{S} ]{1,128}(?<! )$/u;
+
+/** What is wrong with a token name, for an `INVALID_MESSAGE` naming the field. */
+export const API_TOKEN_NAME_RULE =
+  'must be 1–128 printable characters (letters, digits, punctuation, symbols, spaces), not starting or ending with a space';

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { PrismaService, prismaErrorCode, type Agent, type CertificateBinding, type CertificateBindingKind } from '#libs/persistence';
-import { GatewayError } from '#libs/protocol';
-import { decodeCursor, pageOf, type Page, type PageRequest } from './paging.js';
+import { CURSOR_KEYS, GatewayError, cursorCodec } from '#libs/protocol';
+import { pageOf, type Page, type PageRequest } from './paging.js';
 
 /** A certificate binding with its agent. */
 export type CertificateBindingWithAgent = CertificateBinding & { agent: Agent };
@@ -14,6 +14,9 @@ export interface CertificateIdentity {
 }
 
 /** Client certificate bindings in Postgres. */
+/** Lists are sorted by id: the cursor is the last id. */
+const CERTIFICATE_CURSOR = cursorCodec('certificates', CURSOR_KEYS.uuid);
+
 @Injectable()
 export class CertificateBindingRepository {
   constructor(private readonly prisma: PrismaService) {}
@@ -32,13 +35,13 @@ export class CertificateBindingRepository {
   }
 
   async listForAgent(agentId: string, page: PageRequest): Promise<Page<CertificateBinding>> {
-    const after = decodeCursor(page.cursor);
+    const [after] = CERTIFICATE_CURSOR.decode(page.cursor) ?? [];
     const rows = await this.prisma.certificateBinding.findMany({
       where: { agentId, ...(after !== undefined && { id: { gt: after } }) },
       orderBy: { id: 'asc' },
       take: page.limit + 1,
     });
-    return pageOf(rows, page.limit, (b) => b.id);
+    return pageOf(rows, page.limit, CERTIFICATE_CURSOR, (b) => [b.id]);
   }
 
   async delete(id: string): Promise<CertificateBinding | null> {

@@ -5,7 +5,7 @@ import { GatewayError } from '#libs/protocol';
 import { recordMutation } from './admin-audit.js';
 import { AgentRepository } from './agent.repository.js';
 import { ApiTokenRepository } from './api-token.repository.js';
-import { apiTokenHint, generateApiToken, hashApiToken } from './api-token.js';
+import { API_TOKEN_NAME_PATTERN, API_TOKEN_NAME_RULE, apiTokenHint, generateApiToken, hashApiToken } from './api-token.js';
 import { CertificateBindingRepository } from './certificate-binding.repository.js';
 import { IdentityEventsBus } from './identity-events.bus.js';
 import { OidcSubjectRepository } from './oidc-subject.repository.js';
@@ -14,8 +14,15 @@ import type { Page, PageRequest } from './paging.js';
 /** A token as returned once, at creation. */
 export interface IssuedApiToken {
   token_id: string;
+  name: string | null;
   token: string;
   expires_at: string | null;
+}
+
+/** What a new token is given: an optional name and an optional expiry. */
+export interface ApiTokenOptions {
+  name: string | null;
+  expiresAt: Date | null;
 }
 
 /** How a certificate is bound: exactly one of these. */
@@ -41,17 +48,26 @@ export class CredentialService {
     private readonly audit: AuditTrail,
   ) {}
 
-  /** Issues a new API token; the plain token exists only in the return value. */
-  async issueToken(agentId: string, expiresAt: Date | null, actor: AuditActor): Promise<{ issued: IssuedApiToken; record: ApiToken }> {
-    const tenantId = await this.requireAgent(agentId);
+  /**
+   * Issues a new API token; the plain token exists only in the return value. The name is checked
+   * here too (not only by the admin API's schema): the CLI calls this directly.
+   */
+  async issueToken(
+    agentId: string,
+    { name, expiresAt }: ApiTokenOptions,
+    actor: AuditActor,
+  ): Promise<{ issued: IssuedApiToken; record: ApiToken }> {
+    if (name !== null && !API_TOKEN_NAME_PATTERN.test(name)) throw new GatewayError('INVALID_MESSAGE', `name: ${API_TOKEN_NAME_RULE}`);
     if (expiresAt !== null && expiresAt.getTime() <= Date.now())
       throw new GatewayError('INVALID_MESSAGE', 'expires_at: must be in the future');
+    const tenantId = await this.requireAgent(agentId);
     const token = generateApiToken();
-    const record = await this.tokens.create(agentId, hashApiToken(token), apiTokenHint(token), expiresAt);
+    const record = await this.tokens.create(agentId, { hash: hashApiToken(token), hint: apiTokenHint(token), name, expiresAt });
+    const expires = record.expiresAt?.toISOString() ?? null;
     recordMutation(this.audit, actor, 'credential.created', tenantId, agentId, {
-      after: { kind: 'token', token_id: record.id, hint: record.hint, expires_at: record.expiresAt?.toISOString() ?? null },
+      after: { kind: 'token', token_id: record.id, name: record.name, hint: record.hint, expires_at: expires },
     });
-    return { issued: { token_id: record.id, token, expires_at: record.expiresAt?.toISOString() ?? null }, record };
+    return { issued: { token_id: record.id, name: record.name, token, expires_at: expires }, record };
   }
 
   async listTokens(agentId: string, page: PageRequest): Promise<Page<ApiToken>> {

@@ -3,7 +3,7 @@ export { IdentityModule } from './identity.module.js';
 export { TenantService } from './tenant.service.js';
 export { AgentService } from './agent.service.js';
 export { CredentialService, normalizeFingerprint } from './credential.service.js';
-export type { CertificateSelector, CredentialKind, IssuedApiToken } from './credential.service.js';
+export type { ApiTokenOptions, CertificateSelector, CredentialKind, IssuedApiToken } from './credential.service.js';
 export { IdentityEventsBus } from './identity-events.bus.js';
 export type { IdentityEvent } from './identity-events.bus.js';
 export { AgentRepository } from './agent.repository.js';
@@ -16,4 +16,12 @@ export { OidcSubjectRepository } from './oidc-subject.repository.js';
 export type { OidcSubjectWithAgent } from './oidc-subject.repository.js';
 export { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from './paging.js';
 export type { Page, PageRequest } from './paging.js';
-export { API_TOKEN_PREFIX, apiTokenHint, generateApiToken, hashApiToken, looksLikeApiToken } from './api-token.js';
+export {
+  API_TOKEN_NAME_PATTERN,
+  API_TOKEN_NAME_RULE,
+  API_TOKEN_PREFIX,
+  apiTokenHint,
+  generateApiToken,
+  hashApiToken,
+  looksLikeApiToken,
+} from './api-token.js';

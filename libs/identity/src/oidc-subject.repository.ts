@@ -1,12 +1,15 @@
 import { Injectable } from '@nestjs/common';
 import { PrismaService, prismaErrorCode, type Agent, type OidcSubject } from '#libs/persistence';
-import { GatewayError } from '#libs/protocol';
-import { decodeCursor, pageOf, type Page, type PageRequest } from './paging.js';
+import { CURSOR_KEYS, GatewayError, cursorCodec } from '#libs/protocol';
+import { pageOf, type Page, type PageRequest } from './paging.js';
 
 /** An OIDC subject binding with its agent. */
 export type OidcSubjectWithAgent = OidcSubject & { agent: Agent };
 
 /** OIDC subject bindings in Postgres. */
+/** Lists are sorted by id: the cursor is the last id. */
+const OIDC_SUBJECT_CURSOR = cursorCodec('oidc-subjects', CURSOR_KEYS.uuid);
+
 @Injectable()
 export class OidcSubjectRepository {
   constructor(private readonly prisma: PrismaService) {}
@@ -25,13 +28,13 @@ export class OidcSubjectRepository {
   }
 
   async listForAgent(agentId: string, page: PageRequest): Promise<Page<OidcSubject>> {
-    const after = decodeCursor(page.cursor);
+    const [after] = OIDC_SUBJECT_CURSOR.decode(page.cursor) ?? [];
     const rows = await this.prisma.oidcSubject.findMany({
       where: { agentId, ...(after !== undefined && { id: { gt: after } }) },
       orderBy: { id: 'asc' },
       take: page.limit + 1,
     });
-    return pageOf(rows, page.limit, (s) => s.id);
+    return pageOf(rows, page.limit, OIDC_SUBJECT_CURSOR, (s) => [s.id]);
   }
 
   async delete(id: string): Promise<OidcSubject | null> {

@@ -1,4 +1,4 @@
-import { GatewayError } from '#libs/protocol';
+import type { CursorCodec } from '#libs/protocol';
 
 /** One page of a list: the items, and the cursor of the next page (null on the last). */
 export interface Page<T> {
@@ -6,7 +6,7 @@ export interface Page<T> {
   nextCursor: string | null;
 }
 
-/** Paging parameters of a list endpoint. */
+/** Paging parameters of a list endpoint; `cursor` is exactly what the client sent. */
 export interface PageRequest {
   limit: number;
   cursor?: string | undefined;
@@ -16,21 +16,9 @@ export interface PageRequest {
 export const DEFAULT_PAGE_SIZE = 50;
 export const MAX_PAGE_SIZE = 500;
 
-/** Cursors are opaque to clients: the sort key of the last item, base64url-encoded. */
-export function encodeCursor(key: string): string {
-  return Buffer.from(key, 'utf8').toString('base64url');
-}
-
-export function decodeCursor(cursor: string | undefined): string | undefined {
-  if (cursor === undefined) return undefined;
-  const key = Buffer.from(cursor, 'base64url').toString('utf8');
-  if (!key || encodeCursor(key) !== cursor) throw new GatewayError('INVALID_MESSAGE', 'cursor: not a cursor this API returned');
-  return key;
-}
-
-/** Builds a page from `limit + 1` rows fetched in key order. */
-export function pageOf<T>(rows: T[], limit: number, keyOf: (row: T) => string): Page<T> {
+/** Builds a page from `limit + 1` rows fetched in key order; the cursor names the last item's key. */
+export function pageOf<T, K extends readonly unknown[]>(rows: T[], limit: number, cursor: CursorCodec<K>, keyOf: (row: T) => K): Page<T> {
   const items = rows.slice(0, limit);
   const last = items.at(-1);
-  return { items, nextCursor: rows.length > limit && last !== undefined ? encodeCursor(keyOf(last)) : null };
+  return { items, nextCursor: rows.length > limit && last !== undefined ? cursor.encode(...keyOf(last)) : null };
 }

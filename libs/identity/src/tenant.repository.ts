@@ -1,9 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import { PrismaService, prismaErrorCode, type Tenant } from '#libs/persistence';
-import { GatewayError } from '#libs/protocol';
-import { decodeCursor, pageOf, type Page, type PageRequest } from './paging.js';
+import { CURSOR_KEYS, GatewayError, cursorCodec } from '#libs/protocol';
+import { pageOf, type Page, type PageRequest } from './paging.js';
 
 /** Tenants in Postgres. */
+/** Lists are sorted by id: the cursor is the last id. */
+const TENANT_CURSOR = cursorCodec('tenants', CURSOR_KEYS.tenantId);
+
 @Injectable()
 export class TenantRepository {
   constructor(private readonly prisma: PrismaService) {}
@@ -28,12 +31,12 @@ export class TenantRepository {
   }
 
   async list(page: PageRequest): Promise<Page<Tenant>> {
-    const after = decodeCursor(page.cursor);
+    const [after] = TENANT_CURSOR.decode(page.cursor) ?? [];
     const rows = await this.prisma.tenant.findMany({
       ...(after !== undefined && { where: { id: { gt: after } } }),
       orderBy: { id: 'asc' },
       take: page.limit + 1,
     });
-    return pageOf(rows, page.limit, (t) => t.id);
+    return pageOf(rows, page.limit, TENANT_CURSOR, (t) => [t.id]);
   }
 }

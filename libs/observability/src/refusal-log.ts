@@ -56,18 +56,22 @@ export class RefusalLog {
 
   private budget(now = Date.now()): boolean {
     if (now - this.windowStart >= 1000) {
-      if (this.suppressed > 0) {
-        this.logger.warn({ event: 'refusals_not_logged', count: this.suppressed, per_second_limit: LINES_PER_SECOND });
-      }
+      this.reportSuppressed();
       this.windowStart = now;
       this.lines = 0;
-      this.suppressed = 0;
     }
     if (this.lines < LINES_PER_SECOND) {
       this.lines++;
       return true;
     }
-    this.suppressed++;
+    // The count goes out when the second is over, whether or not another refusal comes.
+    if (this.suppressed++ === 0) setTimeout(() => this.reportSuppressed(), this.windowStart + 1000 - now).unref();
     return false;
+  }
+
+  private reportSuppressed(): void {
+    if (this.suppressed === 0) return;
+    this.logger.warn({ event: 'refusals_not_logged', count: this.suppressed, per_second_limit: LINES_PER_SECOND });
+    this.suppressed = 0;
   }
 }

@@ -2,6 +2,7 @@
  * The wire protocol of agent-gateway: event maps, payload schemas and types, error codes and
  * disconnect reasons. The gateway, the SDK and the tests all import them from here.
  */
+export * from './cursor.js';
 export * from './disconnect-reasons.js';
 export * from './errors.js';
 export * from './events.js';

@@ -23,6 +23,7 @@ export class ClusterMembership implements OnApplicationShutdown {
   private ticker: NodeJS.Timeout | null = null;
   private failing = false;
   private self: NodeEntry | null = null;
+  private joined = false;
   private readonly rejoinListeners: (() => void)[] = [];
 
   constructor(
@@ -54,6 +55,7 @@ export class ClusterMembership implements OnApplicationShutdown {
     if (this.ticker) clearInterval(this.ticker);
     this.ticker = null;
     this.self = null;
+    this.joined = false;
     await this.nodes.remove(this.config.nodeId);
   }
 
@@ -96,7 +98,15 @@ export class ClusterMembership implements OnApplicationShutdown {
 
   private async tick(): Promise<void> {
     try {
-      if (this.self) await this.nodes.refresh(this.self, this.timeoutMs);
+      const joined = this.joined;
+      // Our entry gone although we were in: this node froze (or lost Redis) for NODE_TIMEOUT_S
+      // and may have been reaped; its sessions' presence must be written again.
+      const wasThere = this.self ? await this.nodes.refresh(this.self, this.timeoutMs) : true;
+      this.joined = this.self !== null;
+      if (joined && !wasThere && !this.failing) {
+        this.logger.warn(`this node's entry had expired (paused for over ${this.config.routing.nodeTimeoutS} s?): announcing it again`);
+        for (const listener of this.rejoinListeners) listener();
+      }
       await this.read();
       for (const dead of await this.nodes.dead()) {
         const removed = await this.presence.releaseNode(dead);

@@ -19,15 +19,19 @@ export interface NodeEntry {
 export class NodeRepository {
   constructor(private readonly redis: RedisService) {}
 
-  async refresh(entry: NodeEntry, ttlMs: number): Promise<void> {
+  /** Writes the node's entry; false when it was not there any more (expired: others may have reaped the node). */
+  async refresh(entry: NodeEntry, ttlMs: number): Promise<boolean> {
     const index = this.redis.key('nodes');
-    await this.redis.command
+    const replies = await this.redis.command
       .multi()
-      .set(this.redis.key('node', entry.node_id), JSON.stringify(entry), 'PX', ttlMs)
+      .set(this.redis.key('node', entry.node_id), JSON.stringify(entry), 'PX', ttlMs, 'GET')
       .zadd(index, Date.now() + ttlMs, entry.node_id)
       // The index lives as long as some node refreshes it; dead members are reaped, not kept.
       .pexpire(index, ttlMs * 4)
       .exec();
+    const [error, previous] = replies?.[0] ?? [null, null];
+    if (error) throw error;
+    return previous !== null;
   }
 
   /** Removes a node that stops on purpose (its sessions were closed first). */

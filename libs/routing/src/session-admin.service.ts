@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
 import { Injectable } from '@nestjs/common';
 import { AuditTrail, type AuditActor } from '#libs/audit';
-import { GatewayError } from '#libs/protocol';
+import { CURSOR_KEYS, GatewayError, cursorCodec } from '#libs/protocol';
 import { ClusterSignals } from './cluster.bus.js';
 import { ClusterMembership } from './cluster-membership.js';
 import { NodeRepository } from './node.repository.js';
@@ -19,6 +19,9 @@ export interface SessionView {
   last_heartbeat: string;
 }
 
+/** The session list is sorted by agent id (one live session per agent): the cursor is the last agent id. */
+const SESSION_CURSOR = cursorCodec('sessions', CURSOR_KEYS.agentId);
+
 /**
  * Sessions for the admin plane: every node's live sessions, read from the shared presence in Redis,
  * and a kick delivered to whichever node holds the session (a `close_session` signal to all nodes;
@@ -34,12 +37,16 @@ export class SessionAdminService {
     private readonly membership: ClusterMembership,
   ) {}
 
-  /** Live sessions, by agent id, after `after` (an agent id), optionally of one tenant. */
+  /**
+   * Live sessions, by agent id, after the position of `cursor` (a `next_cursor` of this list;
+   * anything else is `INVALID_MESSAGE`), optionally of one tenant.
+   */
   async list(
     filter: { tenantId?: string | undefined; agentId?: string | undefined },
     limit: number,
-    after?: string,
+    cursor?: string,
   ): Promise<{ items: SessionView[]; next_cursor: string | null }> {
+    const [after] = SESSION_CURSOR.decode(cursor) ?? [];
     const listed = filter.tenantId !== undefined ? await this.presence.listTenant(filter.tenantId) : await this.presence.listAll();
     // A dead node's sessions are gone, whether or not its entries were reaped yet.
     const entries = await this.membership.filterLive(listed);
@@ -47,7 +54,8 @@ export class SessionAdminService {
       (e) => (filter.agentId === undefined || e.agent_id === filter.agentId) && (after === undefined || e.agent_id > after),
     );
     const items = matching.slice(0, limit).map(viewOf);
-    return { items, next_cursor: matching.length > limit ? (items.at(-1)?.agent_id ?? null) : null };
+    const last = items.at(-1);
+    return { items, next_cursor: matching.length > limit && last ? SESSION_CURSOR.encode(last.agent_id) : null };
   }
 
   /** The live session with this id, or NOT_FOUND: two reads through the session index, whatever the number of agents. */
