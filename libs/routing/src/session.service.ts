@@ -135,14 +135,14 @@ export class SessionService implements OnApplicationBootstrap, OnApplicationShut
    * before admission (a malformed handshake).
    */
   refuseConnect(error: unknown, who: { claimedAgentId?: string | undefined; remoteAddress: string }): GatewayError {
-    let refusal: GatewayError;
-    if (error instanceof GatewayError) refusal = error;
-    else {
-      refusal = new GatewayError('UNAVAILABLE', 'connection could not be admitted; the gateway logged it under this request_id');
-      this.refusals.note(refusal, { where: 'connect', agentId: who.claimedAgentId ?? null, remoteAddr: who.remoteAddress });
+    const refusal =
+      error instanceof GatewayError
+        ? error
+        : new GatewayError('UNAVAILABLE', 'connection could not be admitted; the gateway logged it under this request_id');
+    this.refusals.note(refusal, { where: 'connect', agentId: who.claimedAgentId ?? null, remoteAddr: who.remoteAddress });
+    if (refusal !== error)
       this.logger.error(`admission failed (request_id ${refusal.requestId}): ${(error as Error)?.stack ?? String(error)}`);
-    }
-    return this.refusals.note(refusal, { where: 'connect', agentId: who.claimedAgentId ?? null, remoteAddr: who.remoteAddress });
+    return refusal;
   }
 
   /**
