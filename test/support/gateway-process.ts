@@ -44,6 +44,7 @@ export function testEnv(overrides: Record<string, string> = {}): Record<string, 
     ADMIN_TOKEN: TEST_ADMIN_TOKEN,
     // Suites about something else must not trip the limits; the rate-limit suite sets its own.
     RATE_LIMIT_DEFAULTS: '{"messages_per_second":100000,"burst":100000,"connects_per_minute_per_ip":100000}',
+    AGENT_CONNECTS_PER_MINUTE: '100000',
     ...overrides,
   };
 }
