@@ -1,6 +1,7 @@
 import type { AgentConnection } from '#libs/routing';
 import {
   GatewayError,
+  type CancelEvent,
   type MessageEvent,
   type ResultEvent,
   type SessionClosedEvent,
@@ -22,6 +23,7 @@ export class FakeConnection implements AgentConnection {
   readonly messages: MessageEvent[] = [];
   readonly results: ResultEvent[] = [];
   readonly topicMessages: TopicMessageEvent[] = [];
+  readonly cancels: CancelEvent[] = [];
   readonly closed: SessionClosedEvent[] = [];
   /** What {@link backlogBytes} reports (a client that stopped reading holds more). */
   backlog = 0;
@@ -52,6 +54,10 @@ export class FakeConnection implements AgentConnection {
 
   deliverTopicMessage(event: TopicMessageEvent): void {
     if (!this.gone) this.topicMessages.push(event);
+  }
+
+  deliverCancel(event: CancelEvent): void {
+    if (!this.gone) this.cancels.push(event);
   }
 
   close(event: SessionClosedEvent): void {

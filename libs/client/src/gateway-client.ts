@@ -8,6 +8,7 @@ import {
   isErrorCode,
   isTerminalDisconnect,
   type AgentCard,
+  type CancelEvent,
   type ClientAcks,
   type ClientEventName,
   type ClientPayloads,
@@ -62,8 +63,11 @@ export interface RequestOptions extends SendOptions {
 /** Where the client is in its life. */
 export type ClientState = 'idle' | 'connecting' | 'connected' | 'ready' | 'closed';
 
-/** What a message handler returns: the `result` when the sender expects one. */
-export type MessageHandler = (message: MessageEvent) => unknown;
+/**
+ * What a message handler returns: the `result` when the sender expects one. `signal` aborts when
+ * the gateway sends `cancel` for the message's conversation (its result is then not sent).
+ */
+export type MessageHandler = (message: MessageEvent, context: { signal: AbortSignal }) => unknown;
 
 /** The lifecycle hooks and inbound traffic of the client (seed 000's connection states). */
 export interface GatewayClientEvents {
@@ -85,6 +89,8 @@ export interface GatewayClientEvents {
   result: [result: ResultEvent];
   /** A message published on a topic this client subscribed to. */
   topic_message: [message: TopicMessageEvent];
+  /** Whoever awaited the result of a conversation gave up (an A2A `CancelTask`). */
+  cancel: [event: CancelEvent];
 }
 
 const TERMINAL_CONNECT_CODES = new Set(['UNAUTHORIZED', 'FORBIDDEN', 'INVALID_MESSAGE']);
@@ -112,6 +118,9 @@ export class GatewayClient extends EventEmitter<GatewayClientEvents> {
   private stateValue: ClientState = 'idle';
   private sessionValue: SessionEvent | null = null;
   private handler: MessageHandler | null = null;
+  private cancelHandler: ((event: CancelEvent) => void) | null = null;
+  /** The handlers running for messages that await a result, by conversation: a `cancel` aborts them. */
+  private readonly running = new Map<string, AbortController>();
   private heartbeatTimer: NodeJS.Timeout | null = null;
   private reconnectTimer: NodeJS.Timeout | null = null;
   private refreshTimer: NodeJS.Timeout | null = null;
@@ -137,6 +146,15 @@ export class GatewayClient extends EventEmitter<GatewayClientEvents> {
   /** Sets the handler of direct messages. Its return value (or thrown error) becomes the `result` when the sender expects one. */
   onMessage(handler: MessageHandler): this {
     this.handler = handler;
+    return this;
+  }
+
+  /**
+   * Sets the hook called when the gateway cancels a conversation (an A2A client's `CancelTask`):
+   * the running handler's `signal` is aborted first, and no result is sent for it.
+   */
+  onCancel(handler: (event: CancelEvent) => void): this {
+    this.cancelHandler = handler;
     return this;
   }
 
@@ -349,6 +367,11 @@ export class GatewayClient extends EventEmitter<GatewayClientEvents> {
       this.subscriptions.get(message.topic)?.(message);
       this.emit('topic_message', message);
     });
+    socket.on('cancel', (event: CancelEvent) => {
+      this.running.get(event.conversation_id)?.abort(new Error(`canceled: ${event.reason}`));
+      this.cancelHandler?.(event);
+      this.emit('cancel', event);
+    });
     socket.on('connect_error', (error: Error & { data?: unknown }) => {
       const data = error.data as { code?: unknown; message?: unknown; retry_after_ms?: unknown } | undefined;
       const refusal =
@@ -406,23 +429,27 @@ export class GatewayClient extends EventEmitter<GatewayClientEvents> {
     const handler = this.handler;
     this.emit('message', message);
     if (!handler) return;
+    const controller = new AbortController();
+    const conversation = message.conversation_id;
+    if (message.expect_result) this.running.set(conversation, controller);
+    const answers = (): boolean => message.expect_result && !controller.signal.aborted;
     Promise.resolve()
-      .then(() => handler(message))
+      .then(() => handler(message, { signal: controller.signal }))
       .then(
-        (value) =>
-          message.expect_result
-            ? this.answer({ conversation_id: message.conversation_id, success: true, result: value ?? null })
-            : undefined,
+        (value) => (answers() ? this.answer({ conversation_id: conversation, success: true, result: value ?? null }) : undefined),
         (error: unknown) =>
-          message.expect_result
+          answers()
             ? this.answer({
-                conversation_id: message.conversation_id,
+                conversation_id: conversation,
                 success: false,
                 error: { code: 'AGENT_ERROR', message: (error as Error)?.message ?? String(error) },
               })
             : undefined,
       )
-      .catch(() => undefined);
+      .catch(() => undefined)
+      .finally(() => {
+        if (this.running.get(conversation) === controller) this.running.delete(conversation);
+      });
   }
 
   private async answer(result: ClientPayloads['result']): Promise<void> {

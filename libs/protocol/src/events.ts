@@ -50,6 +50,17 @@ export interface ResultEvent {
   metadata: Record<string, unknown>;
 }
 
+/**
+ * Server→client `cancel`: whoever awaits the result of `conversation_id` gave up on it (an A2A
+ * client's `CancelTask`). The agent may stop working on it; a `result` it sends later is dropped.
+ * No acknowledgement is expected.
+ */
+export interface CancelEvent {
+  conversation_id: string;
+  from_agent_id: string;
+  reason: string;
+}
+
 /** Server→client `topic_message`. */
 export interface TopicMessageEvent {
   topic: string;
@@ -127,6 +138,7 @@ export interface ServerToClientEvents {
   message: (event: MessageEvent, ack: (response: { status: 'received' }) => void) => void;
   result: (event: ResultEvent) => void;
   topic_message: (event: TopicMessageEvent) => void;
+  cancel: (event: CancelEvent) => void;
   session_closed: (event: SessionClosedEvent) => void;
 }
 

@@ -1,6 +1,6 @@
 import type { DisconnectReason, SessionClosedEvent } from './disconnect-reasons.js';
 import { GatewayError, type ErrorBody, type ErrorCode } from './errors.js';
-import type { MessageEvent, ResultEvent, SessionEvent, TopicMessageEvent } from './events.js';
+import type { CancelEvent, MessageEvent, ResultEvent, SessionEvent, TopicMessageEvent } from './events.js';
 
 /**
  * The plain WebSocket transport (contract §4, the seed's protocol): JSON text frames with a
@@ -86,6 +86,7 @@ export type ServerFrame =
   | ({ type: 'message' } & MessageEvent)
   | ({ type: 'result' } & ResultEvent)
   | ({ type: 'topic_message' } & TopicMessageEvent)
+  | ({ type: 'cancel' } & CancelEvent)
   | ({ type: 'session_closed' } & SessionClosedEvent)
   | ({ type: 'ack'; id: FrameId } & Record<string, unknown>)
   | ({ type: 'error'; id?: FrameId } & ErrorBody);

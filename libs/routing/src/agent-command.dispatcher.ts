@@ -12,10 +12,13 @@ import {
   type ClientEventName,
   type ClientPayloads,
   type ErrorCode,
+  type ResultEvent,
+  type SendAck,
+  type SendPayload,
 } from '#libs/protocol';
 import { MESSAGE_GUARDS, type MessageContext, type MessageGuard } from './guards.js';
 import { RoutingService } from './routing.service.js';
-import type { Caller, Session } from './session.js';
+import { protocolDetails, type Caller, type Session } from './session.js';
 import { SessionService } from './session.service.js';
 import { TopicService } from './topic.service.js';
 
@@ -69,18 +72,57 @@ export class AgentCommandDispatcher {
       await this.guard(context);
       return await this.handle(context);
     } catch (error) {
-      let refusal = this.toGatewayError(error, caller, event);
-      let audited = context?.audited ?? false;
-      if (!context && REFUSED_BEFORE_GUARDS.has(refusal.code)) {
-        refusal = await this.chargeRefused(caller, String(event), refusal);
-        // The rate-limit guard wrote its own `message.rate_limited` record.
-        audited = refusal.code === 'RATE_LIMIT';
-      }
-      this.metrics.refusals.labels(refusal.code).inc();
-      this.note(caller, String(event), refusal);
-      if (!audited && MESSAGE_EVENTS.has(event)) this.auditRefusal(caller, event, payload, frameBytes, refusal);
-      throw refusal;
+      throw await this.refuse(caller, event, payload, frameBytes, context, error);
     }
+  }
+
+  /**
+   * A `send` with `expect_result` from a caller without a session (A2A, MCP) through the same
+   * pipeline as {@link dispatch}: resolves once the recipient's client acknowledged the message,
+   * with the ack and the result to come (the recipient's, a TIMEOUT result after `timeout_ms`, or a
+   * cancel's). `conversation_id` is the caller's (an A2A task id), so it can refer to it later.
+   */
+  async request(
+    caller: Caller,
+    payload: Omit<SendPayload, 'expect_result'> & { conversation_id: string },
+    frameBytes: number,
+  ): Promise<{ ack: SendAck; result: Promise<ResultEvent> }> {
+    const timeoutMs = payload.timeout_ms ?? this.config.routing.defaultResultTimeoutMs;
+    let result: Promise<ResultEvent>;
+    try {
+      result = this.routing.awaitResult(caller, payload.conversation_id, payload.to_agent_id, timeoutMs);
+    } catch (error) {
+      throw await this.refuse(caller, 'send', payload, frameBytes, undefined, error);
+    }
+    try {
+      const ack = (await this.dispatch(caller, 'send', { ...payload, expect_result: true }, frameBytes)) as SendAck;
+      return { ack, result };
+    } catch (error) {
+      this.routing.forgetAwait(caller, payload.conversation_id);
+      throw error;
+    }
+  }
+
+  /** The refusal of an event as the client gets it: counted, noted under a request id, audited once. */
+  private async refuse(
+    caller: Caller,
+    event: string,
+    payload: unknown,
+    frameBytes: number,
+    context: MessageContext | undefined,
+    error: unknown,
+  ): Promise<GatewayError> {
+    let refusal = this.toGatewayError(error, caller, event);
+    let audited = context?.audited ?? false;
+    if (!context && REFUSED_BEFORE_GUARDS.has(refusal.code)) {
+      refusal = await this.chargeRefused(caller, String(event), refusal);
+      // The rate-limit guard wrote its own `message.rate_limited` record.
+      audited = refusal.code === 'RATE_LIMIT';
+    }
+    this.metrics.refusals.labels(refusal.code).inc();
+    this.note(caller, String(event), refusal);
+    if (!audited && MESSAGE_EVENTS.has(event)) this.auditRefusal(caller, event, payload, frameBytes, refusal);
+    return refusal;
   }
 
   /**
@@ -140,6 +182,7 @@ export class AgentCommandDispatcher {
       session_id: caller.session?.id ?? null,
       remote_addr: caller.remoteAddress,
       details: {
+        ...protocolDetails(caller),
         event,
         frame_bytes: frameBytes,
         request_id: refusal.requestId,

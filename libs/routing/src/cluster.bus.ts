@@ -3,6 +3,7 @@ import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { GATEWAY_CONFIG, type GatewayConfig } from '#libs/config';
 import {
   GatewayError,
+  type CancelEvent,
   type DisconnectReason,
   type ErrorBody,
   type MessageEvent,
@@ -13,12 +14,17 @@ import { RedisBus } from '#libs/redis';
 
 /** Work one node asks another to do for an agent connected there. */
 export type ClusterRequest =
-  | { op: 'deliver'; tenant_id: string; message: MessageEvent; route_ttl_ms?: number }
-  | { op: 'result'; tenant_id: string; to_agent_id: string; result: ResultEvent };
+  | { op: 'deliver'; tenant_id: string; message: MessageEvent; route_ttl_ms?: number; awaiting_node?: string }
+  | { op: 'result'; tenant_id: string; to_agent_id: string; result: ResultEvent }
+  /** The result for a sessionless sender whose waiter is on the receiving node. */
+  | { op: 'awaited_result'; to_agent_id: string; result: ResultEvent }
+  | { op: 'cancel'; tenant_id: string; to_agent_id: string; event: CancelEvent };
 
 /** A one-way instruction to a node (or to every node). */
 export type ClusterSignal =
   | { op: 'close_session'; session_id: string; reason: DisconnectReason; message: string }
+  /** Whoever awaited this result gave up (a cancel on another node): settle the waiter with it. */
+  | { op: 'give_up'; agent_id: string; result: ResultEvent }
   | { op: 'topic'; tenant_id: string; topic: string; event: TopicMessageEvent; exclude_agent: string };
 
 /** The channel and envelope of a signal: shared by {@link ClusterBus} and {@link ClusterSignals}. */

@@ -7,8 +7,21 @@ const FLUSH_INTERVAL_MS = 50;
 const LOCAL_ROUTES_MAX = 200_000;
 
 interface Route {
-  sender: string;
+  /** The sender, and after a space the node awaiting the result for it when that sender has no session. */
+  value: string;
   expiresAt: number;
+}
+
+/** Where a conversation's `result` goes: its sender, and the node awaiting it when the sender has no session. */
+export interface ConversationOrigin {
+  sender: string;
+  /** The node holding the waiter of a sessionless sender (A2A, MCP); null for a sender with a session. */
+  awaitingNode: string | null;
+}
+
+function parseRoute(value: string): ConversationOrigin {
+  const space = value.indexOf(' ');
+  return space < 0 ? { sender: value, awaitingNode: null } : { sender: value.slice(0, space), awaitingNode: value.slice(space + 1) };
 }
 
 /**
@@ -18,7 +31,8 @@ interface Route {
  * when the message is delivered: into a local map that its results read first, and, batched every
  * 50 ms into one pipeline, into `conv:<recipient>|<conversation>` with the route's TTL, so a result
  * still finds its way after the recipient reconnects to another node. (`|` is in neither alphabet,
- * so the key cannot be ambiguous.)
+ * so the key cannot be ambiguous; nor is the space that separates a sessionless sender from the
+ * node awaiting its result.)
  */
 @Injectable()
 export class ConversationRepository implements OnApplicationShutdown {
@@ -33,10 +47,13 @@ export class ConversationRepository implements OnApplicationShutdown {
     this.flusher.unref();
   }
 
-  /** Remembers that `sender` sent the last message of `conversationId` to `recipient`, for `ttlMs`. */
-  remember(recipient: string, conversationId: string, sender: string, ttlMs: number): void {
+  /**
+   * Remembers that `sender` sent the last message of `conversationId` to `recipient`, for `ttlMs`;
+   * `awaitingNode` when the sender has no session and that node awaits the result for it.
+   */
+  remember(recipient: string, conversationId: string, sender: string, ttlMs: number, awaitingNode?: string): void {
     const key = `${recipient}|${conversationId}`;
-    const route = { sender, expiresAt: Date.now() + ttlMs };
+    const route = { value: awaitingNode ? `${sender} ${awaitingNode}` : sender, expiresAt: Date.now() + ttlMs };
     // Re-inserted at the end: the map's order is the eviction order.
     this.local.delete(key);
     this.local.set(key, route);
@@ -44,14 +61,15 @@ export class ConversationRepository implements OnApplicationShutdown {
     this.pending.push({ key, route });
   }
 
-  async lookup(recipient: string, conversationId: string): Promise<string | null> {
+  async lookup(recipient: string, conversationId: string): Promise<ConversationOrigin | null> {
     const key = `${recipient}|${conversationId}`;
     const cached = this.local.get(key);
     if (cached !== undefined) {
-      if (cached.expiresAt > Date.now()) return cached.sender;
+      if (cached.expiresAt > Date.now()) return parseRoute(cached.value);
       this.local.delete(key);
     }
-    return this.redis.command.get(this.redis.key('conv', key));
+    const stored = await this.redis.command.get(this.redis.key('conv', key));
+    return stored === null ? null : parseRoute(stored);
   }
 
   /** Writes the routes learnt since the last flush (also called on shutdown). */
@@ -63,7 +81,7 @@ export class ConversationRepository implements OnApplicationShutdown {
     const pipeline = this.redis.command.pipeline();
     for (const { key, route } of batch) {
       const ttl = route.expiresAt - now;
-      if (ttl > 0) pipeline.set(this.redis.key('conv', key), route.sender, 'PX', ttl);
+      if (ttl > 0) pipeline.set(this.redis.key('conv', key), route.value, 'PX', ttl);
     }
     try {
       const replies = (await pipeline.exec()) ?? [];

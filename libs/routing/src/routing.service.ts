@@ -6,6 +6,7 @@ import { MetricsService } from '#libs/observability';
 import {
   GatewayError,
   limitExceeded,
+  type CancelEvent,
   type MessageEvent,
   type ResultAck,
   type ResultEvent,
@@ -19,7 +20,8 @@ import { ClusterMembership } from './cluster-membership.js';
 import { ConversationRepository } from './conversation.repository.js';
 import { MessageCounterRepository } from './message-counter.repository.js';
 import { PresenceRepository } from './presence.repository.js';
-import type { Caller, Session } from './session.js';
+import { ResultWaiters } from './result-waiters.js';
+import { protocolDetails, type Caller, type Session } from './session.js';
 import { SessionRegistry } from './session.registry.js';
 
 /** A connected agent, wherever it is: on this node (`local`) or on another (`node`). */
@@ -52,6 +54,8 @@ export class RoutingService implements OnModuleInit {
   private readonly logger = new Logger('Routing');
   /** Sender agent → conversation → the timer of the TIMEOUT result it is owed. */
   private readonly expectations = new Map<string, Map<string, NodeJS.Timeout>>();
+  /** The results callers without a session (A2A, MCP) await on this node. */
+  private readonly waiters = new ResultWaiters();
   private inflight = 0;
   private readonly routedMessages;
   private readonly routedResults;
@@ -74,6 +78,47 @@ export class RoutingService implements OnModuleInit {
 
   onModuleInit(): void {
     this.cluster.handleRequests((request) => this.serveClusterRequest(request));
+    this.cluster.handleSignals(
+      'give_up',
+      (signal) => void this.waiters.settle(signal.agent_id, signal.result.conversation_id, signal.result),
+    );
+  }
+
+  /**
+   * Awaits, for a caller without a session, the result of the conversation it is about to open with
+   * a `send` with `expect_result` (register first: a fast recipient can answer before the send's
+   * ack). Resolves with the recipient's result, a TIMEOUT result after `timeoutMs`, or the result
+   * {@link giveUp} passes; the send must follow at once. Bounded by MAX_PENDING_RESULTS_PER_AGENT
+   * together with the results the agent's sessions await.
+   */
+  awaitResult(caller: Caller, conversationId: string, targetId: string, timeoutMs: number): Promise<ResultEvent> {
+    if (caller.session) throw new Error('a session awaits its results through its connection');
+    this.checkPendingRoom(caller.agentId, conversationId);
+    return this.waiters.add(caller.agentId, conversationId, timeoutMs, () => timeoutResult(conversationId, targetId, timeoutMs));
+  }
+
+  /** Forgets the waiter {@link awaitResult} registered when the send that was to follow was refused. */
+  forgetAwait(caller: Caller, conversationId: string): void {
+    this.waiters.forget(caller.agentId, conversationId);
+  }
+
+  /**
+   * Ends the wait for a result on whichever node it is (`awaitingNode`) with `result` (a cancel),
+   * and tells the recipient agent, wherever it is connected, with a `cancel` event. A result the
+   * agent sends later finds nobody waiting and is refused.
+   */
+  async giveUp(agentId: string, awaitingNode: string, result: ResultEvent, recipient: ResolvedAgent | null, reason: string): Promise<void> {
+    if (awaitingNode === this.cluster.nodeId) this.waiters.settle(agentId, result.conversation_id, result);
+    else await this.cluster.signal(awaitingNode, { op: 'give_up', agent_id: agentId, result });
+    if (!recipient) return;
+    const event: CancelEvent = { conversation_id: result.conversation_id, from_agent_id: agentId, reason };
+    if (recipient.local) this.deliverCancelHere(recipient.tenantId, recipient.agentId, event);
+    else
+      await this.cluster.request(
+        recipient.node,
+        { op: 'cancel', tenant_id: recipient.tenantId, to_agent_id: recipient.agentId, event },
+        CLUSTER_MARGIN_MS,
+      );
   }
 
   /** Deliveries waiting for a recipient's ack on this node (the drain waits for them). */
@@ -108,7 +153,10 @@ export class RoutingService implements OnModuleInit {
     const started = performance.now();
     const timestamp = new Date().toISOString();
     const conversationId = payload.conversation_id ?? randomUUID();
-    const expectResult = payload.expect_result === true && sender.session !== null;
+    // A caller without a session gets its result only through a waiter it registered on this node.
+    const awaited = sender.session === null && this.waiters.has(sender.agentId, conversationId);
+    const expectResult = payload.expect_result === true && (sender.session !== null || awaited);
+    const awaitingNode = awaited ? this.cluster.nodeId : undefined;
     const timeoutMs = payload.timeout_ms ?? this.config.routing.defaultResultTimeoutMs;
     // A route is kept only when a result can follow: one is awaited, or the sender named the
     // conversation (the seed's clients answer those). A fire-and-forget send leaves nothing behind.
@@ -117,7 +165,7 @@ export class RoutingService implements OnModuleInit {
       : payload.conversation_id !== undefined
         ? this.config.routing.conversationTtlS * 1000
         : 0;
-    if (expectResult) this.checkPendingRoom(sender.agentId, conversationId);
+    if (expectResult && !awaited) this.checkPendingRoom(sender.agentId, conversationId);
     const message: MessageEvent = {
       message_id: randomUUID(),
       from_agent_id: sender.agentId,
@@ -130,22 +178,29 @@ export class RoutingService implements OnModuleInit {
     };
     if (expectResult) {
       message.result_deadline = new Date(Date.now() + timeoutMs).toISOString();
-      // Armed before delivery: a fast recipient can answer before the delivery ack is back.
-      this.expect(sender.agentId, payload.to_agent_id, conversationId, timeoutMs);
+      // Armed before delivery: a fast recipient can answer before the delivery ack is back. (A
+      // waiter has its own time-out.)
+      if (!awaited) this.expect(sender.agentId, payload.to_agent_id, conversationId, timeoutMs);
     }
     // In flight until the ack can go out: a draining node waits for the audit record too.
     this.inflight++;
     try {
       try {
-        if (target.local) await this.deliverMessageHere(target.tenantId, message, routeTtlMs);
+        if (target.local) await this.deliverMessageHere(target.tenantId, message, routeTtlMs, awaitingNode);
         else
           await this.cluster.request(
             target.node,
-            { op: 'deliver', tenant_id: target.tenantId, message, route_ttl_ms: routeTtlMs },
+            {
+              op: 'deliver',
+              tenant_id: target.tenantId,
+              message,
+              route_ttl_ms: routeTtlMs,
+              ...(awaitingNode && { awaiting_node: awaitingNode }),
+            },
             this.config.routing.deliveryTimeoutMs + CLUSTER_MARGIN_MS,
           );
       } catch (error) {
-        if (expectResult) this.cancelExpectation(sender.agentId, conversationId);
+        if (expectResult && !awaited) this.cancelExpectation(sender.agentId, conversationId);
         throw error;
       }
       this.counters.increment(sender.tenantId);
@@ -162,6 +217,7 @@ export class RoutingService implements OnModuleInit {
         session_id: sender.session?.id ?? null,
         remote_addr: sender.remoteAddress,
         details: {
+          ...protocolDetails(sender),
           message_id: message.message_id,
           conversation_id: conversationId,
           to_tenant_id: target.tenantId,
@@ -190,18 +246,26 @@ export class RoutingService implements OnModuleInit {
     if (payload.result !== undefined) result.result = payload.result;
     if (payload.error !== undefined) result.error = payload.error;
     // The conversation exists because a send was authorized: its results need no second decision.
-    const targetTenant = await this.routeResult(origin, result);
+    const targetTenant = origin.awaitingNode
+      ? await this.routeAwaitedResult(origin.awaitingNode, origin.sender, result, session.tenantId)
+      : await this.routeResult(origin.sender, result);
     this.routedResults.inc();
     await this.audit.recordDurably({
       action: 'message.routed',
       tenant_id: session.tenantId,
       actor: { type: 'agent', id: session.agentId },
-      subject: origin,
+      subject: origin.sender,
       outcome: 'allowed',
       reason: null,
       session_id: session.id,
       remote_addr: session.caller.remoteAddress,
-      details: { kind: 'result', conversation_id: payload.conversation_id, success: payload.success, to_tenant_id: targetTenant },
+      details: {
+        ...protocolDetails(session.caller),
+        kind: 'result',
+        conversation_id: payload.conversation_id,
+        success: payload.success,
+        to_tenant_id: targetTenant,
+      },
       content: { result: payload.result ?? null, error: payload.error ?? null },
     });
     return { status: 'delivered' };
@@ -215,9 +279,30 @@ export class RoutingService implements OnModuleInit {
     this.expectations.delete(agentId);
   }
 
-  /** Results `agentId` awaits on this node. */
+  /** Results `agentId` awaits on this node (its sessions' and its sessionless callers'). */
   pendingResults(agentId: string): number {
-    return this.expectations.get(agentId)?.size ?? 0;
+    return (this.expectations.get(agentId)?.size ?? 0) + this.waiters.count(agentId);
+  }
+
+  /**
+   * Settles the waiter of a sessionless sender on `node` (this one or another). Nobody waiting any
+   * more (timed out, canceled, its node gone) is AGENT_NOT_FOUND for the agent sending the result.
+   * Returns the sender's tenant: the recipient's own, since sessionless senders reach only
+   * conversations they opened and the result goes back to the same tenant pair's audit.
+   */
+  private async routeAwaitedResult(node: string, sender: string, result: ResultEvent, fallbackTenant: string): Promise<string> {
+    if (node === this.cluster.nodeId) this.settleAwaited(sender, result);
+    else await this.cluster.request(node, { op: 'awaited_result', to_agent_id: sender, result }, CLUSTER_MARGIN_MS * 2);
+    return fallbackTenant;
+  }
+
+  private settleAwaited(sender: string, result: ResultEvent): void {
+    if (!this.waiters.settle(sender, result.conversation_id, result)) {
+      throw new GatewayError(
+        'AGENT_NOT_FOUND',
+        `nobody awaits the result of conversation "${result.conversation_id}" any more (timed out or canceled)`,
+      );
+    }
   }
 
   /** Delivers a result to `toAgentId` on whichever node it is; returns the recipient's tenant. */
@@ -233,7 +318,7 @@ export class RoutingService implements OnModuleInit {
     return target.tenantId;
   }
 
-  private async deliverMessageHere(tenantId: string, message: MessageEvent, routeTtlMs: number): Promise<void> {
+  private async deliverMessageHere(tenantId: string, message: MessageEvent, routeTtlMs: number, awaitingNode?: string): Promise<void> {
     const session = this.registry.forAgent(message.to_agent_id);
     if (!session || session.closed || session.tenantId !== tenantId) throw notConnected(message.to_agent_id);
     if (!this.backpressure.admits(session)) throw notConnected(message.to_agent_id);
@@ -246,7 +331,9 @@ export class RoutingService implements OnModuleInit {
         { retryAfterMs: INFLIGHT_RETRY_MS, reason: 'max_inflight_deliveries_per_agent' },
       );
     }
-    if (routeTtlMs > 0) this.conversations.remember(message.to_agent_id, message.conversation_id, message.from_agent_id, routeTtlMs);
+    if (routeTtlMs > 0) {
+      this.conversations.remember(message.to_agent_id, message.conversation_id, message.from_agent_id, routeTtlMs, awaitingNode);
+    }
     session.deliveriesInFlight++;
     try {
       await session.connection.deliverMessage(message, this.config.routing.deliveryTimeoutMs);
@@ -262,6 +349,12 @@ export class RoutingService implements OnModuleInit {
     session.connection.deliverResult(result);
   }
 
+  private deliverCancelHere(tenantId: string, toAgentId: string, event: CancelEvent): void {
+    const session = this.registry.forAgent(toAgentId);
+    if (!session || session.closed || session.tenantId !== tenantId) return;
+    session.connection.deliverCancel(event);
+  }
+
   private async serveClusterRequest(request: ClusterRequest): Promise<void> {
     switch (request.op) {
       case 'deliver':
@@ -272,6 +365,7 @@ export class RoutingService implements OnModuleInit {
             request.tenant_id,
             request.message,
             request.route_ttl_ms ?? this.config.routing.conversationTtlS * 1000,
+            request.awaiting_node,
           );
         } finally {
           this.inflight--;
@@ -280,6 +374,12 @@ export class RoutingService implements OnModuleInit {
       case 'result':
         this.deliverResultHere(request.tenant_id, request.to_agent_id, request.result);
         return;
+      case 'awaited_result':
+        this.settleAwaited(request.to_agent_id, request.result);
+        return;
+      case 'cancel':
+        this.deliverCancelHere(request.tenant_id, request.to_agent_id, request.event);
+        return;
     }
   }
 
@@ -287,7 +387,8 @@ export class RoutingService implements OnModuleInit {
   private checkPendingRoom(senderId: string, conversationId: string): void {
     const mine = this.expectations.get(senderId);
     const limit = this.config.limits.pendingResultsPerAgent;
-    if (!mine || mine.size < limit || mine.has(conversationId)) return;
+    if (mine?.has(conversationId) || this.waiters.has(senderId, conversationId)) return;
+    if (this.pendingResults(senderId) < limit) return;
     this.metrics.limitRefusals.labels('max_pending_results_per_agent').inc();
     throw limitExceeded(
       'max_pending_results_per_agent',
@@ -310,14 +411,7 @@ export class RoutingService implements OnModuleInit {
     if (previous) clearTimeout(previous);
     const timer = setTimeout(() => {
       this.dropExpectation(senderId, conversationId);
-      const timeout: ResultEvent = {
-        conversation_id: conversationId,
-        from_agent_id: targetId,
-        success: false,
-        error: { code: 'TIMEOUT', message: `no result from "${targetId}" within ${timeoutMs} ms` },
-        metadata: {},
-      };
-      this.routeResult(senderId, timeout).catch((error: Error) => {
+      this.routeResult(senderId, timeoutResult(conversationId, targetId, timeoutMs)).catch((error: Error) => {
         this.logger.debug(`TIMEOUT result for ${senderId} not delivered: ${error.message}`);
       });
     }, timeoutMs);
@@ -336,6 +430,17 @@ export class RoutingService implements OnModuleInit {
     if (!mine?.delete(conversationId)) return;
     if (mine.size === 0) this.expectations.delete(senderId);
   }
+}
+
+/** The result a sender gets when the recipient did not answer in time. */
+function timeoutResult(conversationId: string, targetId: string, timeoutMs: number): ResultEvent {
+  return {
+    conversation_id: conversationId,
+    from_agent_id: targetId,
+    success: false,
+    error: { code: 'TIMEOUT', message: `no result from "${targetId}" within ${timeoutMs} ms` },
+    metadata: {},
+  };
 }
 
 /** The answer for an agent that is not connected, or not visible to the caller: the same words. */

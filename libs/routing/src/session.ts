@@ -1,6 +1,7 @@
 import type { CredentialTransport, Principal } from '#libs/auth';
 import type {
   AgentCard,
+  CancelEvent,
   MessageEvent,
   ResultEvent,
   SessionClosedEvent,
@@ -20,6 +21,8 @@ export interface AgentConnection {
   deliverMessage(event: MessageEvent, timeoutMs: number): Promise<void>;
   deliverResult(event: ResultEvent): void;
   deliverTopicMessage(event: TopicMessageEvent): void;
+  /** Tells the agent nobody awaits the result of a conversation any more (no ack). */
+  deliverCancel(event: CancelEvent): void;
   /** Tells the client why (`session_closed`) and drops the connection. */
   close(event: SessionClosedEvent): void;
   /**
@@ -92,6 +95,9 @@ export class Session {
   }
 }
 
+/** The protocols a caller without a session speaks on top of HTTP. */
+export type CallerProtocol = 'a2a' | 'mcp';
+
 /** Who is acting: a live session, or an authenticated HTTP caller without one. */
 export interface Caller {
   principal: Principal;
@@ -100,4 +106,17 @@ export interface Caller {
   session: Session | null;
   remoteAddress: string;
   transport: CredentialTransport;
+  /**
+   * For an HTTP caller speaking A2A or MCP: that protocol, and what its audit records add about the
+   * request (the A2A method and task id, the MCP tool). Absent for the agent plane's own transports.
+   */
+  protocol?: { name: CallerProtocol; details: Record<string, unknown> };
+}
+
+/**
+ * What every audit record of a caller's message says about how it came: `protocol` (the caller's
+ * transport, or A2A / MCP) and that protocol's own details.
+ */
+export function protocolDetails(caller: Caller): Record<string, unknown> {
+  return caller.protocol ? { protocol: caller.protocol.name, ...caller.protocol.details } : { protocol: caller.transport };
 }

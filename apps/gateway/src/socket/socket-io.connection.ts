@@ -1,5 +1,6 @@
 import {
   GatewayError,
+  type CancelEvent,
   type MessageEvent,
   type ResultEvent,
   type SessionClosedEvent,
@@ -56,6 +57,10 @@ export class SocketIoConnection implements AgentConnection {
 
   deliverTopicMessage(event: TopicMessageEvent): void {
     this.socket.emit('topic_message', event);
+  }
+
+  deliverCancel(event: CancelEvent): void {
+    this.socket.emit('cancel', event);
   }
 
   /**

@@ -2,6 +2,7 @@ import { WebSocket } from 'ws';
 import {
   GatewayError,
   closeCodeOfReason,
+  type CancelEvent,
   type FrameId,
   type MessageEvent,
   type ResultEvent,
@@ -57,6 +58,10 @@ export class WebSocketConnection implements AgentConnection {
 
   deliverTopicMessage(event: TopicMessageEvent): void {
     this.send({ type: 'topic_message', ...event });
+  }
+
+  deliverCancel(event: CancelEvent): void {
+    this.send({ type: 'cancel', ...event });
   }
 
   /** `{ type: "ack", id, ...fields }`: the answer to a client frame that carried an `id`. */

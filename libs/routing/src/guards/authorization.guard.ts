@@ -5,6 +5,7 @@ import { PolicyService, type PolicyDecision } from '#libs/policy';
 import { GatewayError, type ClientPayloads } from '#libs/protocol';
 import type { MessageContext, MessageGuard } from '../guards.js';
 import { RoutingService, notConnected } from '../routing.service.js';
+import { protocolDetails } from '../session.js';
 import { subjectOf } from './policy-subject.js';
 
 /**
@@ -108,6 +109,7 @@ export class AuthorizationGuard implements MessageGuard {
       session_id: context.caller.session?.id ?? null,
       remote_addr: context.caller.remoteAddress,
       details: {
+        ...protocolDetails(caller),
         event: context.event,
         ...('rule' in decision && { rule: decision.rule }),
         ...(targetTenant && { to_tenant_id: targetTenant }),

@@ -4,7 +4,7 @@ import { RefusalLog } from '#libs/observability';
 import { GatewayError, type ClientEventName } from '#libs/protocol';
 import { RateLimiterService } from '#libs/ratelimit';
 import type { MessageContext, MessageGuard } from '../guards.js';
-import type { Caller } from '../session.js';
+import { protocolDetails, type Caller } from '../session.js';
 
 /** Events that do not count (contract §7.2): keeping a session alive and answering are never limited. */
 const UNCOUNTED: ReadonlySet<ClientEventName> = new Set(['heartbeat', 'ping', 'result']);
@@ -56,7 +56,12 @@ export class RateLimitGuard implements MessageGuard {
           reason: 'RATE_LIMIT',
           session_id: caller.session?.id ?? null,
           remote_addr: caller.remoteAddress,
-          details: { event: event.slice(0, 64), retry_after_ms: error.retryAfterMs, request_id: error.requestId },
+          details: {
+            ...protocolDetails(caller),
+            event: event.slice(0, 64),
+            retry_after_ms: error.retryAfterMs,
+            request_id: error.requestId,
+          },
         });
       }
       throw error;
