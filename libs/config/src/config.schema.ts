@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import * as z from 'zod';
 import { parseCidr } from './cidr.js';
+import { parseEgressEntry, type EgressAllowEntry } from './egress-allow.js';
 import { redactUrl, scrubSecrets, urlProblem } from './redact.js';
 import type { AuthMethod } from '#libs/protocol';
 
@@ -103,6 +104,22 @@ const algorithms = csv.pipe(
 const cidrs = csv.pipe(
   z.array(z.string().refine((v) => parseCidr(v) !== null, { error: 'must list IP addresses or CIDR ranges (10.0.0.0/8, ::1)' })),
 );
+
+const egressAllow = csv.pipe(
+  z.array(
+    z.string().transform((v, ctx) => {
+      const entry = parseEgressEntry(v);
+      if (entry) return entry;
+      ctx.addIssue({
+        code: 'custom',
+        message: `must list host names (agents.example.com, *.example.com), host:port, IP:port or CIDR ranges; "${v}" is none of them`,
+      });
+      return z.NEVER;
+    }),
+  ),
+);
+
+const secretsKey = z.string().min(32, { error: 'must be at least 32 characters' }).optional();
 
 /** The `defaults` of a rate-limit document (contract §7.2). */
 export const rateLimitDefaultsSchema = z.strictObject({
@@ -443,6 +460,34 @@ export const CONFIG_KEYS = {
     int(2, 300),
   ),
   SHUTDOWN_GRACE_MS: key('On SIGTERM, how long in-flight deliveries may finish before agents are disconnected.', '3000', int(0, 8000)),
+  SECRETS_KEY: key(
+    'Key for stored outbound credentials (A2A remotes, `a2a_credential`), at least 32 characters; AES-256-GCM keys are derived from it (HKDF-SHA256). Needed only once a credential is stored; a changed key is a clear error on use, see docs/a2a.md.',
+    undefined,
+    secretsKey,
+    true,
+  ),
+  SECRETS_KEY_PREVIOUS: key(
+    'The previous `SECRETS_KEY` during a rotation: credentials it sealed still open (each ciphertext names its key id); new ones are sealed with `SECRETS_KEY`.',
+    undefined,
+    secretsKey,
+    true,
+  ),
+  A2A_EGRESS_ALLOW: key(
+    'Comma list of what the gateway may call out to (remote A2A agents): host names (`agents.example.com`, `*.example.com`), `host:port`, `IP:port` or CIDRs. Empty: no egress. Loopback, link-local, private and metadata addresses are refused unless an IP or CIDR entry covers them.',
+    '',
+    egressAllow,
+  ),
+  A2A_EGRESS_TIMEOUT_MS: key(
+    'Longest time one outbound A2A HTTP request may take (agent card, `SendMessage`, `GetTask`), connect to end of body.',
+    '10000',
+    int(100, 600_000),
+  ),
+  A2A_EGRESS_CONNECT_TIMEOUT_MS: key('Longest time to resolve and connect to a remote A2A agent.', '3000', int(50, 60_000)),
+  A2A_EGRESS_MAX_RESPONSE_BYTES: key(
+    'Largest response body accepted from a remote A2A agent; a larger one is refused (`PAYLOAD_TOO_LARGE`).',
+    '1048576',
+    int(1024, 64 * 1024 * 1024),
+  ),
   GATEWAY_NAME: key('Name in the manifest.', 'agent-gateway', z.string().min(1).max(128)),
   GATEWAY_DESCRIPTION: key('Description in the manifest.', 'Enterprise gateway for AI agents', z.string().max(1024)),
   LOG_LEVEL: key(
@@ -543,6 +588,10 @@ export interface GatewayConfig {
   heartbeat: { intervalS: number; timeoutS: number };
   routing: { deliveryTimeoutMs: number; defaultResultTimeoutMs: number; conversationTtlS: number; nodeTimeoutS: number };
   shutdown: { graceMs: number };
+  /** Sealing stored credentials (`SECRETS_KEY`); `key` undefined: none can be stored. */
+  secrets: { key: string | undefined; previousKeys: string[] };
+  /** Calls to remote A2A agents: where they may go and how long and large they may be. */
+  a2aOutbound: { egressAllow: EgressAllowEntry[]; timeoutMs: number; connectTimeoutMs: number; maxResponseBytes: number };
   manifest: { name: string; description: string };
   log: { level: 'error' | 'warn' | 'log' | 'debug' | 'verbose'; format: 'json' | 'text' };
 }
@@ -616,6 +665,8 @@ export function loadConfig(env: NodeJS.ProcessEnv, version: string): GatewayConf
         'AUTH_METHODS includes mtls: set TLS_CERT, TLS_KEY and TLS_CLIENT_CA, or TRUSTED_PROXIES for a TLS-terminating proxy sending X-Forwarded-Client-Cert',
       );
     }
+    if (p.SECRETS_KEY_PREVIOUS && !p.SECRETS_KEY) problems.push('SECRETS_KEY_PREVIOUS needs SECRETS_KEY (the key new credentials are sealed with)');
+    if (p.SECRETS_KEY && p.SECRETS_KEY === p.SECRETS_KEY_PREVIOUS) problems.push('SECRETS_KEY_PREVIOUS must differ from SECRETS_KEY');
     if (p.HEARTBEAT_TIMEOUT_S <= p.HEARTBEAT_INTERVAL_S) {
       problems.push(
         `HEARTBEAT_TIMEOUT_S must be greater than HEARTBEAT_INTERVAL_S (${p.HEARTBEAT_TIMEOUT_S} <= ${p.HEARTBEAT_INTERVAL_S})`,
@@ -722,6 +773,13 @@ export function loadConfig(env: NodeJS.ProcessEnv, version: string): GatewayConf
       nodeTimeoutS: p.NODE_TIMEOUT_S,
     },
     shutdown: { graceMs: p.SHUTDOWN_GRACE_MS },
+    secrets: { key: p.SECRETS_KEY, previousKeys: p.SECRETS_KEY_PREVIOUS ? [p.SECRETS_KEY_PREVIOUS] : [] },
+    a2aOutbound: {
+      egressAllow: p.A2A_EGRESS_ALLOW,
+      timeoutMs: p.A2A_EGRESS_TIMEOUT_MS,
+      connectTimeoutMs: p.A2A_EGRESS_CONNECT_TIMEOUT_MS,
+      maxResponseBytes: p.A2A_EGRESS_MAX_RESPONSE_BYTES,
+    },
     manifest: { name: p.GATEWAY_NAME, description: p.GATEWAY_DESCRIPTION },
     policy: { cacheTtlS: p.POLICY_CACHE_TTL_S },
     audit: {

@@ -22,3 +22,5 @@ export { renderConfigTable, replaceConfigTable } from './config-table.js';
 export { hostPortOf, redactUrl, scrubSecrets } from './redact.js';
 export { readVersion } from './version.js';
 export { addressMatcher, parseCidr } from './cidr.js';
+export { parseEgressEntry } from './egress-allow.js';
+export type { EgressAllowEntry } from './egress-allow.js';

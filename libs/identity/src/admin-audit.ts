@@ -23,7 +23,7 @@ export function recordMutation(
   });
 }
 
-/** An agent as an audit record shows it (no credential is part of an agent). */
+/** An agent as an audit record shows it: of a remote agent's credential, only its type. */
 export function agentState(agent: Agent): Record<string, unknown> {
   return {
     agent_id: agent.id,
@@ -33,5 +33,6 @@ export function agentState(agent: Agent): Record<string, unknown> {
     description: agent.description,
     metadata: agent.metadata,
     status: agent.status,
+    ...(agent.a2aUrl !== null && { a2a_url: agent.a2aUrl, a2a_credential_type: agent.a2aCredentialType }),
   };
 }

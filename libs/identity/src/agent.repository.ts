@@ -3,6 +3,16 @@ import { PrismaService, prismaErrorCode, type Agent, type AgentStatus, type Pris
 import { CURSOR_KEYS, GatewayError, cursorCodec } from '#libs/protocol';
 import { pageOf, type Page, type PageRequest } from './paging.js';
 
+/** A remote A2A agent's credential as stored: sealed (libs/secrets), with its type and key id. */
+export interface SealedA2aCredential {
+  type: 'bearer' | 'header';
+  ciphertext: string;
+  keyId: string;
+}
+
+/** A registered agent that the gateway reaches over A2A (`a2a_url` set, enabled). */
+export type RemoteAgentRow = Agent & { a2aUrl: string };
+
 /** The fields of a new agent. */
 export interface AgentCreate {
   id: string;
@@ -12,6 +22,9 @@ export interface AgentCreate {
   description: string | null;
   metadata: Record<string, unknown>;
   status?: AgentStatus;
+  /** A remote A2A agent's URL (issue 13): the gateway calls it instead of waiting for a connection. */
+  a2aUrl?: string | null;
+  a2aCredential?: SealedA2aCredential | null;
 }
 
 /** The fields an admin may change. */
@@ -21,6 +34,10 @@ export interface AgentChange {
   description?: string | null;
   metadata?: Record<string, unknown>;
   status?: AgentStatus;
+  /** null: no longer a remote agent (its credential goes too). */
+  a2aUrl?: string | null;
+  /** null: no credential. */
+  a2aCredential?: SealedA2aCredential | null;
 }
 
 /** Filters of the agent list. */
@@ -39,7 +56,10 @@ export class AgentRepository {
 
   async create(agent: AgentCreate): Promise<Agent> {
     try {
-      return await this.prisma.agent.create({ data: { ...agent, metadata: agent.metadata as Prisma.InputJsonObject } });
+      const { a2aUrl, a2aCredential, ...fields } = agent;
+      return await this.prisma.agent.create({
+        data: { ...fields, metadata: agent.metadata as Prisma.InputJsonObject, a2aUrl: a2aUrl ?? null, ...credentialColumns(a2aCredential) },
+      });
     } catch (error) {
       const code = prismaErrorCode(error);
       if (code === 'P2002') throw new GatewayError('CONFLICT', `agent "${agent.id}" already exists`);
@@ -79,10 +99,29 @@ export class AgentRepository {
           ...(change.description !== undefined && { description: change.description }),
           ...(change.metadata !== undefined && { metadata: change.metadata as Prisma.InputJsonObject }),
           ...(change.status !== undefined && { status: change.status }),
+          ...(change.a2aUrl !== undefined && { a2aUrl: change.a2aUrl }),
+          ...(change.a2aCredential !== undefined && credentialColumns(change.a2aCredential)),
+          ...(change.a2aUrl === null && credentialColumns(null)),
         },
       });
       return { before, after };
     });
+  }
+
+  /** The enabled remote A2A agent `id`, or null (not registered, disabled, or not remote). */
+  async findRemote(id: string): Promise<RemoteAgentRow | null> {
+    const row = await this.prisma.agent.findFirst({ where: { id, status: 'enabled', a2aUrl: { not: null } } });
+    return row as RemoteAgentRow | null;
+  }
+
+  /** A tenant's enabled remote A2A agents, by id (at most `limit`). */
+  async listRemote(tenantId: string, limit: number): Promise<RemoteAgentRow[]> {
+    const rows = await this.prisma.agent.findMany({
+      where: { tenantId, status: 'enabled', a2aUrl: { not: null } },
+      orderBy: { id: 'asc' },
+      take: limit,
+    });
+    return rows as RemoteAgentRow[];
   }
 
   /** Deletes the agent and, by cascade, its credentials; returns what was deleted. */
@@ -102,4 +141,12 @@ export class AgentRepository {
     const ok = new Set(enabled.map((a) => a.id));
     return ids.filter((id) => !ok.has(id));
   }
+}
+
+function credentialColumns(credential: SealedA2aCredential | null | undefined) {
+  return {
+    a2aCredentialType: credential?.type ?? null,
+    a2aCredentialCiphertext: credential?.ciphertext ?? null,
+    a2aCredentialKeyId: credential?.keyId ?? null,
+  };
 }

@@ -5,7 +5,7 @@ import type { Agent } from '#libs/persistence';
 import { AGENT_ID_PATTERN, CAPABILITY_PATTERN, GatewayError, cardBytes } from '#libs/protocol';
 import { AgentRepository, type AgentChange, type AgentCreate, type AgentFilter } from './agent.repository.js';
 import { agentState, recordMutation } from './admin-audit.js';
-import { IdentityEventsBus } from './identity-events.bus.js';
+import { IdentityEventsBus, type IdentityEvent } from './identity-events.bus.js';
 import type { Page, PageRequest } from './paging.js';
 
 /**
@@ -29,6 +29,8 @@ export class AgentService {
     this.checkCardSize(agent);
     const created = await this.agents.create(agent);
     recordMutation(this.audit, actor, 'agent.created', created.tenantId, created.id, { after: agentState(created) });
+    // Nodes that looked for this agent id a moment ago (a send to it) cached that it is not remote.
+    if (created.a2aUrl !== null) await this.events.publish(changedEvent(created));
     return created;
   }
 
@@ -48,6 +50,9 @@ export class AgentService {
 
   /** Changes an agent; returns it before and after. */
   async update(id: string, change: AgentChange, actor: AuditActor): Promise<{ before: Agent; after: Agent }> {
+    if (change.a2aCredential && change.a2aUrl === undefined && (await this.agents.find(id))?.a2aUrl === null) {
+      throw new GatewayError('INVALID_MESSAGE', 'a2a_credential: the agent has no a2a_url; give one with it');
+    }
     if (
       change.name !== undefined ||
       change.capabilities !== undefined ||
@@ -64,14 +69,7 @@ export class AgentService {
     if (after.status === 'disabled') {
       await this.events.publish({ type: 'agent_revoked', agent_id: id });
     } else {
-      await this.events.publish({
-        type: 'agent_changed',
-        agent_id: id,
-        agent_name: after.name,
-        capabilities: after.capabilities,
-        description: after.description,
-        metadata: after.metadata as Record<string, unknown>,
-      });
+      await this.events.publish(changedEvent(after));
     }
     return result;
   }
@@ -98,4 +96,15 @@ export class AgentService {
     await this.events.publish({ type: 'agent_revoked', agent_id: id });
     return deleted;
   }
+}
+
+function changedEvent(agent: Agent): IdentityEvent {
+  return {
+    type: 'agent_changed',
+    agent_id: agent.id,
+    agent_name: agent.name,
+    capabilities: agent.capabilities,
+    description: agent.description,
+    metadata: agent.metadata as Record<string, unknown>,
+  };
 }

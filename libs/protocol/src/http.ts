@@ -1,10 +1,13 @@
-/** An entry of `GET /gateway/agents`. */
+/**
+ * An entry of `GET /gateway/agents`: a connected agent (`online`), or a remote A2A agent the
+ * gateway calls on its behalf (`remote`, issue 13), which has no heartbeat (`last_heartbeat: null`).
+ */
 export interface DirectoryEntry {
   agent_id: string;
   agent_name: string;
   capabilities: string[];
-  status: 'online';
-  last_heartbeat: string;
+  status: 'online' | 'remote';
+  last_heartbeat: string | null;
 }
 
 /** `GET /gateway/agents`. */
@@ -12,11 +15,11 @@ export interface DirectoryResponse {
   agents: DirectoryEntry[];
 }
 
-/** `GET /gateway/agents/{agent_id}`: the card of a connected agent. */
+/** `GET /gateway/agents/{agent_id}`: the card of a connected agent (or of a remote one: `connected_at: null`). */
 export interface AgentDetailResponse extends DirectoryEntry {
   description: string | null;
   metadata: Record<string, unknown>;
-  connected_at: string;
+  connected_at: string | null;
 }
 
 /** `GET /gateway/status`. */

@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import { GATEWAY_CONFIG, type GatewayConfig } from '#libs/config';
 import {
   GATEWAY_NAMESPACE,
@@ -17,6 +17,7 @@ import { SessionService } from './session.service.js';
 import { PolicyService } from '#libs/policy';
 import { subjectOf } from './guards/policy-subject.js';
 import type { Caller } from './session.js';
+import { REMOTE_AGENTS, type RemoteAgent, type RemoteAgents } from './remote-agents.js';
 
 /**
  * The agent directory and gateway status, as the agent HTTP API serves them. Listings show the
@@ -32,11 +33,16 @@ export class DirectoryService {
     private readonly counters: MessageCounterRepository,
     private readonly sessions: SessionService,
     private readonly policy: PolicyService,
+    @Optional() @Inject(REMOTE_AGENTS) private readonly remotes: RemoteAgents | null = null,
   ) {}
 
+  /** The tenant's connected agents, then its remote A2A agents that are not connected. */
   async list(tenantId: string): Promise<DirectoryResponse> {
-    const entries = await this.unavailableIfDown(async () => this.membership.filterLive(await this.presence.listTenant(tenantId)));
-    return { agents: entries.map(toDirectoryEntry) };
+    const [entries, remotes] = await this.unavailableIfDown(async () =>
+      Promise.all([this.membership.filterLive(await this.presence.listTenant(tenantId)), this.remotes?.list(tenantId) ?? []]),
+    );
+    const online = new Set(entries.map((e) => e.agent_id));
+    return { agents: [...entries.map(toDirectoryEntry), ...remotes.filter((r) => !online.has(r.agentId)).map(remoteEntry)] };
   }
 
   /**
@@ -56,13 +62,25 @@ export class DirectoryService {
           agentId: entry.agent_id,
           capabilities: entry.card.capabilities,
         })));
-    if (!entry || !visible) throw new GatewayError('AGENT_NOT_FOUND', `agent "${agentId}" is not connected`);
+    if (!entry) return this.getRemote(caller, agentId);
+    if (!visible) throw new GatewayError('AGENT_NOT_FOUND', `agent "${agentId}" is not connected`);
     return {
       ...toDirectoryEntry(entry),
       description: entry.card.description,
       metadata: entry.card.metadata,
       connected_at: entry.connected_at,
     };
+  }
+
+  /** A remote A2A agent, visible under the same rules as a connected one. */
+  private async getRemote(caller: Caller, agentId: string): Promise<AgentDetailResponse> {
+    const remote = await this.unavailableIfDown(async () => (await this.remotes?.find(agentId)) ?? null);
+    const visible =
+      remote !== null &&
+      (remote.tenantId === caller.tenantId ||
+        (await this.policy.canSee(subjectOf(caller), { tenantId: remote.tenantId, agentId, capabilities: remote.capabilities })));
+    if (!remote || !visible) throw new GatewayError('AGENT_NOT_FOUND', `agent "${agentId}" is not connected`);
+    return { ...remoteEntry(remote), description: remote.description, metadata: remote.metadata, connected_at: null };
   }
 
   async status(tenantId: string): Promise<StatusResponse> {
@@ -119,5 +137,15 @@ function toDirectoryEntry(entry: PresenceEntry): DirectoryEntry {
     capabilities: entry.card.capabilities,
     status: 'online',
     last_heartbeat: entry.last_heartbeat,
+  };
+}
+
+function remoteEntry(remote: RemoteAgent): DirectoryEntry {
+  return {
+    agent_id: remote.agentId,
+    agent_name: remote.agentName,
+    capabilities: [...remote.capabilities],
+    status: 'remote',
+    last_heartbeat: null,
   };
 }

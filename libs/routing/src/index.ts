@@ -4,6 +4,8 @@ export { AgentCommandDispatcher } from './agent-command.dispatcher.js';
 export { DirectoryService } from './directory.service.js';
 export { RoutingService } from './routing.service.js';
 export type { ResolvedAgent } from './routing.service.js';
+export { REMOTE_AGENTS } from './remote-agents.js';
+export type { RemoteAgent, RemoteAgents } from './remote-agents.js';
 export { TopicService } from './topic.service.js';
 export { SessionService } from './session.service.js';
 export { Session } from './session.js';

@@ -1,4 +1,4 @@
-import { Module, type DynamicModule } from '@nestjs/common';
+import { Module, type DynamicModule, type Type } from '@nestjs/common';
 import { AuthModule } from '#libs/auth';
 import type { GatewayConfig } from '#libs/config';
 import { AgentCommandDispatcher } from './agent-command.dispatcher.js';
@@ -22,13 +22,16 @@ import { RoutingService } from './routing.service.js';
 import { SessionRegistry } from './session.registry.js';
 import { SessionService } from './session.service.js';
 
-/** The transport-agnostic routing core. */
+/**
+ * The transport-agnostic routing core. `remoteAgents`: a module exporting `REMOTE_AGENTS` (the
+ * A2A outbound module), through which sends reach agents registered with `a2a_url`.
+ */
 @Module({})
 export class RoutingModule {
-  static forRoot(config: GatewayConfig): DynamicModule {
+  static forRoot(config: GatewayConfig, remoteAgents?: Type | DynamicModule): DynamicModule {
     return {
       module: RoutingModule,
-      imports: [AuthModule.forConfig(config), PolicyModule, RateLimitModule],
+      imports: [AuthModule.forConfig(config), PolicyModule, RateLimitModule, ...(remoteAgents ? [remoteAgents] : [])],
       providers: [
         Backpressure,
         SessionRegistry,

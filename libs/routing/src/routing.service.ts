@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional, type OnModuleInit } from '@nestjs/common';
 import { AuditTrail } from '#libs/audit';
 import { GATEWAY_CONFIG, type GatewayConfig } from '#libs/config';
 import { MetricsService } from '#libs/observability';
@@ -20,6 +20,7 @@ import { ClusterMembership } from './cluster-membership.js';
 import { ConversationRepository } from './conversation.repository.js';
 import { MessageCounterRepository } from './message-counter.repository.js';
 import { PresenceRepository } from './presence.repository.js';
+import { REMOTE_AGENTS, type RemoteAgent, type RemoteAgents } from './remote-agents.js';
 import { ResultWaiters } from './result-waiters.js';
 import { protocolDetails, type Caller, type Session } from './session.js';
 import { SessionRegistry } from './session.registry.js';
@@ -31,6 +32,8 @@ export interface ResolvedAgent {
   capabilities: readonly string[];
   local: Session | null;
   node: string;
+  /** A remote A2A agent (registered with `a2a_url`, not connected): the gateway carries the message. */
+  remote?: RemoteAgent;
 }
 
 // Time a node-to-node request may take on top of the delivery time-out itself.
@@ -71,6 +74,7 @@ export class RoutingService implements OnModuleInit {
     private readonly audit: AuditTrail,
     private readonly backpressure: Backpressure,
     private readonly membership: ClusterMembership,
+    @Optional() @Inject(REMOTE_AGENTS) private readonly remotes: RemoteAgents | null = null,
   ) {
     this.routedMessages = metrics.routed.labels('message');
     this.routedResults = metrics.routed.labels('result');
@@ -143,8 +147,7 @@ export class RoutingService implements OnModuleInit {
     }
     // An entry naming this node without a local session is stale (its session just ended); one
     // naming a node that stopped refreshing is its dead node's (reaped within NODE_TIMEOUT_S).
-    if (!entry || entry.node_id === this.cluster.nodeId) throw notConnected(agentId);
-    if (!(await this.isLive(entry.node_id))) throw notConnected(agentId);
+    if (!entry || entry.node_id === this.cluster.nodeId || !(await this.isLive(entry.node_id))) return this.resolveRemote(agentId);
     return { tenantId: entry.tenant_id, agentId, capabilities: entry.card.capabilities, local: null, node: entry.node_id };
   }
 
@@ -186,7 +189,8 @@ export class RoutingService implements OnModuleInit {
     this.inflight++;
     try {
       try {
-        if (target.local) await this.deliverMessageHere(target.tenantId, message, routeTtlMs, awaitingNode);
+        if (target.remote && this.remotes) await this.remotes.deliver(message, target.remote, (result) => this.remoteReply(sender, result));
+        else if (target.local) await this.deliverMessageHere(target.tenantId, message, routeTtlMs, awaitingNode);
         else
           await this.cluster.request(
             target.node,
@@ -222,6 +226,7 @@ export class RoutingService implements OnModuleInit {
           conversation_id: conversationId,
           to_tenant_id: target.tenantId,
           expect_result: expectResult,
+          ...(target.remote && { a2a: { remote: true } }),
         },
         content: payload.content,
       });
@@ -229,6 +234,26 @@ export class RoutingService implements OnModuleInit {
       this.inflight--;
     }
     return { message_id: message.message_id, conversation_id: conversationId, status: 'delivered', timestamp };
+  }
+
+  /** A registered remote agent as a target, or the answer for an agent that is not connected. */
+  private async resolveRemote(agentId: string): Promise<ResolvedAgent> {
+    let remote: RemoteAgent | null = null;
+    try {
+      remote = (await this.remotes?.find(agentId)) ?? null;
+    } catch (error) {
+      throw new GatewayError('UNAVAILABLE', 'agent directory unavailable', { cause: error });
+    }
+    if (!remote) throw notConnected(agentId);
+    return { tenantId: remote.tenantId, agentId, capabilities: remote.capabilities, local: null, node: this.cluster.nodeId, remote };
+  }
+
+  /** A remote agent's reply to `sender`, while its wait lasts (a session's expectation, or the waiter on this node). */
+  private async remoteReply(sender: Caller, result: ResultEvent): Promise<boolean> {
+    if (sender.session === null) return this.waiters.settle(sender.agentId, result.conversation_id, result);
+    if (!this.expectations.get(sender.agentId)?.has(result.conversation_id)) return false;
+    await this.routeResult(sender.agentId, result);
+    return true;
   }
 
   /** Routes a `result` to whoever sent the last message of the conversation to `session`'s agent. */
