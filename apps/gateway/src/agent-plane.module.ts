@@ -1,5 +1,6 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { PassportModule } from '@nestjs/passport';
+import { A2aOutboundModule } from '#libs/a2a';
 import type { GatewayConfig } from '#libs/config';
 import { HealthController } from '#libs/observability';
 import { RoutingModule } from '#libs/routing';
@@ -17,7 +18,7 @@ export class AgentPlaneModule {
   static forRoot(config: GatewayConfig): DynamicModule {
     return {
       module: AgentPlaneModule,
-      imports: [RoutingModule.forRoot(config), PassportModule],
+      imports: [RoutingModule.forRoot(config, A2aOutboundModule), PassportModule],
       controllers: [AgentHttpController, HealthController],
       providers: [AgentGateway, WebSocketTransport, CredentialExtractor, AgentStrategy, AgentAuthGuard, TlsContextReloader],
     };

@@ -26,6 +26,9 @@ export function presentAgent(a: Agent) {
     status: a.status,
     created_at: a.createdAt.toISOString(),
     updated_at: a.updatedAt.toISOString(),
+    // A remote A2A agent: its URL, and of its credential only whether there is one and its type.
+    a2a_url: a.a2aUrl,
+    a2a_credential: a.a2aCredentialType === null ? null : { type: a.a2aCredentialType, configured: true },
   };
 }
 

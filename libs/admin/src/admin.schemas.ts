@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import { AGENT_ID_PATTERN, CAPABILITY_PATTERN, MAX_CURSOR_LENGTH, TENANT_ID_PATTERN } from '#libs/protocol';
 import { VERIFY_DEFAULT_LIMIT, VERIFY_MAX_LIMIT } from '#libs/audit';
+import { a2aCredentialSchema, a2aUrlSchema } from '#libs/a2a';
 import { API_TOKEN_NAME_PATTERN, API_TOKEN_NAME_RULE, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '#libs/identity';
 
 /*
@@ -34,7 +35,10 @@ export const agentCreateSchema = z.strictObject({
   description: z.string().max(2000).nullable().optional(),
   metadata: metadata.optional(),
   status: status.optional(),
-});
+  /** A remote A2A agent (contract §9): its base or card URL, and what to present to it. */
+  a2a_url: a2aUrlSchema.optional(),
+  a2a_credential: a2aCredentialSchema.optional(),
+}).refine((b) => b.a2a_credential === undefined || b.a2a_url !== undefined, { error: 'a2a_credential needs a2a_url', path: ['a2a_credential'] });
 
 export const agentUpdateSchema = z
   .strictObject({
@@ -43,6 +47,10 @@ export const agentUpdateSchema = z
     description: z.string().max(2000).nullable().optional(),
     metadata: metadata.optional(),
     status: status.optional(),
+    /** null: no longer a remote agent (the credential goes too). */
+    a2a_url: a2aUrlSchema.nullable().optional(),
+    /** null: no credential. */
+    a2a_credential: a2aCredentialSchema.nullable().optional(),
   })
   .refine((b) => Object.keys(b).length > 0, { error: 'at least one field to change is required' });
 

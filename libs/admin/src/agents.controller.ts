@@ -1,5 +1,6 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
 import { ApiRoute } from './openapi.js';
+import { RemoteAgentRegistration } from '#libs/a2a';
 import { AgentService, TenantService } from '#libs/identity';
 import { AdminAccess, Roles } from './admin-access.js';
 import { CurrentAdmin } from './admin-auth.guard.js';
@@ -23,6 +24,7 @@ export class AgentsController {
     private readonly agents: AgentService,
     private readonly tenants: TenantService,
     private readonly access: AdminAccess,
+    private readonly remotes: RemoteAgentRegistration,
   ) {}
 
   @Post()
@@ -30,6 +32,7 @@ export class AgentsController {
   async register(@Body({ schema: agentCreateSchema }) body: AgentCreateDto, @CurrentAdmin() admin: AdminPrincipal) {
     this.access.tenant(admin, body.tenant_id);
     await this.tenants.get(body.tenant_id);
+    if (body.a2a_url !== undefined) await this.remotes.checkUrl(body.a2a_url);
     const agent = await this.agents.register(
       {
         id: body.agent_id,
@@ -39,6 +42,8 @@ export class AgentsController {
         description: body.description ?? null,
         metadata: body.metadata ?? {},
         ...(body.status && { status: body.status }),
+        ...(body.a2a_url !== undefined && { a2aUrl: body.a2a_url }),
+        ...(body.a2a_credential && { a2aCredential: this.remotes.seal(body.agent_id, body.a2a_credential) }),
       },
       actorOf(admin),
     );
@@ -68,6 +73,7 @@ export class AgentsController {
     @CurrentAdmin() admin: AdminPrincipal,
   ) {
     await this.access.agent(admin, agentId);
+    if (typeof body.a2a_url === 'string') await this.remotes.checkUrl(body.a2a_url);
     const { after } = await this.agents.update(
       agentId,
       {
@@ -76,6 +82,10 @@ export class AgentsController {
         ...(body.description !== undefined && { description: body.description }),
         ...(body.metadata !== undefined && { metadata: body.metadata }),
         ...(body.status !== undefined && { status: body.status }),
+        ...(body.a2a_url !== undefined && { a2aUrl: body.a2a_url }),
+        ...(body.a2a_credential !== undefined && {
+          a2aCredential: body.a2a_credential && this.remotes.seal(agentId, body.a2a_credential),
+        }),
       },
       actorOf(admin),
     );

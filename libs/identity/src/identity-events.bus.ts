@@ -27,6 +27,9 @@ const CHANNEL = 'identity';
 export class IdentityEventsBus {
   private readonly logger = new Logger('IdentityEvents');
 
+  private readonly handlers: ((event: IdentityEvent) => void)[] = [];
+  private subscribed: Promise<void> | null = null;
+
   constructor(private readonly bus: RedisBus) {}
 
   async publish(event: IdentityEvent): Promise<void> {
@@ -40,7 +43,18 @@ export class IdentityEventsBus {
     }
   }
 
+  /** Calls `handler` with every identity event (several handlers on one node each get every event). */
   subscribe(handler: (event: IdentityEvent) => void): Promise<void> {
-    return this.bus.subscribe(CHANNEL, (message) => handler(message as IdentityEvent));
+    this.handlers.push(handler);
+    this.subscribed ??= this.bus.subscribe(CHANNEL, (message) => {
+      for (const each of this.handlers) {
+        try {
+          each(message as IdentityEvent);
+        } catch (error) {
+          this.logger.error(`identity event handler failed (${(message as IdentityEvent).type}): ${(error as Error).message}`);
+        }
+      }
+    });
+    return this.subscribed;
   }
 }

@@ -26,6 +26,12 @@ export class TtlCache<V> {
     return this.young.get(key) ?? this.old.get(key);
   }
 
+  /** Forgets `key` (an entry known to be stale). */
+  delete(key: string): void {
+    this.young.delete(key);
+    this.old.delete(key);
+  }
+
   get size(): number {
     return this.young.size + this.old.size;
   }

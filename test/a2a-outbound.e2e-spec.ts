@@ -1,0 +1,280 @@
+import { randomBytes } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import express from 'express';
+import { TaskState, type AgentCard, type Part, type Task } from '@a2a-js/sdk';
+import { AgentEvent, DefaultRequestHandler, InMemoryTaskStore, type AgentExecutor, type ExecutionEventBus } from '@a2a-js/sdk/server';
+import { UserBuilder, agentCardHandler, jsonRpcHandler } from '@a2a-js/sdk/server/express';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { adminClient, type AdminClient } from './support/admin.js';
+import { connectAgent, http, waitFor, type TestAgent } from './support/agents.js';
+import { uniqueId } from './support/env.js';
+import { startGateway, type GatewayProcess } from './support/gateway-process.js';
+
+/*
+ * Real: the compiled gateway (production bootstrap) on the real Postgres and Redis, a socket.io
+ * agent, and a remote A2A agent built in this test with @a2a-js/sdk's server (DefaultRequestHandler,
+ * InMemoryTaskStore, jsonRpcHandler, agentCardHandler on express, on 127.0.0.1). Nothing is faked.
+ * The remote answers by the text it gets: `hang` never finishes, `data` returns a data part,
+ * `fail` fails, anything else comes back as "remote says: <text>".
+ */
+
+interface RemoteServer {
+  url: string;
+  port: number;
+  /** `authorization` header of every request the remote got (card and JSON-RPC). */
+  authorizations: (string | undefined)[];
+  /** The context id of every message the remote executed. */
+  contexts: string[];
+  close(): Promise<void>;
+}
+
+const text = (value: string): Part => ({ content: { $case: 'text', value }, metadata: undefined, filename: '', mediaType: 'text/plain' });
+const data = (value: unknown): Part => ({ content: { $case: 'data', value }, metadata: undefined, filename: '', mediaType: 'application/json' });
+const status = (state: TaskState, message?: string) => ({
+  state,
+  timestamp: new Date().toISOString(),
+  message: message
+    ? {
+        messageId: randomBytes(8).toString('hex'),
+        contextId: '',
+        taskId: '',
+        role: 2,
+        parts: [text(message)],
+        metadata: undefined,
+        extensions: [],
+        referenceTaskIds: [],
+      }
+    : undefined,
+});
+
+async function startRemote(): Promise<RemoteServer> {
+  const authorizations: (string | undefined)[] = [];
+  const contexts: string[] = [];
+  const hanging: (() => void)[] = [];
+  const executor: AgentExecutor = {
+    async execute(context, bus: ExecutionEventBus) {
+      const said = context.userMessage.parts.map((p) => (p.content?.$case === 'text' ? p.content.value : '')).join('');
+      contexts.push(context.contextId);
+      const task: Task = {
+        id: context.taskId,
+        contextId: context.contextId,
+        status: status(TaskState.TASK_STATE_SUBMITTED),
+        artifacts: [],
+        history: [context.userMessage],
+        metadata: {},
+      };
+      bus.publish(AgentEvent.task(task));
+      if (said === 'hang') {
+        await new Promise<void>((resolve) => hanging.push(resolve));
+        return;
+      }
+      // Still working when the gateway first asks: its result comes from polling.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const ids = { taskId: context.taskId, contextId: context.contextId, metadata: undefined };
+      if (said === 'fail') {
+        bus.publish(AgentEvent.statusUpdate({ ...ids, status: status(TaskState.TASK_STATE_FAILED, 'the remote could not do it') }));
+      } else {
+        const parts = said === 'data' ? [data({ answer: 42, from: 'remote' })] : [text(`remote says: ${said}`)];
+        bus.publish(
+          AgentEvent.artifactUpdate({
+            ...ids,
+            artifact: { artifactId: 'answer', name: 'answer', description: '', parts, metadata: undefined, extensions: [] },
+            append: false,
+            lastChunk: true,
+          }),
+        );
+        bus.publish(AgentEvent.statusUpdate({ ...ids, status: status(TaskState.TASK_STATE_COMPLETED) }));
+      }
+      bus.finished();
+    },
+    cancelTask(taskId, bus) {
+      bus.publish(AgentEvent.statusUpdate({ taskId, contextId: '', metadata: undefined, status: status(TaskState.TASK_STATE_CANCELED) }));
+      bus.finished();
+      return Promise.resolve();
+    },
+  };
+  const app = express();
+  app.use((req, _res, next) => {
+    authorizations.push(req.headers.authorization);
+    next();
+  });
+  const server: Server = await new Promise((resolve) => {
+    const listening = app.listen(0, '127.0.0.1', () => resolve(listening));
+  });
+  const port = (server.address() as AddressInfo).port;
+  const card: AgentCard = {
+    name: 'remote-echo',
+    description: 'a remote A2A agent of the test',
+    version: '1.0.0',
+    supportedInterfaces: [{ url: `http://127.0.0.1:${port}/a2a/jsonrpc`, protocolBinding: 'JSONRPC', protocolVersion: '1.0', tenant: '' }],
+    provider: undefined,
+    capabilities: { streaming: false, pushNotifications: false, extensions: [] },
+    securitySchemes: {},
+    securityRequirements: [],
+    defaultInputModes: ['text/plain', 'application/json'],
+    defaultOutputModes: ['text/plain', 'application/json'],
+    skills: [],
+    signatures: [],
+  };
+  const handler = new DefaultRequestHandler(card, new InMemoryTaskStore(), executor);
+  app.use('/.well-known/agent-card.json', agentCardHandler({ agentCardProvider: handler }));
+  app.use('/a2a/jsonrpc', jsonRpcHandler({ requestHandler: handler, userBuilder: UserBuilder.noAuthentication }));
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    authorizations,
+    contexts,
+    close: () =>
+      new Promise((resolve) => {
+        for (const release of hanging) release();
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+describe('A2A outbound (contract §9): remote A2A agents reached by a send', () => {
+  const SECRETS_KEY = `test-secrets-key-${randomBytes(16).toString('hex')}`;
+  const remoteToken = `rmt_${randomBytes(24).toString('hex')}`;
+  let remote: RemoteServer;
+  let gateway: GatewayProcess;
+  let admin: AdminClient;
+  let tenant: string;
+  let remoteId: string;
+  let senderToken: string;
+  let sender: TestAgent;
+  const adminBodies: string[] = [];
+
+  const send = (content: string, extra: Record<string, unknown> = {}) =>
+    sender.call('send', { to_agent_id: remoteId, content: [{ type: 'text', text: content }], expect_result: true, ...extra });
+  const resultOf = async (conversationId: string, timeoutMs = 10_000) => {
+    await waitFor(() => sender.results.some((r) => r.conversation_id === conversationId), timeoutMs, `result of ${conversationId}`);
+    return sender.results.find((r) => r.conversation_id === conversationId)!;
+  };
+
+  beforeAll(async () => {
+    remote = await startRemote();
+    gateway = await startGateway({
+      SECRETS_KEY,
+      A2A_EGRESS_ALLOW: `127.0.0.1:${remote.port}`,
+      // The most the gateway ever logs: the credential must be in none of it.
+      LOG_LEVEL: 'verbose',
+    });
+    admin = adminClient(gateway);
+    tenant = await admin.tenant();
+    remoteId = uniqueId('remote');
+    const registered = await admin.call('POST', '/admin/v1/agents', {
+      agent_id: remoteId,
+      tenant_id: tenant,
+      capabilities: ['echo'],
+      a2a_url: remote.url,
+      a2a_credential: { type: 'bearer', token: remoteToken },
+    });
+    adminBodies.push(JSON.stringify(registered.body));
+    expect(registered.status).toBe(201);
+    const senderId = await admin.agent(tenant);
+    senderToken = (await admin.token(senderId)).token;
+    sender = await connectAgent(gateway.url, { token: senderToken });
+  });
+
+  afterAll(async () => {
+    sender?.socket.close();
+    await gateway?.stop();
+    await remote?.close();
+  });
+
+  it('registers a remote agent: the admin API shows its URL and that a credential is configured, never the credential', async () => {
+    const read = await admin.call('GET', `/admin/v1/agents/${remoteId}`);
+    const list = await admin.call('GET', `/admin/v1/agents?tenant_id=${tenant}`);
+    adminBodies.push(JSON.stringify(read.body), JSON.stringify(list.body));
+    expect(read).toMatchObject({
+      status: 200,
+      body: { agent_id: remoteId, a2a_url: remote.url, a2a_credential: { type: 'bearer', configured: true } },
+    });
+    expect(list.body.items).toContainEqual(expect.objectContaining({ agent_id: remoteId, a2a_credential: { type: 'bearer', configured: true } }));
+    for (const body of adminBodies) expect(body).not.toContain(remoteToken);
+  });
+
+  it("carries a socket agent's send to the remote with the stored bearer credential; the remote's reply is the result", async () => {
+    const seen = remote.authorizations.length;
+    const ack = await send('hello');
+    expect(ack).toMatchObject({ status: 'delivered', conversation_id: expect.any(String) });
+    const result = await resultOf(ack.conversation_id as string);
+    expect(result).toMatchObject({ from_agent_id: remoteId, success: true, result: 'remote says: hello' });
+    expect(result.metadata).toMatchObject({ a2a: { state: 'TASK_STATE_COMPLETED', task_id: expect.any(String) } });
+    // Card, SendMessage and the GetTask polls all carried it.
+    const calls = remote.authorizations.slice(seen);
+    expect(calls.length).toBeGreaterThan(0);
+    expect(calls.every((a) => a === `Bearer ${remoteToken}`)).toBe(true);
+    // The conversation id is the A2A context id.
+    expect(remote.contexts).toContain(ack.conversation_id);
+  });
+
+  it('collapses a data reply to its data, and a failed task to success: false', async () => {
+    const dataAck = await send('data');
+    expect(await resultOf(dataAck.conversation_id as string)).toMatchObject({ success: true, result: { answer: 42, from: 'remote' } });
+    const failAck = await send('fail');
+    expect(await resultOf(failAck.conversation_id as string)).toMatchObject({
+      success: false,
+      error: { code: 'A2A_FAILED', message: expect.stringContaining('the remote could not do it') },
+    });
+  });
+
+  it('ends a remote that never finishes in TIMEOUT after the sender\'s timeout_ms', async () => {
+    const ack = await send('hang', { timeout_ms: 1_500 });
+    expect(ack).toMatchObject({ status: 'delivered' });
+    expect(await resultOf(ack.conversation_id as string)).toMatchObject({
+      from_agent_id: remoteId,
+      success: false,
+      error: { code: 'TIMEOUT' },
+    });
+  });
+
+  it('lists the remote agent in the directory with status "remote"', async () => {
+    const auth = { headers: { authorization: `Bearer ${senderToken}` } };
+    const list = await http('GET', `${gateway.url}/gateway/agents`, auth);
+    expect(list.status).toBe(200);
+    expect(list.body.agents).toContainEqual({ agent_id: remoteId, agent_name: remoteId, capabilities: ['echo'], status: 'remote', last_heartbeat: null });
+    const detail = await http('GET', `${gateway.url}/gateway/agents/${remoteId}`, auth);
+    expect(detail).toMatchObject({ status: 200, body: { agent_id: remoteId, status: 'remote', connected_at: null } });
+  });
+
+  it('refuses an a2a_url on the metadata address, or on a host or port not in A2A_EGRESS_ALLOW, with a 400 naming it', async () => {
+    for (const url of ['http://169.254.169.254/latest/meta-data', `http://127.0.0.1:${remote.port + 1}`, 'https://agents.example.com']) {
+      const refused = await admin.call('POST', '/admin/v1/agents', { agent_id: uniqueId('bad'), tenant_id: tenant, a2a_url: url });
+      expect(refused, url).toMatchObject({
+        status: 400,
+        body: { error: { code: 'INVALID_MESSAGE', reason: 'egress_refused', message: expect.stringContaining('A2A_EGRESS_ALLOW') } },
+      });
+    }
+    const metadata = await admin.call('POST', '/admin/v1/agents', { agent_id: uniqueId('bad'), tenant_id: tenant, a2a_url: 'http://169.254.169.254/' });
+    expect((metadata.body.error as { message: string }).message).toContain('metadata address');
+    const userinfo = await admin.call('POST', '/admin/v1/agents', { agent_id: uniqueId('bad'), tenant_id: tenant, a2a_url: `http://u:p@127.0.0.1:${remote.port}` });
+    expect(userinfo.status).toBe(400);
+  });
+
+  it('audits the send as message.routed with details.a2a.remote, and no audit record or log line holds the credential', async () => {
+    let records: Record<string, unknown>[] = [];
+    await waitFor(
+      async () => {
+        const page = await admin.call('GET', `/admin/v1/audit?tenant_id=${tenant}&limit=200`);
+        records = page.body.items as Record<string, unknown>[];
+        return records.some((r) => r.action === 'message.routed' && (r.details as { a2a?: { remote?: boolean } }).a2a?.remote === true);
+      },
+      10_000,
+      'the message.routed record of the remote send',
+    );
+    const routed = records.find((r) => r.action === 'message.routed' && r.subject === remoteId);
+    expect(routed).toMatchObject({ outcome: 'allowed', details: { a2a: { remote: true }, expect_result: true } });
+    const created = records.find((r) => r.action === 'agent.created' && r.subject === remoteId);
+    expect(created).toMatchObject({ details: { after: { a2a_url: remote.url, a2a_credential_type: 'bearer' } } });
+    expect(JSON.stringify(records)).not.toContain(remoteToken);
+    const exported = await fetch(`${gateway.adminUrl}/admin/v1/audit/export?format=ndjson&tenant_id=${tenant}`, {
+      headers: { authorization: `Bearer ${gateway.env.ADMIN_TOKEN}` },
+    });
+    expect(await exported.text()).not.toContain(remoteToken);
+    expect(gateway.output.length).toBeGreaterThan(0);
+    expect(gateway.output.join('\n')).not.toContain(remoteToken);
+  });
+});
