@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import express from 'express';
 import { TaskState, type AgentCard, type Part, type Task } from '@a2a-js/sdk';
 import { AgentEvent, DefaultRequestHandler, InMemoryTaskStore, type AgentExecutor, type ExecutionEventBus } from '@a2a-js/sdk/server';
@@ -231,6 +231,16 @@ describe('A2A outbound (contract §9): remote A2A agents reached by a send', () 
     });
   });
 
+  it('carries a send over the agent HTTP API too (delivered once the remote accepted it)', async () => {
+    const before = remote.contexts.length;
+    const sent = await http('POST', `${gateway.url}/gateway/send`, {
+      headers: { authorization: `Bearer ${senderToken}` },
+      body: { to_agent_id: remoteId, content: [{ type: 'text', text: 'over http' }] },
+    });
+    expect(sent).toMatchObject({ status: 200, body: { status: 'delivered' } });
+    expect(remote.contexts.length).toBe(before + 1);
+  });
+
   it('lists the remote agent in the directory with status "remote"', async () => {
     const auth = { headers: { authorization: `Bearer ${senderToken}` } };
     const list = await http('GET', `${gateway.url}/gateway/agents`, auth);
@@ -265,8 +275,17 @@ describe('A2A outbound (contract §9): remote A2A agents reached by a send', () 
       10_000,
       'the message.routed record of the remote send',
     );
-    const routed = records.find((r) => r.action === 'message.routed' && r.subject === remoteId);
-    expect(routed).toMatchObject({ outcome: 'allowed', details: { a2a: { remote: true }, expect_result: true } });
+    const routed = records.filter((r) => r.action === 'message.routed' && r.subject === remoteId);
+    expect(routed).toContainEqual(
+      expect.objectContaining({ outcome: 'allowed', details: expect.objectContaining({ a2a: { remote: true }, expect_result: true }) }),
+    );
+    // The remote's reply is recorded too, as routed from the remote agent.
+    const replies = records.filter((r) => r.action === 'message.routed' && (r.actor as { id: string }).id === remoteId);
+    expect(replies).toContainEqual(
+      expect.objectContaining({
+        details: expect.objectContaining({ kind: 'result', success: true, a2a: expect.objectContaining({ remote: true, state: 'TASK_STATE_COMPLETED' }) }),
+      }),
+    );
     const created = records.find((r) => r.action === 'agent.created' && r.subject === remoteId);
     expect(created).toMatchObject({ details: { after: { a2a_url: remote.url, a2a_credential_type: 'bearer' } } });
     expect(JSON.stringify(records)).not.toContain(remoteToken);
@@ -276,5 +295,134 @@ describe('A2A outbound (contract §9): remote A2A agents reached by a send', () 
     expect(await exported.text()).not.toContain(remoteToken);
     expect(gateway.output.length).toBeGreaterThan(0);
     expect(gateway.output.join('\n')).not.toContain(remoteToken);
+  });
+});
+
+/** An A2A "remote" that serves a card but never answers a JSON-RPC call. */
+async function startSilentRemote(): Promise<{ url: string; port: number; close(): Promise<void> }> {
+  const server = createServer((req, res) => {
+    if (req.method === 'GET') {
+      const port = (server.address() as AddressInfo).port;
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(
+        JSON.stringify({
+          name: 'silent',
+          description: 'accepts connections, never answers',
+          version: '1.0.0',
+          supportedInterfaces: [{ url: `http://127.0.0.1:${port}/rpc`, protocolBinding: 'JSONRPC', protocolVersion: '1.0' }],
+          capabilities: { streaming: false },
+          defaultInputModes: ['text/plain'],
+          defaultOutputModes: ['text/plain'],
+          skills: [],
+        }),
+      );
+    }
+    // POST: never answered.
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+describe('A2A outbound: SECRETS_KEY missing or changed, and a remote that does not answer', () => {
+  const KEY_A = `key-a-${randomBytes(16).toString('hex')}`;
+  const KEY_B = `key-b-${randomBytes(16).toString('hex')}`;
+  let remote: RemoteServer;
+  let silent: Awaited<ReturnType<typeof startSilentRemote>>;
+  let withKey: GatewayProcess;
+  let otherKey: GatewayProcess;
+  let noKey: GatewayProcess;
+  let tenant: string;
+  let remoteId: string;
+  let senderToken: string;
+
+  beforeAll(async () => {
+    remote = await startRemote();
+    silent = await startSilentRemote();
+    const allow = `127.0.0.1:${remote.port},127.0.0.1:${silent.port}`;
+    // Three gateways on the same database: the credential sealed by the first is read by the others.
+    [withKey, otherKey, noKey] = await Promise.all([
+      startGateway({ SECRETS_KEY: KEY_A, A2A_EGRESS_ALLOW: allow }),
+      startGateway({ SECRETS_KEY: KEY_B, A2A_EGRESS_ALLOW: allow }),
+      startGateway({ A2A_EGRESS_ALLOW: allow, DELIVERY_TIMEOUT_MS: '1000' }),
+    ]);
+    const admin = adminClient(withKey);
+    tenant = await admin.tenant();
+    remoteId = uniqueId('remote');
+    expect(
+      await admin.call('POST', '/admin/v1/agents', {
+        agent_id: remoteId,
+        tenant_id: tenant,
+        a2a_url: remote.url,
+        a2a_credential: { type: 'header', name: 'X-Api-Key', value: `key-${randomBytes(8).toString('hex')}` },
+      }),
+    ).toMatchObject({ status: 201, body: { a2a_credential: { type: 'header', configured: true } } });
+    senderToken = (await admin.token(await admin.agent(tenant))).token;
+  });
+
+  afterAll(async () => {
+    await Promise.all([withKey?.stop(), otherKey?.stop(), noKey?.stop()]);
+    await Promise.all([remote?.close(), silent?.close()]);
+  });
+
+  it('refuses to store a credential without SECRETS_KEY, with a 400 naming it; a remote without credential is fine', async () => {
+    const admin = adminClient(noKey);
+    const refused = await admin.call('POST', '/admin/v1/agents', {
+      agent_id: uniqueId('remote'),
+      tenant_id: tenant,
+      a2a_url: remote.url,
+      a2a_credential: { type: 'bearer', token: 'some-token-value' },
+    });
+    expect(refused).toMatchObject({
+      status: 400,
+      body: { error: { code: 'INVALID_MESSAGE', reason: 'secrets_key_missing', message: expect.stringContaining('SECRETS_KEY') } },
+    });
+    const plain = await admin.call('POST', '/admin/v1/agents', { agent_id: uniqueId('remote'), tenant_id: tenant, a2a_url: remote.url });
+    expect(plain).toMatchObject({ status: 201, body: { a2a_credential: null } });
+  });
+
+  it('refuses a send to a remote whose credential was sealed with another SECRETS_KEY (or none is set) with a clear UNAVAILABLE', async () => {
+    const calls = remote.contexts.length;
+    for (const [gateway, reason] of [
+      [otherKey, 'secrets_key_mismatch'],
+      [noKey, 'secrets_key_missing'],
+    ] as const) {
+      const agent = await connectAgent(gateway.url, { token: senderToken });
+      try {
+        const ack = await agent.call('send', { to_agent_id: remoteId, content: [{ type: 'text', text: 'hi' }], expect_result: true });
+        expect(ack, reason).toMatchObject({ error: { code: 'UNAVAILABLE', reason, message: expect.stringContaining('SECRETS_KEY') } });
+      } finally {
+        agent.socket.close();
+      }
+    }
+    expect(remote.contexts.length).toBe(calls);
+    // The gateway that sealed it still opens it.
+    const agent = await connectAgent(withKey.url, { token: senderToken });
+    try {
+      expect(await agent.call('send', { to_agent_id: remoteId, content: [{ type: 'text', text: 'hi' }] })).toMatchObject({ status: 'delivered' });
+    } finally {
+      agent.socket.close();
+    }
+  });
+
+  it('ends a send to a remote that never answers SendMessage in TIMEOUT (DELIVERY_TIMEOUT_MS)', async () => {
+    const admin = adminClient(noKey);
+    const silentId = uniqueId('silent');
+    expect(await admin.call('POST', '/admin/v1/agents', { agent_id: silentId, tenant_id: tenant, a2a_url: silent.url })).toMatchObject({ status: 201 });
+    const agent = await connectAgent(noKey.url, { token: senderToken });
+    try {
+      const ack = await agent.call('send', { to_agent_id: silentId, content: [{ type: 'text', text: 'anyone?' }], expect_result: true });
+      expect(ack).toMatchObject({ error: { code: 'TIMEOUT' } });
+    } finally {
+      agent.socket.close();
+    }
   });
 });

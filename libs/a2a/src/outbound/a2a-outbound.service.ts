@@ -60,12 +60,12 @@ export class A2aOutboundService implements RemoteAgents {
     this.inflight.set(row.id, open + 1);
     let remote;
     let first: Message | Task;
+    // Accepting (reading the card the first time, then SendMessage) is what a connected agent's
+    // ack is: bounded by DELIVERY_TIMEOUT_MS.
+    const accept = AbortSignal.timeout(this.config.routing.deliveryTimeoutMs);
     try {
-      remote = await this.clients.get(row);
-      // Accepting is what a connected agent's ack is: bounded by DELIVERY_TIMEOUT_MS.
-      first = await remote.client.sendMessage(toSendMessageRequest(message), {
-        signal: AbortSignal.timeout(this.config.routing.deliveryTimeoutMs),
-      });
+      remote = await untilAborted(this.clients.get(row), accept);
+      first = await remote.client.sendMessage(toSendMessageRequest(message), { signal: accept });
     } catch (error) {
       throw this.explain(error, row.id, 'did not accept the message', remote?.secret ?? null);
     } finally {
@@ -154,7 +154,7 @@ export class A2aOutboundService implements RemoteAgents {
     const cause = (error as { cause?: unknown })?.cause;
     if (cause instanceof GatewayError) return cause;
     if ((error as Error)?.name === 'TimeoutError' || (error as Error)?.name === 'AbortError') {
-      return new GatewayError('TIMEOUT', `remote agent "${agentId}" ${what} in time`, { reason: 'a2a_remote_timeout' });
+      return new GatewayError('TIMEOUT', `remote agent "${agentId}" ${what} in time (DELIVERY_TIMEOUT_MS)`, { reason: 'a2a_remote_timeout' });
     }
     const name = (error as Error)?.name ?? 'Error';
     const code = (error as { envelopeCode?: unknown; code?: unknown })?.envelopeCode ?? (error as { code?: unknown })?.code;
@@ -172,6 +172,16 @@ function scrub(result: ResultEvent, secret: string): ResultEvent {
   const escaped = JSON.stringify(secret).slice(1, -1);
   if (!text.includes(escaped)) return result;
   return JSON.parse(text.split(escaped).join('***')) as ResultEvent;
+}
+
+/** `promise`, or the signal's reason once it aborts (the work itself goes on, bounded by its own time-outs). */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason as Error);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason as Error);
+    signal.addEventListener('abort', onAbort, { once: true });
+    void promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }
 
 function sleep(ms: number): Promise<void> {
