@@ -33,6 +33,31 @@ describe('loadConfig', () => {
     expect(error.message).not.toContain('too-short');
   });
 
+  it('validates SECRETS_KEY (never echoed) and A2A_EGRESS_ALLOW once, at boot; egress is closed by default', () => {
+    expect(loadConfig({}, '0').a2aOutbound.egressAllow).toEqual([]);
+    expect(loadConfig({}, '0').secrets.key).toBeUndefined();
+    const problems = (env: NodeJS.ProcessEnv): string[] => {
+      try {
+        loadConfig(env, '0');
+      } catch (e) {
+        return (e as ConfigError).problems;
+      }
+      return [];
+    };
+    expect(problems({ SECRETS_KEY: 'short-secret-key' })).toEqual(['SECRETS_KEY must be at least 32 characters']);
+    expect(problems({ SECRETS_KEY_PREVIOUS: 'p'.repeat(40) })).toEqual([
+      'SECRETS_KEY_PREVIOUS needs SECRETS_KEY (the key new credentials are sealed with)',
+    ]);
+    expect(problems({ A2A_EGRESS_ALLOW: 'agents.example.com,http://x/y' })[0]).toMatch(/^A2A_EGRESS_ALLOW must list host names.*"http:\/\/x\/y"/);
+    const config = loadConfig({ SECRETS_KEY: 's'.repeat(32), A2A_EGRESS_ALLOW: 'agents.example.com:443, 10.0.0.0/8, 127.0.0.1:9000' }, '0');
+    expect(config.secrets).toEqual({ key: 's'.repeat(32), previousKeys: [] });
+    expect(config.a2aOutbound.egressAllow).toEqual([
+      { kind: 'host', host: 'agents.example.com', wildcard: false, port: 443 },
+      { kind: 'cidr', cidr: '10.0.0.0/8' },
+      { kind: 'ip', address: '127.0.0.1', port: 9000 },
+    ]);
+  });
+
   it('shows URL variables with their password masked, and says what is wrong with them', () => {
     const problems = (env: NodeJS.ProcessEnv): string[] => {
       try {
