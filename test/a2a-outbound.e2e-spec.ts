@@ -30,7 +30,12 @@ interface RemoteServer {
 }
 
 const text = (value: string): Part => ({ content: { $case: 'text', value }, metadata: undefined, filename: '', mediaType: 'text/plain' });
-const data = (value: unknown): Part => ({ content: { $case: 'data', value }, metadata: undefined, filename: '', mediaType: 'application/json' });
+const data = (value: unknown): Part => ({
+  content: { $case: 'data', value },
+  metadata: undefined,
+  filename: '',
+  mediaType: 'application/json',
+});
 const status = (state: TaskState, message?: string) => ({
   state,
   timestamp: new Date().toISOString(),
@@ -192,7 +197,9 @@ describe('A2A outbound (contract §9): remote A2A agents reached by a send', () 
       status: 200,
       body: { agent_id: remoteId, a2a_url: remote.url, a2a_credential: { type: 'bearer', configured: true } },
     });
-    expect(list.body.items).toContainEqual(expect.objectContaining({ agent_id: remoteId, a2a_credential: { type: 'bearer', configured: true } }));
+    expect(list.body.items).toContainEqual(
+      expect.objectContaining({ agent_id: remoteId, a2a_credential: { type: 'bearer', configured: true } }),
+    );
     for (const body of adminBodies) expect(body).not.toContain(remoteToken);
   });
 
@@ -221,7 +228,7 @@ describe('A2A outbound (contract §9): remote A2A agents reached by a send', () 
     });
   });
 
-  it('ends a remote that never finishes in TIMEOUT after the sender\'s timeout_ms', async () => {
+  it("ends a remote that never finishes in TIMEOUT after the sender's timeout_ms", async () => {
     const ack = await send('hang', { timeout_ms: 1_500 });
     expect(ack).toMatchObject({ status: 'delivered' });
     expect(await resultOf(ack.conversation_id as string)).toMatchObject({
@@ -245,7 +252,13 @@ describe('A2A outbound (contract §9): remote A2A agents reached by a send', () 
     const auth = { headers: { authorization: `Bearer ${senderToken}` } };
     const list = await http('GET', `${gateway.url}/gateway/agents`, auth);
     expect(list.status).toBe(200);
-    expect(list.body.agents).toContainEqual({ agent_id: remoteId, agent_name: remoteId, capabilities: ['echo'], status: 'remote', last_heartbeat: null });
+    expect(list.body.agents).toContainEqual({
+      agent_id: remoteId,
+      agent_name: remoteId,
+      capabilities: ['echo'],
+      status: 'remote',
+      last_heartbeat: null,
+    });
     const detail = await http('GET', `${gateway.url}/gateway/agents/${remoteId}`, auth);
     expect(detail).toMatchObject({ status: 200, body: { agent_id: remoteId, status: 'remote', connected_at: null } });
   });
@@ -258,9 +271,17 @@ describe('A2A outbound (contract §9): remote A2A agents reached by a send', () 
         body: { error: { code: 'INVALID_MESSAGE', reason: 'egress_refused', message: expect.stringContaining('A2A_EGRESS_ALLOW') } },
       });
     }
-    const metadata = await admin.call('POST', '/admin/v1/agents', { agent_id: uniqueId('bad'), tenant_id: tenant, a2a_url: 'http://169.254.169.254/' });
+    const metadata = await admin.call('POST', '/admin/v1/agents', {
+      agent_id: uniqueId('bad'),
+      tenant_id: tenant,
+      a2a_url: 'http://169.254.169.254/',
+    });
     expect((metadata.body.error as { message: string }).message).toContain('metadata address');
-    const userinfo = await admin.call('POST', '/admin/v1/agents', { agent_id: uniqueId('bad'), tenant_id: tenant, a2a_url: `http://u:p@127.0.0.1:${remote.port}` });
+    const userinfo = await admin.call('POST', '/admin/v1/agents', {
+      agent_id: uniqueId('bad'),
+      tenant_id: tenant,
+      a2a_url: `http://u:p@127.0.0.1:${remote.port}`,
+    });
     expect(userinfo.status).toBe(400);
   });
 
@@ -283,7 +304,11 @@ describe('A2A outbound (contract §9): remote A2A agents reached by a send', () 
     const replies = records.filter((r) => r.action === 'message.routed' && (r.actor as { id: string }).id === remoteId);
     expect(replies).toContainEqual(
       expect.objectContaining({
-        details: expect.objectContaining({ kind: 'result', success: true, a2a: expect.objectContaining({ remote: true, state: 'TASK_STATE_COMPLETED' }) }),
+        details: expect.objectContaining({
+          kind: 'result',
+          success: true,
+          a2a: expect.objectContaining({ remote: true, state: 'TASK_STATE_COMPLETED' }),
+        }),
       }),
     );
     const created = records.find((r) => r.action === 'agent.created' && r.subject === remoteId);
@@ -407,7 +432,9 @@ describe('A2A outbound: SECRETS_KEY missing or changed, and a remote that does n
     // The gateway that sealed it still opens it.
     const agent = await connectAgent(withKey.url, { token: senderToken });
     try {
-      expect(await agent.call('send', { to_agent_id: remoteId, content: [{ type: 'text', text: 'hi' }] })).toMatchObject({ status: 'delivered' });
+      expect(await agent.call('send', { to_agent_id: remoteId, content: [{ type: 'text', text: 'hi' }] })).toMatchObject({
+        status: 'delivered',
+      });
     } finally {
       agent.socket.close();
     }
@@ -416,7 +443,9 @@ describe('A2A outbound: SECRETS_KEY missing or changed, and a remote that does n
   it('ends a send to a remote that never answers SendMessage in TIMEOUT (DELIVERY_TIMEOUT_MS)', async () => {
     const admin = adminClient(noKey);
     const silentId = uniqueId('silent');
-    expect(await admin.call('POST', '/admin/v1/agents', { agent_id: silentId, tenant_id: tenant, a2a_url: silent.url })).toMatchObject({ status: 201 });
+    expect(await admin.call('POST', '/admin/v1/agents', { agent_id: silentId, tenant_id: tenant, a2a_url: silent.url })).toMatchObject({
+      status: 201,
+    });
     const agent = await connectAgent(noKey.url, { token: senderToken });
     try {
       const ack = await agent.call('send', { to_agent_id: silentId, content: [{ type: 'text', text: 'anyone?' }], expect_result: true });

@@ -27,8 +27,10 @@ export function presentAgent(a: Agent) {
     created_at: a.createdAt.toISOString(),
     updated_at: a.updatedAt.toISOString(),
     // A remote A2A agent: its URL, and of its credential only whether there is one and its type.
-    a2a_url: a.a2aUrl,
-    a2a_credential: a.a2aCredentialType === null ? null : { type: a.a2aCredentialType, configured: true },
+    ...(a.a2aUrl !== null && {
+      a2a_url: a.a2aUrl,
+      a2a_credential: a.a2aCredentialType === null ? null : { type: a.a2aCredentialType, configured: true as const },
+    }),
   };
 }
 

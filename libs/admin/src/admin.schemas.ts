@@ -27,18 +27,23 @@ export const pageQuerySchema = z.strictObject({
 
 export const tenantCreateSchema = z.strictObject({ tenant_id: tenantId, name: z.string().min(1).max(200) });
 
-export const agentCreateSchema = z.strictObject({
-  agent_id: agentId,
-  tenant_id: tenantId,
-  agent_name: z.string().min(1).max(128).optional(),
-  capabilities: capabilities.optional(),
-  description: z.string().max(2000).nullable().optional(),
-  metadata: metadata.optional(),
-  status: status.optional(),
-  /** A remote A2A agent (contract §9): its base or card URL, and what to present to it. */
-  a2a_url: a2aUrlSchema.optional(),
-  a2a_credential: a2aCredentialSchema.optional(),
-}).refine((b) => b.a2a_credential === undefined || b.a2a_url !== undefined, { error: 'a2a_credential needs a2a_url', path: ['a2a_credential'] });
+export const agentCreateSchema = z
+  .strictObject({
+    agent_id: agentId,
+    tenant_id: tenantId,
+    agent_name: z.string().min(1).max(128).optional(),
+    capabilities: capabilities.optional(),
+    description: z.string().max(2000).nullable().optional(),
+    metadata: metadata.optional(),
+    status: status.optional(),
+    /** A remote A2A agent (contract §9): its base or card URL, and what to present to it. */
+    a2a_url: a2aUrlSchema.optional(),
+    a2a_credential: a2aCredentialSchema.optional(),
+  })
+  .refine((b) => b.a2a_credential === undefined || b.a2a_url !== undefined, {
+    error: 'a2a_credential needs a2a_url',
+    path: ['a2a_credential'],
+  });
 
 export const agentUpdateSchema = z
   .strictObject({

@@ -61,11 +61,12 @@ export const ADMIN_RESPONSES = {
     status: z.enum(['enabled', 'disabled']),
     created_at: iso,
     updated_at: iso,
-    a2a_url: z.string().nullable().describe('a remote A2A agent: the URL the gateway calls (contract §9)'),
+    a2a_url: z.string().optional().describe('a remote A2A agent only: the URL the gateway calls (contract §9)'),
     a2a_credential: z
       .object({ type: z.enum(['bearer', 'header']), configured: z.literal(true) })
       .nullable()
-      .describe('whether a credential is stored for the remote; never the credential itself'),
+      .optional()
+      .describe('a remote A2A agent only: whether a credential is stored for it; never the credential itself'),
   }),
   issuedToken: z.object({
     token_id: z.string(),

@@ -48,7 +48,9 @@ describe('loadConfig', () => {
     expect(problems({ SECRETS_KEY_PREVIOUS: 'p'.repeat(40) })).toEqual([
       'SECRETS_KEY_PREVIOUS needs SECRETS_KEY (the key new credentials are sealed with)',
     ]);
-    expect(problems({ A2A_EGRESS_ALLOW: 'agents.example.com,http://x/y' })[0]).toMatch(/^A2A_EGRESS_ALLOW must list host names.*"http:\/\/x\/y"/);
+    expect(problems({ A2A_EGRESS_ALLOW: 'agents.example.com,http://x/y' })[0]).toMatch(
+      /^A2A_EGRESS_ALLOW must list host names.*"http:\/\/x\/y"/,
+    );
     const config = loadConfig({ SECRETS_KEY: 's'.repeat(32), A2A_EGRESS_ALLOW: 'agents.example.com:443, 10.0.0.0/8, 127.0.0.1:9000' }, '0');
     expect(config.secrets).toEqual({ key: 's'.repeat(32), previousKeys: [] });
     expect(config.a2aOutbound.egressAllow).toEqual([

@@ -665,7 +665,8 @@ export function loadConfig(env: NodeJS.ProcessEnv, version: string): GatewayConf
         'AUTH_METHODS includes mtls: set TLS_CERT, TLS_KEY and TLS_CLIENT_CA, or TRUSTED_PROXIES for a TLS-terminating proxy sending X-Forwarded-Client-Cert',
       );
     }
-    if (p.SECRETS_KEY_PREVIOUS && !p.SECRETS_KEY) problems.push('SECRETS_KEY_PREVIOUS needs SECRETS_KEY (the key new credentials are sealed with)');
+    if (p.SECRETS_KEY_PREVIOUS && !p.SECRETS_KEY)
+      problems.push('SECRETS_KEY_PREVIOUS needs SECRETS_KEY (the key new credentials are sealed with)');
     if (p.SECRETS_KEY && p.SECRETS_KEY === p.SECRETS_KEY_PREVIOUS) problems.push('SECRETS_KEY_PREVIOUS must differ from SECRETS_KEY');
     if (p.HEARTBEAT_TIMEOUT_S <= p.HEARTBEAT_INTERVAL_S) {
       problems.push(

@@ -58,7 +58,12 @@ export class AgentRepository {
     try {
       const { a2aUrl, a2aCredential, ...fields } = agent;
       return await this.prisma.agent.create({
-        data: { ...fields, metadata: agent.metadata as Prisma.InputJsonObject, a2aUrl: a2aUrl ?? null, ...credentialColumns(a2aCredential) },
+        data: {
+          ...fields,
+          metadata: agent.metadata as Prisma.InputJsonObject,
+          a2aUrl: a2aUrl ?? null,
+          ...credentialColumns(a2aCredential),
+        },
       });
     } catch (error) {
       const code = prismaErrorCode(error);

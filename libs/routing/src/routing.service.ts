@@ -238,7 +238,7 @@ export class RoutingService implements OnModuleInit {
 
   /** A registered remote agent as a target, or the answer for an agent that is not connected. */
   private async resolveRemote(agentId: string): Promise<ResolvedAgent> {
-    let remote: RemoteAgent | null = null;
+    let remote: RemoteAgent | null;
     try {
       remote = (await this.remotes?.find(agentId)) ?? null;
     } catch (error) {

@@ -66,9 +66,13 @@ export class SecretBox {
   /** Seals `plaintext` for `context` (what it belongs to). Throws INVALID_MESSAGE without SECRETS_KEY. */
   seal(plaintext: string, context: string): SealedSecret {
     if (!this.current) {
-      throw new GatewayError('INVALID_MESSAGE', 'storing a credential needs SECRETS_KEY (at least 32 characters) in the gateway configuration', {
-        reason: 'secrets_key_missing',
-      });
+      throw new GatewayError(
+        'INVALID_MESSAGE',
+        'storing a credential needs SECRETS_KEY (at least 32 characters) in the gateway configuration',
+        {
+          reason: 'secrets_key_missing',
+        },
+      );
     }
     const iv = randomBytes(12);
     const cipher = createCipheriv('aes-256-gcm', this.current.key, iv);

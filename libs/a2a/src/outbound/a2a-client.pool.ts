@@ -72,7 +72,9 @@ export class A2aClientPool {
     }
     const parsed = a2aCredentialSchema.safeParse(json);
     if (!parsed.success) {
-      throw new GatewayError('UNAVAILABLE', `the stored credential of "${row.id}" is not usable; store it again`, { reason: 'secret_unreadable' });
+      throw new GatewayError('UNAVAILABLE', `the stored credential of "${row.id}" is not usable; store it again`, {
+        reason: 'secret_unreadable',
+      });
     }
     return parsed.data;
   }

@@ -4,7 +4,12 @@ import type { MessageEvent } from '#libs/protocol';
 import { isSettled, toResult, toSendMessageRequest } from './a2a-message.mapping.js';
 
 const text = (value: string): Part => ({ content: { $case: 'text', value }, metadata: undefined, filename: '', mediaType: 'text/plain' });
-const data = (value: unknown): Part => ({ content: { $case: 'data', value }, metadata: undefined, filename: '', mediaType: 'application/json' });
+const data = (value: unknown): Part => ({
+  content: { $case: 'data', value },
+  metadata: undefined,
+  filename: '',
+  mediaType: 'application/json',
+});
 const message = (parts: Part[]): Message => ({
   messageId: 'm-1',
   contextId: 'c-1',
@@ -42,7 +47,10 @@ describe('gateway message → A2A SendMessage', () => {
     const request = toSendMessageRequest(event);
     expect(request.message).toMatchObject({ messageId: 'msg-1', contextId: 'conv-1', role: Role.ROLE_USER });
     expect(request.message?.parts).toEqual([text('hi'), data({ n: 1 })]);
-    expect(request.message?.metadata).toEqual({ trace: 'x', agent_gateway: { from_agent_id: 'planner', conversation_id: 'conv-1', message_id: 'msg-1' } });
+    expect(request.message?.metadata).toEqual({
+      trace: 'x',
+      agent_gateway: { from_agent_id: 'planner', conversation_id: 'conv-1', message_id: 'msg-1' },
+    });
   });
 });
 

@@ -32,7 +32,12 @@ function toPart(part: ContentPart): Part {
 }
 
 /** Task states after which nothing more comes. */
-const TERMINAL = new Set([TaskState.TASK_STATE_COMPLETED, TaskState.TASK_STATE_FAILED, TaskState.TASK_STATE_CANCELED, TaskState.TASK_STATE_REJECTED]);
+const TERMINAL = new Set([
+  TaskState.TASK_STATE_COMPLETED,
+  TaskState.TASK_STATE_FAILED,
+  TaskState.TASK_STATE_CANCELED,
+  TaskState.TASK_STATE_REJECTED,
+]);
 /** States in which the task waits for the client: the gateway relays no second turn, so they end the conversation. */
 const INTERRUPTED = new Set([TaskState.TASK_STATE_INPUT_REQUIRED, TaskState.TASK_STATE_AUTH_REQUIRED]);
 
@@ -57,7 +62,12 @@ export function isTask(reply: Message | Task): reply is Task {
 export function toResult(reply: Message | Task, conversationId: string, fromAgentId: string): ResultEvent {
   const base = { conversation_id: conversationId, from_agent_id: fromAgentId };
   if (!isTask(reply)) {
-    return { ...base, success: true, result: collapse(reply.parts), metadata: { a2a: { message_id: reply.messageId, context_id: reply.contextId } } };
+    return {
+      ...base,
+      success: true,
+      result: collapse(reply.parts),
+      metadata: { a2a: { message_id: reply.messageId, context_id: reply.contextId } },
+    };
   }
   const state = reply.status?.state ?? TaskState.TASK_STATE_UNSPECIFIED;
   const metadata = { a2a: { task_id: reply.id, context_id: reply.contextId, state: TaskState[state] ?? String(state) } };

@@ -17,7 +17,11 @@ import { RemoteAgentRegistration } from './remote-agent.registration.js';
 @Module({
   imports: [IdentityModule, SecretsModule],
   providers: [
-    { provide: EgressPolicy, inject: [GATEWAY_CONFIG], useFactory: (config: GatewayConfig) => new EgressPolicy(config.a2aOutbound.egressAllow) },
+    {
+      provide: EgressPolicy,
+      inject: [GATEWAY_CONFIG],
+      useFactory: (config: GatewayConfig) => new EgressPolicy(config.a2aOutbound.egressAllow),
+    },
     RemoteAgentDirectory,
     RemoteAgentRegistration,
     A2aClientPool,

@@ -139,9 +139,9 @@ export class A2aOutboundService implements RemoteAgents {
 
   /** The sender's time is up (routing answers TIMEOUT): ask the remote to stop, best effort. */
   private abandon(client: Client, taskId: string, agentId: string): void {
-    client.cancelTask({ tenant: '', id: taskId, metadata: undefined }, { signal: AbortSignal.timeout(this.config.a2aOutbound.timeoutMs) }).catch(
-      (error: Error) => this.logger.debug(`CancelTask of a timed-out task of ${agentId} failed: ${error.name}`),
-    );
+    client
+      .cancelTask({ tenant: '', id: taskId, metadata: undefined }, { signal: AbortSignal.timeout(this.config.a2aOutbound.timeoutMs) })
+      .catch((error: Error) => this.logger.debug(`CancelTask of a timed-out task of ${agentId} failed: ${error.name}`));
   }
 
   /**
@@ -154,7 +154,9 @@ export class A2aOutboundService implements RemoteAgents {
     const cause = (error as { cause?: unknown })?.cause;
     if (cause instanceof GatewayError) return cause;
     if ((error as Error)?.name === 'TimeoutError' || (error as Error)?.name === 'AbortError') {
-      return new GatewayError('TIMEOUT', `remote agent "${agentId}" ${what} in time (DELIVERY_TIMEOUT_MS)`, { reason: 'a2a_remote_timeout' });
+      return new GatewayError('TIMEOUT', `remote agent "${agentId}" ${what} in time (DELIVERY_TIMEOUT_MS)`, {
+        reason: 'a2a_remote_timeout',
+      });
     }
     const name = (error as Error)?.name ?? 'Error';
     const code = (error as { envelopeCode?: unknown; code?: unknown })?.envelopeCode ?? (error as { code?: unknown })?.code;

@@ -1,3 +1,4 @@
+import type * as dns from 'node:dns/promises';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -14,7 +15,7 @@ import { EgressPolicy } from './egress.policy.js';
  */
 const answers = new Map<string, { address: string; family: number }[]>();
 vi.mock('node:dns/promises', async (importOriginal) => {
-  const real = await importOriginal<typeof import('node:dns/promises')>();
+  const real = await importOriginal<typeof dns>();
   return {
     ...real,
     lookup: (host: string, options: unknown) => {
@@ -74,7 +75,11 @@ describe('egressFetch', () => {
 
   it('connects to the address it resolved and checked, with the host name kept in Host, and adds the credential header', async () => {
     const fetchImpl = egressFetch(policy('127.0.0.1/32'), limits, [['authorization', 'Bearer t0ken']]);
-    const response = await fetchImpl(`http://agent.egress.test:${port}/rpc?x=1`, { method: 'POST', body: '{"a":1}', headers: { 'content-type': 'application/json' } });
+    const response = await fetchImpl(`http://agent.egress.test:${port}/rpc?x=1`, {
+      method: 'POST',
+      body: '{"a":1}',
+      headers: { 'content-type': 'application/json' },
+    });
     expect(response.status).toBe(200);
     expect(await response.json()).toEqual({ ok: true, method: 'POST' });
     const request = seen.at(-1)!;
@@ -105,7 +110,10 @@ describe('egressFetch', () => {
 
   it('refuses a body over the size cap, declared or streamed', async () => {
     const fetchImpl = egressFetch(policy(`127.0.0.1:${port}`), limits);
-    expect(await refusalOf(fetchImpl(`http://127.0.0.1:${port}/big`))).toMatchObject({ code: 'PAYLOAD_TOO_LARGE', reason: 'a2a_response_too_large' });
+    expect(await refusalOf(fetchImpl(`http://127.0.0.1:${port}/big`))).toMatchObject({
+      code: 'PAYLOAD_TOO_LARGE',
+      reason: 'a2a_response_too_large',
+    });
     expect(await refusalOf(fetchImpl(`http://127.0.0.1:${port}/big-chunked`))).toMatchObject({ code: 'PAYLOAD_TOO_LARGE' });
   });
 
@@ -113,7 +121,9 @@ describe('egressFetch', () => {
     const fetchImpl = egressFetch(policy(`127.0.0.1:${port}`), { ...limits, timeoutMs: 300 });
     expect(await refusalOf(fetchImpl(`http://127.0.0.1:${port}/hang`))).toMatchObject({ code: 'TIMEOUT', reason: 'a2a_remote_timeout' });
     const abort = new AbortController();
-    const pending = egressFetch(policy(`127.0.0.1:${port}`), { ...limits, timeoutMs: 60_000 })(`http://127.0.0.1:${port}/hang`, { signal: abort.signal });
+    const pending = egressFetch(policy(`127.0.0.1:${port}`), { ...limits, timeoutMs: 60_000 })(`http://127.0.0.1:${port}/hang`, {
+      signal: abort.signal,
+    });
     abort.abort();
     expect(await refusalOf(pending)).toMatchObject({ code: 'TIMEOUT' });
   });

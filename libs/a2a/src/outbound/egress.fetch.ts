@@ -43,7 +43,12 @@ export function egressFetch(egress: EgressPolicy, limits: EgressLimits, headers:
   };
 }
 
-async function resolve(egress: EgressPolicy, target: EgressTarget, timeoutMs: number, signal: AbortSignal): Promise<{ address: string; family: number }> {
+async function resolve(
+  egress: EgressPolicy,
+  target: EgressTarget,
+  timeoutMs: number,
+  signal: AbortSignal,
+): Promise<{ address: string; family: number }> {
   if (target.ip) return { address: target.ip, family: target.ip.includes(':') ? 6 : 4 };
   let addresses: { address: string; family: number }[];
   try {
@@ -58,7 +63,8 @@ async function resolve(egress: EgressPolicy, target: EgressTarget, timeoutMs: nu
   // Every address the name has must be allowed: the one connected to is the first.
   for (const { address } of addresses) egress.checkAddress(target, address);
   const first = addresses[0];
-  if (!first) throw new GatewayError('UNAVAILABLE', `remote A2A agent host ${target.host} has no address`, { reason: 'a2a_remote_unreachable' });
+  if (!first)
+    throw new GatewayError('UNAVAILABLE', `remote A2A agent host ${target.host} has no address`, { reason: 'a2a_remote_unreachable' });
   return first;
 }
 
@@ -92,8 +98,12 @@ function send(
     const onAbort = (): void =>
       fail(
         deadline.aborted
-          ? new GatewayError('TIMEOUT', `remote A2A agent at ${where} did not answer within A2A_EGRESS_TIMEOUT_MS`, { reason: 'a2a_remote_timeout' })
-          : new GatewayError('TIMEOUT', `call to the remote A2A agent at ${where} was abandoned (its time is up)`, { reason: 'a2a_remote_timeout' }),
+          ? new GatewayError('TIMEOUT', `remote A2A agent at ${where} did not answer within A2A_EGRESS_TIMEOUT_MS`, {
+              reason: 'a2a_remote_timeout',
+            })
+          : new GatewayError('TIMEOUT', `call to the remote A2A agent at ${where} was abandoned (its time is up)`, {
+              reason: 'a2a_remote_timeout',
+            }),
       );
     const options = {
       method,
@@ -110,9 +120,13 @@ function send(
       const status = response.statusCode ?? 0;
       if (status >= 300 && status < 400) {
         return fail(
-          new GatewayError('UNAVAILABLE', `remote A2A agent at ${where} answered with a redirect (HTTP ${status}); redirects are not followed`, {
-            reason: 'a2a_redirect_refused',
-          }),
+          new GatewayError(
+            'UNAVAILABLE',
+            `remote A2A agent at ${where} answered with a redirect (HTTP ${status}); redirects are not followed`,
+            {
+              reason: 'a2a_redirect_refused',
+            },
+          ),
         );
       }
       readBody(response, limits.maxResponseBytes, where)
@@ -126,7 +140,11 @@ function send(
     });
     const connectTimer = setTimeout(
       () =>
-        fail(new GatewayError('TIMEOUT', `could not connect to the remote A2A agent at ${where} within A2A_EGRESS_CONNECT_TIMEOUT_MS`, { reason: 'a2a_remote_timeout' })),
+        fail(
+          new GatewayError('TIMEOUT', `could not connect to the remote A2A agent at ${where} within A2A_EGRESS_CONNECT_TIMEOUT_MS`, {
+            reason: 'a2a_remote_timeout',
+          }),
+        ),
       limits.connectTimeoutMs,
     );
     connectTimer.unref();
@@ -168,15 +186,24 @@ function readBody(response: IncomingMessage, maxBytes: number, where: string): P
     });
     response.once('end', () => resolvePromise(Buffer.concat(chunks)));
     response.once('error', (error) =>
-      reject(new GatewayError('UNAVAILABLE', `the answer of the remote A2A agent at ${where} broke off`, { reason: 'a2a_remote_unreachable', cause: error })),
+      reject(
+        new GatewayError('UNAVAILABLE', `the answer of the remote A2A agent at ${where} broke off`, {
+          reason: 'a2a_remote_unreachable',
+          cause: error,
+        }),
+      ),
     );
   });
 }
 
 function tooLarge(where: string, maxBytes: number): GatewayError {
-  return new GatewayError('PAYLOAD_TOO_LARGE', `the answer of the remote A2A agent at ${where} is over A2A_EGRESS_MAX_RESPONSE_BYTES (${maxBytes})`, {
-    reason: 'a2a_response_too_large',
-  });
+  return new GatewayError(
+    'PAYLOAD_TOO_LARGE',
+    `the answer of the remote A2A agent at ${where} is over A2A_EGRESS_MAX_RESPONSE_BYTES (${maxBytes})`,
+    {
+      reason: 'a2a_response_too_large',
+    },
+  );
 }
 
 function toResponse(response: IncomingMessage, bytes: Buffer): Response {
@@ -201,12 +228,21 @@ async function withTimeout<T>(promise: Promise<T>, timeoutMs: number, signal: Ab
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(
-      () => reject(new GatewayError('TIMEOUT', `${target.host} did not resolve within A2A_EGRESS_CONNECT_TIMEOUT_MS`, { reason: 'a2a_remote_timeout' })),
+      () =>
+        reject(
+          new GatewayError('TIMEOUT', `${target.host} did not resolve within A2A_EGRESS_CONNECT_TIMEOUT_MS`, {
+            reason: 'a2a_remote_timeout',
+          }),
+        ),
       timeoutMs,
     );
-    signal.addEventListener('abort', () => reject(new GatewayError('TIMEOUT', `call to ${target.host} abandoned`, { reason: 'a2a_remote_timeout' })), {
-      once: true,
-    });
+    signal.addEventListener(
+      'abort',
+      () => reject(new GatewayError('TIMEOUT', `call to ${target.host} abandoned`, { reason: 'a2a_remote_timeout' })),
+      {
+        once: true,
+      },
+    );
   });
   try {
     return await Promise.race([promise, timeout]);

@@ -116,7 +116,9 @@ describe('EgressPolicy', () => {
       expect(allows(egress, 'https://agents.example.com/', address), address).toBe(false);
     }
     const target = egress.checkUrl(new URL('https://agents.example.com/'));
-    expect(refusal(() => egress.checkAddress(target, '169.254.169.254'))).toMatch(/resolves to 169\.254\.169\.254, a metadata address.*A2A_EGRESS_ALLOW/);
+    expect(refusal(() => egress.checkAddress(target, '169.254.169.254'))).toMatch(
+      /resolves to 169\.254\.169\.254, a metadata address.*A2A_EGRESS_ALLOW/,
+    );
   });
 
   it('refuses special address literals unless an IP or CIDR entry covers them', () => {

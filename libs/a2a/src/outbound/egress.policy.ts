@@ -63,9 +63,7 @@ export class EgressPolicy {
     const kind = addressClass(plain);
     if (kind !== 'public') {
       const via = target.ip ? '' : `${target.host} resolves to `;
-      throw refused(
-        `${via}${address}, a ${kind} address, which is refused unless an IP or CIDR entry of A2A_EGRESS_ALLOW covers it`,
-      );
+      throw refused(`${via}${address}, a ${kind} address, which is refused unless an IP or CIDR entry of A2A_EGRESS_ALLOW covers it`);
     }
     if (!target.ip && this.nameListed(target)) return;
     throw notListed(target);
