@@ -29,6 +29,9 @@ export interface A2AHandlerDeps {
 type Params<M extends keyof A2ARequestHandler> = Parameters<A2ARequestHandler[M]>[0];
 
 const logger = new Logger('A2A');
+// A resubscribed stream re-reads its task this often, and ends this long after the task's time-out.
+const RESUBSCRIBE_POLL_MS = 5_000;
+const RESUBSCRIBE_GRACE_MS = 60_000;
 
 /**
  * The A2A server of one agent for one authenticated caller (one JSON-RPC request): the SDK's
@@ -126,7 +129,16 @@ export class A2AAgentHandler implements A2ARequestHandler {
       const stored = await this.visibleTask(params.id);
       if (isFinal(stored.task)) throw new UnsupportedOperationError(`task ${params.id} has ended; read it with GetTask`);
       yield { payload: { $case: 'task', value: stored.task } };
-      yield* this.finalEvents(await changes.final());
+      // The change comes over pub/sub (at most once): re-read the task now and then in case it was
+      // missed, and give up once its time is surely over (its node died before it ended).
+      const giveUpAt = Date.now() + this.deps.config.a2a.timeoutMs + RESUBSCRIBE_GRACE_MS;
+      for (;;) {
+        const ended = await changes.final(RESUBSCRIBE_POLL_MS);
+        if (ended) return yield* this.finalEvents(ended);
+        const now = await this.deps.tasks.load(params.id).catch(() => null);
+        if (now && isFinal(now.task)) return yield* this.finalEvents(now.task);
+        if (Date.now() > giveUpAt) return;
+      }
     } finally {
       stop();
     }
@@ -282,8 +294,15 @@ class ChangeQueue {
     this.wake?.(task);
   }
 
-  final(): Promise<Task> {
+  /** The final change, or null after `waitMs` without one. */
+  final(waitMs: number): Promise<Task | null> {
     if (this.last) return Promise.resolve(this.last);
-    return new Promise((resolve) => (this.wake = resolve));
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(null), waitMs);
+      this.wake = (task) => {
+        clearTimeout(timer);
+        resolve(task);
+      };
+    });
   }
 }
