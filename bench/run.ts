@@ -30,6 +30,7 @@ import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { writeFileSync } from 'node:fs';
 import pg from 'pg';
+import { benchA2A } from './a2a.js';
 import { BENCH_ADMIN_TOKEN, adminCall } from './admin.js';
 import { exportMillion, routingLag, writerAgainstCopy } from './audit.js';
 import { benchConnects, type ConnectFigures } from './connects.js';
@@ -254,6 +255,9 @@ try {
   }
   bare.child.kill('SIGTERM');
 
+  // A2A SendMessage against socket.io request/result, same agent, same gateway.
+  const a2a = await benchA2A({ gatewayUrl, adminUrl: `http://127.0.0.1:${gateway.adminPort}`, seconds, concurrency: inflight });
+
   // Audit: the lag of the records of those rounds, the writer against COPY, a streamed export.
   const db = new pg.Pool({ connectionString: BENCH_DATABASE_URL, max: 2 });
   const lag = await routingLag(db, routingAuth === 'token' ? `bench-routing-${process.pid}` : 'default');
@@ -325,6 +329,8 @@ try {
     ratio_websocket_over_socketio: +median(transportRatios).toFixed(3),
     gateway_no_durable_wait: noWaitRun,
     ratio_durable_wait_over_no_wait: +median(waitRatios).toFixed(3),
+    a2a,
+    ratio_a2a_over_socketio_request: +(a2a.a2a_send_message.requests_per_s / a2a.socketio_request_result.requests_per_s).toFixed(3),
     audit_lag: lag.map((l) => ({ ...l, gateway: nodeNames.get(l.node_id) ?? l.node_id })),
     audit_writes: writes,
     audit_export: exported,
@@ -354,6 +360,16 @@ try {
   console.log(
     `durable wait / no wait throughput: ${summary.ratio_durable_wait_over_no_wait} (rounds: ${waitRatios.map((r) => r.toFixed(3)).join(', ')})`,
   );
+  console.log('');
+  console.log(`request → result, ${inflight} in flight, load in the bench process   requests/s    p50 ms   p99 ms   errors`);
+  for (const [name, f] of [
+    ['A2A SendMessage (@a2a-js/sdk client)', a2a.a2a_send_message],
+    ['socket.io send with expect_result → result', a2a.socketio_request_result],
+  ] as const) {
+    const figures = [f.requests_per_s, f.p50_ms, f.p99_ms, f.errors].map((v, i) => String(v).padStart(i === 0 ? 12 : 9));
+    console.log(`${name.padEnd(63)}${figures.join(' ')}`);
+  }
+  console.log(`A2A / socket.io request throughput: ${summary.ratio_a2a_over_socketio_request}`);
   console.log('');
   console.log('audit lag under the routing load (row written − event)   records   p50 ms   p99 ms   max ms   drain ms');
   for (const l of summary.audit_lag) {

@@ -9,10 +9,10 @@ import { startGateway, type GatewayProcess } from './support/gateway-process.js'
 import { createTestPki, type Issued, type TestPki } from './support/pki.js';
 import { openWs } from './support/ws-agent.js';
 
-/** A GET over http(s) with full control of TLS and the source address. */
+/** A GET (or a POST of JSON) over http(s) with full control of TLS and the source address. */
 function get(
   url: string,
-  options: { cert?: Issued; ca?: string; headers?: Record<string, string>; localAddress?: string } = {},
+  options: { cert?: Issued; ca?: string; headers?: Record<string, string>; localAddress?: string; post?: unknown } = {},
 ): Promise<{ status: number; body: Record<string, unknown> }> {
   const target = new URL(url);
   const request = target.protocol === 'https:' ? httpsRequest : httpRequest;
@@ -20,8 +20,8 @@ function get(
     const req = request(
       target,
       {
-        method: 'GET',
-        headers: options.headers ?? {},
+        method: options.post === undefined ? 'GET' : 'POST',
+        headers: { ...(options.post !== undefined && { 'content-type': 'application/json' }), ...options.headers },
         ...(options.localAddress && { localAddress: options.localAddress }),
         ...(options.ca && { ca: options.ca }),
         ...(options.cert && { cert: options.cert.certPem, key: options.cert.keyPem }),
@@ -33,7 +33,7 @@ function get(
       },
     );
     req.on('error', reject);
-    req.end();
+    req.end(options.post === undefined ? undefined : JSON.stringify(options.post));
   });
 }
 
@@ -108,6 +108,49 @@ describe('mTLS client certificates (AUTH_METHODS=mtls)', () => {
       status: 200,
       body: { status: 'running' },
     });
+  });
+
+  it('serves A2A over TLS to a caller with a client certificate: an https card with the mTLS scheme, SendMessage', async () => {
+    const callerId = await admin.agent(tenant);
+    await bind(callerId, { subject_cn: callerId });
+    const callerCert = pki.issueClient({ cn: callerId });
+    const targetId = await admin.agent(tenant);
+    await bind(targetId, { subject_cn: targetId });
+    const target = await connectAgent(gateway.url, {
+      agentId: targetId,
+      tls: tlsOf(pki.issueClient({ cn: targetId })),
+      onMessage: (message, ack) => {
+        ack({ status: 'received' });
+        void target.call('result', { conversation_id: message.conversation_id, success: true, result: 'over tls' });
+      },
+    });
+    open.push(target);
+    const card = await get(`${gateway.url}/a2a/${targetId}/.well-known/agent-card.json`, { ca: pki.caCertPem, cert: callerCert });
+    expect(card).toMatchObject({
+      status: 200,
+      body: {
+        supportedInterfaces: [{ url: `${gateway.url}/a2a/${targetId}`, protocolVersion: '1.0' }, { protocolVersion: '0.3' }],
+        securitySchemes: { mtls: { mtlsSecurityScheme: {} }, apiToken: {} },
+      },
+    });
+    expect(gateway.url).toMatch(/^https:/);
+    const sent = await get(`${gateway.url}/a2a/${targetId}`, {
+      ca: pki.caCertPem,
+      cert: callerCert,
+      post: {
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'SendMessage',
+        params: { message: { messageId: 'm-1', role: 'ROLE_USER', parts: [{ text: 'hello' }] } },
+      },
+    });
+    expect(sent).toMatchObject({
+      status: 200,
+      body: { id: 1, result: { task: { status: { state: 'TASK_STATE_COMPLETED' }, artifacts: [{ parts: [{ text: 'over tls' }] }] } } },
+    });
+    expect(target.messages[0]).toMatchObject({ from_agent_id: callerId, content: [{ type: 'text', text: 'hello' }] });
+    const foreign = await get(`${gateway.url}/a2a/${targetId}/.well-known/agent-card.json`, { ca: pki.caCertPem, cert: pki.foreignClient });
+    expect(foreign.status).toBe(401);
   });
 
   it('authenticates the plain WebSocket transport (wss) by client certificate, and refuses a foreign one', async () => {

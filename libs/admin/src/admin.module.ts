@@ -1,7 +1,7 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_GUARD, APP_PIPE } from '@nestjs/core';
 import { PassportModule } from '@nestjs/passport';
-import { A2aOutboundModule } from '#libs/a2a';
+import { A2AOutboundModule } from '#libs/a2a';
 import { AuthThrottleModule, OidcIssuerClient } from '#libs/auth';
 import type { GatewayConfig } from '#libs/config';
 import { SessionAdminModule } from '#libs/routing';
@@ -32,7 +32,7 @@ export class AdminModule {
   static forRoot(config: GatewayConfig): DynamicModule {
     return {
       module: AdminModule,
-      imports: [IdentityModule, AuthThrottleModule, PassportModule, PolicyModule, RateLimitModule, SessionAdminModule, A2aOutboundModule],
+      imports: [IdentityModule, AuthThrottleModule, PassportModule, PolicyModule, RateLimitModule, SessionAdminModule, A2AOutboundModule],
       controllers: [
         HealthController,
         MetricsController,

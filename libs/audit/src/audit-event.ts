@@ -6,6 +6,7 @@ export const AUDIT_ACTIONS = [
   'message.routed',
   'message.denied',
   'message.rate_limited',
+  'message.canceled',
   'topic.publish',
   'topic.subscribe',
   'credential.created',

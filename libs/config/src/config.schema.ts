@@ -454,6 +454,22 @@ export const CONFIG_KEYS = {
     '3600',
     int(60, 30 * 86400),
   ),
+  A2A_PUBLIC_URL: key(
+    'Base URL of the agent plane as A2A clients reach it (`https://agents.example.com`), used in the agent cards. When unset, a card names the origin of the request that fetched it (its Host header): set it behind a proxy.',
+    undefined,
+    url(['https:', 'http:']).optional(),
+  ),
+  A2A_TIMEOUT_MS: key(
+    "How long an A2A task waits for the agent's `result` before it ends `FAILED` (naming `TIMEOUT`).",
+    '30000',
+    int(100, 3_600_000),
+  ),
+  A2A_TASK_TTL_S: key('How long an A2A task is kept in Redis for `GetTask`, counted from its last change.', '86400', int(60, 30 * 86400)),
+  A2A_STREAM_KEEPALIVE_S: key(
+    'Interval of the SSE comment lines that keep an idle A2A stream (`SendStreamingMessage`, `SubscribeToTask`) open through proxies.',
+    '15',
+    int(1, 300),
+  ),
   NODE_TIMEOUT_S: key(
     'A node that has not refreshed its liveness in Redis for this long is dead: its agents leave the directory and sends to them answer `AGENT_NOT_FOUND` at once. Refreshed every third of it.',
     '5',
@@ -587,6 +603,8 @@ export interface GatewayConfig {
   rateLimits: { failureMode: 'closed' | 'open'; defaults: RateLimitDefaults };
   heartbeat: { intervalS: number; timeoutS: number };
   routing: { deliveryTimeoutMs: number; defaultResultTimeoutMs: number; conversationTtlS: number; nodeTimeoutS: number };
+  /** The A2A server of every agent (contract §9, inbound). */
+  a2a: { publicUrl: string | null; timeoutMs: number; taskTtlS: number; streamKeepAliveS: number };
   shutdown: { graceMs: number };
   /** Sealing stored credentials (`SECRETS_KEY`); `key` undefined: none can be stored. */
   secrets: { key: string | undefined; previousKeys: string[] };
@@ -772,6 +790,12 @@ export function loadConfig(env: NodeJS.ProcessEnv, version: string): GatewayConf
       defaultResultTimeoutMs: p.RESULT_TIMEOUT_MS,
       conversationTtlS: p.CONVERSATION_TTL_S,
       nodeTimeoutS: p.NODE_TIMEOUT_S,
+    },
+    a2a: {
+      publicUrl: p.A2A_PUBLIC_URL?.replace(/\/+$/, '') ?? null,
+      timeoutMs: p.A2A_TIMEOUT_MS,
+      taskTtlS: p.A2A_TASK_TTL_S,
+      streamKeepAliveS: p.A2A_STREAM_KEEPALIVE_S,
     },
     shutdown: { graceMs: p.SHUTDOWN_GRACE_MS },
     secrets: { key: p.SECRETS_KEY, previousKeys: p.SECRETS_KEY_PREVIOUS ? [p.SECRETS_KEY_PREVIOUS] : [] },

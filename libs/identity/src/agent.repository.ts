@@ -4,7 +4,7 @@ import { CURSOR_KEYS, GatewayError, cursorCodec } from '#libs/protocol';
 import { pageOf, type Page, type PageRequest } from './paging.js';
 
 /** A remote A2A agent's credential as stored: sealed (libs/secrets), with its type and key id. */
-export interface SealedA2aCredential {
+export interface SealedA2ACredential {
   type: 'bearer' | 'header';
   ciphertext: string;
   keyId: string;
@@ -24,7 +24,7 @@ export interface AgentCreate {
   status?: AgentStatus;
   /** A remote A2A agent's URL (issue 13): the gateway calls it instead of waiting for a connection. */
   a2aUrl?: string | null;
-  a2aCredential?: SealedA2aCredential | null;
+  a2aCredential?: SealedA2ACredential | null;
 }
 
 /** The fields an admin may change. */
@@ -37,7 +37,7 @@ export interface AgentChange {
   /** null: no longer a remote agent (its credential goes too). */
   a2aUrl?: string | null;
   /** null: no credential. */
-  a2aCredential?: SealedA2aCredential | null;
+  a2aCredential?: SealedA2ACredential | null;
 }
 
 /** Filters of the agent list. */
@@ -148,7 +148,7 @@ export class AgentRepository {
   }
 }
 
-function credentialColumns(credential: SealedA2aCredential | null | undefined) {
+function credentialColumns(credential: SealedA2ACredential | null | undefined) {
   return {
     a2aCredentialType: credential?.type ?? null,
     a2aCredentialCiphertext: credential?.ciphertext ?? null,

@@ -7,7 +7,7 @@ export type { ApiTokenOptions, CertificateSelector, CredentialKind, IssuedApiTok
 export { IdentityEventsBus } from './identity-events.bus.js';
 export type { IdentityEvent } from './identity-events.bus.js';
 export { AgentRepository } from './agent.repository.js';
-export type { AgentChange, AgentCreate, AgentFilter, RemoteAgentRow, SealedA2aCredential } from './agent.repository.js';
+export type { AgentChange, AgentCreate, AgentFilter, RemoteAgentRow, SealedA2ACredential } from './agent.repository.js';
 export { ApiTokenRepository } from './api-token.repository.js';
 export type { ApiTokenWithAgent } from './api-token.repository.js';
 export { CertificateBindingRepository } from './certificate-binding.repository.js';

@@ -103,6 +103,19 @@ export class AgentCommandDispatcher {
     }
   }
 
+  /**
+   * Counts a request that routes nothing (an A2A `GetTask`) against the caller's rate limit, as
+   * every event is counted: RATE_LIMIT once over (noted and audited by the guard).
+   */
+  async charge(caller: Caller, event: string): Promise<void> {
+    try {
+      for (const guard of this.guards) await guard.checkRefused?.(caller, event);
+    } catch (error) {
+      if (error instanceof GatewayError) this.metrics.refusals.labels(error.code).inc();
+      throw error;
+    }
+  }
+
   /** The refusal of an event as the client gets it: counted, noted under a request id, audited once. */
   private async refuse(
     caller: Caller,

@@ -27,7 +27,7 @@ const CLIENT_MAX = 1_000;
  * makes `SendMessage` ask the remote to return at once (`returnImmediately`), see docs/a2a.md.
  */
 @Injectable()
-export class A2aClientPool {
+export class A2AClientPool {
   private readonly clients = new TtlCache<Promise<RemoteClient>>(CLIENT_TTL_MS, CLIENT_MAX);
 
   constructor(

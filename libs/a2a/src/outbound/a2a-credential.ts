@@ -40,15 +40,15 @@ export const a2aCredentialSchema = z.discriminatedUnion('type', [
 ]);
 
 /** A remote A2A agent's credential, in clear: only between opening it and sending the request. */
-export type A2aCredential = z.infer<typeof a2aCredentialSchema>;
+export type A2ACredential = z.infer<typeof a2aCredentialSchema>;
 
 /** The request header that carries a credential. */
-export function credentialHeader(credential: A2aCredential): [string, string] {
+export function credentialHeader(credential: A2ACredential): [string, string] {
   return credential.type === 'bearer' ? ['authorization', `Bearer ${credential.token}`] : [credential.name.toLowerCase(), credential.value];
 }
 
 /** The secret part of a credential (what must never appear in a log, an error or a record). */
-export function credentialSecret(credential: A2aCredential): string {
+export function credentialSecret(credential: A2ACredential): string {
   return credential.type === 'bearer' ? credential.token : credential.value;
 }
 

@@ -3,8 +3,8 @@ import { GATEWAY_CONFIG, type GatewayConfig } from '#libs/config';
 import { IdentityModule } from '#libs/identity';
 import { REMOTE_AGENTS } from '#libs/routing';
 import { SecretsModule } from '#libs/secrets';
-import { A2aClientPool } from './a2a-client.pool.js';
-import { A2aOutboundService } from './a2a-outbound.service.js';
+import { A2AClientPool } from './a2a-client.pool.js';
+import { A2AOutboundService } from './a2a-outbound.service.js';
 import { EgressPolicy } from './egress.policy.js';
 import { RemoteAgentDirectory } from './remote-agent.directory.js';
 import { RemoteAgentRegistration } from './remote-agent.registration.js';
@@ -24,10 +24,10 @@ import { RemoteAgentRegistration } from './remote-agent.registration.js';
     },
     RemoteAgentDirectory,
     RemoteAgentRegistration,
-    A2aClientPool,
-    A2aOutboundService,
-    { provide: REMOTE_AGENTS, useExisting: A2aOutboundService },
+    A2AClientPool,
+    A2AOutboundService,
+    { provide: REMOTE_AGENTS, useExisting: A2AOutboundService },
   ],
   exports: [REMOTE_AGENTS, RemoteAgentRegistration],
 })
-export class A2aOutboundModule {}
+export class A2AOutboundModule {}

@@ -5,7 +5,7 @@ import { AuditTrail } from '#libs/audit';
 import { GATEWAY_CONFIG, type GatewayConfig } from '#libs/config';
 import { GatewayError, type MessageEvent, type ResultEvent } from '#libs/protocol';
 import type { RemoteAgent, RemoteAgents } from '#libs/routing';
-import { A2aClientPool } from './a2a-client.pool.js';
+import { A2AClientPool } from './a2a-client.pool.js';
 import { failureResult, isSettled, isTask, toResult, toSendMessageRequest } from './a2a-message.mapping.js';
 import { RemoteAgentDirectory } from './remote-agent.directory.js';
 
@@ -26,15 +26,15 @@ const INFLIGHT_RETRY_MS = 250;
  * polling over streaming.
  */
 @Injectable()
-export class A2aOutboundService implements RemoteAgents {
-  private readonly logger = new Logger('A2aOutbound');
+export class A2AOutboundService implements RemoteAgents {
+  private readonly logger = new Logger('A2AOutbound');
   /** Remote agent → `SendMessage` calls not answered yet (bounded by MAX_INFLIGHT_DELIVERIES_PER_AGENT). */
   private readonly inflight = new Map<string, number>();
 
   constructor(
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
     private readonly directory: RemoteAgentDirectory,
-    private readonly clients: A2aClientPool,
+    private readonly clients: A2AClientPool,
     private readonly audit: AuditTrail,
   ) {}
 

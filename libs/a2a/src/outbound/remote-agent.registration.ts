@@ -1,9 +1,9 @@
 import { lookup } from 'node:dns/promises';
 import { Injectable } from '@nestjs/common';
-import type { SealedA2aCredential } from '#libs/identity';
+import type { SealedA2ACredential } from '#libs/identity';
 import { GatewayError } from '#libs/protocol';
 import { SecretBox } from '#libs/secrets';
-import type { A2aCredential } from './a2a-credential.js';
+import type { A2ACredential } from './a2a-credential.js';
 import { EgressPolicy } from './egress.policy.js';
 
 /**
@@ -41,7 +41,7 @@ export class RemoteAgentRegistration {
   }
 
   /** Seals `credential` for `agentId`; INVALID_MESSAGE when SECRETS_KEY is not set. */
-  seal(agentId: string, credential: A2aCredential): SealedA2aCredential {
+  seal(agentId: string, credential: A2ACredential): SealedA2ACredential {
     const sealed = this.secrets.seal(JSON.stringify(credential), agentId);
     return { type: credential.type, ciphertext: sealed.ciphertext, keyId: sealed.keyId };
   }
