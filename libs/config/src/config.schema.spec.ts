@@ -3,6 +3,16 @@ import { describe, expect, it } from 'vitest';
 import { renderConfigTable } from './config-table.js';
 import { CONFIG_KEYS, ConfigError, loadConfig } from './config.schema.js';
 
+/** The problems `loadConfig` names for `env` (none: it loaded). */
+function problems(env: NodeJS.ProcessEnv): string[] {
+  try {
+    loadConfig(env, '0');
+  } catch (e) {
+    return (e as ConfigError).problems;
+  }
+  return [];
+}
+
 describe('loadConfig', () => {
   it('starts with nothing set: the contract defaults', () => {
     const config = loadConfig({}, '1.2.3');
@@ -36,14 +46,6 @@ describe('loadConfig', () => {
   it('validates SECRETS_KEY (never echoed) and A2A_EGRESS_ALLOW once, at boot; egress is closed by default', () => {
     expect(loadConfig({}, '0').a2aOutbound.egressAllow).toEqual([]);
     expect(loadConfig({}, '0').secrets.key).toBeUndefined();
-    const problems = (env: NodeJS.ProcessEnv): string[] => {
-      try {
-        loadConfig(env, '0');
-      } catch (e) {
-        return (e as ConfigError).problems;
-      }
-      return [];
-    };
     expect(problems({ SECRETS_KEY: 'short-secret-key' })).toEqual(['SECRETS_KEY must be at least 32 characters']);
     expect(problems({ SECRETS_KEY_PREVIOUS: 'p'.repeat(40) })).toEqual([
       'SECRETS_KEY_PREVIOUS needs SECRETS_KEY (the key new credentials are sealed with)',
@@ -61,14 +63,6 @@ describe('loadConfig', () => {
   });
 
   it('shows URL variables with their password masked, and says what is wrong with them', () => {
-    const problems = (env: NodeJS.ProcessEnv): string[] => {
-      try {
-        loadConfig(env, '0');
-      } catch (e) {
-        return (e as ConfigError).problems;
-      }
-      return [];
-    };
     expect(problems({ DATABASE_URL: 'postgresql://app:hunter2pw@db:99999/gw', REDIS_URL: 'redis://:hunter2pw@ca che:6379' })).toEqual([
       'DATABASE_URL has port "99999", which is not a port number from 1 to 65535 (got "postgresql://***@db:99999/gw")',
       'REDIS_URL is not a valid URL (a URL starting with redis:// or rediss://, host, optional port and path) (got "redis://***@ca che:6379")',
