@@ -1,5 +1,6 @@
 import { lookup } from 'node:dns/promises';
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
+import { GATEWAY_CONFIG, type GatewayConfig } from '#libs/config';
 import type { SealedA2ACredential } from '#libs/identity';
 import { GatewayError } from '#libs/protocol';
 import { SecretBox } from '#libs/secrets';
@@ -15,6 +16,7 @@ import { EgressPolicy } from './egress.policy.js';
 @Injectable()
 export class RemoteAgentRegistration {
   constructor(
+    @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
     private readonly egress: EgressPolicy,
     private readonly secrets: SecretBox,
   ) {}
@@ -26,9 +28,9 @@ export class RemoteAgentRegistration {
       if (target.ip) return;
       let addresses: { address: string }[];
       try {
-        addresses = await lookup(target.host, { all: true, verbatim: true });
+        addresses = await resolveWithin(target.host, this.config.a2aOutbound.connectTimeoutMs);
       } catch {
-        // Not resolvable yet: nothing is plainly wrong, and every send checks again.
+        // Not resolvable (yet, or not in time): nothing is plainly wrong, and every send checks again.
         return;
       }
       for (const { address } of addresses) this.egress.checkAddress(target, address);
@@ -44,5 +46,17 @@ export class RemoteAgentRegistration {
   seal(agentId: string, credential: A2ACredential): SealedA2ACredential {
     const sealed = this.secrets.seal(JSON.stringify(credential), agentId);
     return { type: credential.type, ciphertext: sealed.ciphertext, keyId: sealed.keyId };
+  }
+}
+
+async function resolveWithin(host: string, timeoutMs: number): Promise<{ address: string }[]> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      lookup(host, { all: true, verbatim: true }),
+      new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('DNS time-out')), timeoutMs))),
+    ]);
+  } finally {
+    clearTimeout(timer);
   }
 }
