@@ -66,7 +66,7 @@ describe('RoutingService with remote agents (the REMOTE_AGENTS seam)', () => {
     remotes.agents.set(id, { tenantId, agentId: id, agentName: id, capabilities: ['echo'], description: null, metadata: {} });
     return id;
   };
-  const text = (t: string) => [{ type: 'text', text: t }];
+  const text = (t: string) => [{ type: 'text' as const, text: t }];
   const lastDelivery = () => remotes.deliveries.at(-1)!;
 
   it("hands a session sender's send to the remote and routes its reply as the conversation's result, once", async () => {
