@@ -80,7 +80,12 @@ async function startRemote(): Promise<RemoteServer> {
       if (said === 'fail') {
         bus.publish(AgentEvent.statusUpdate({ ...ids, status: status(TaskState.TASK_STATE_FAILED, 'the remote could not do it') }));
       } else {
-        const parts = said === 'data' ? [data({ answer: 42, from: 'remote' })] : [text(`remote says: ${said}`)];
+        const parts =
+          said === 'data'
+            ? [data({ answer: 42, from: 'remote' })]
+            : said === 'deep'
+              ? [data(Array.from({ length: 200 }).reduce<unknown>((inner) => ({ inner }), 'bottom'))]
+              : [text(`remote says: ${said}`)];
         bus.publish(
           AgentEvent.artifactUpdate({
             ...ids,
@@ -225,6 +230,14 @@ describe('A2A outbound (contract §9): remote A2A agents reached by a send', () 
     expect(await resultOf(failAck.conversation_id as string)).toMatchObject({
       success: false,
       error: { code: 'A2A_FAILED', message: expect.stringContaining('the remote could not do it') },
+    });
+  });
+
+  it('refuses a reply nested deeper than MAX_JSON_DEPTH: success false, INVALID_MESSAGE', async () => {
+    const ack = await send('deep');
+    expect(await resultOf(ack.conversation_id as string)).toMatchObject({
+      success: false,
+      error: { code: 'INVALID_MESSAGE', message: expect.stringContaining('MAX_JSON_DEPTH') },
     });
   });
 

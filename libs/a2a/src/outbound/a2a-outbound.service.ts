@@ -3,7 +3,7 @@ import type { Client } from '@a2a-js/sdk/client';
 import type { Message, Task } from '@a2a-js/sdk';
 import { AuditTrail } from '#libs/audit';
 import { GATEWAY_CONFIG, type GatewayConfig } from '#libs/config';
-import { GatewayError, type MessageEvent, type ResultEvent } from '#libs/protocol';
+import { GatewayError, exceedsJsonDepth, type MessageEvent, type ResultEvent } from '#libs/protocol';
 import type { RemoteAgent, RemoteAgents } from '#libs/routing';
 import { A2AClientPool } from './a2a-client.pool.js';
 import { failureResult, isSettled, isTask, toResult, toSendMessageRequest } from './a2a-message.mapping.js';
@@ -115,6 +115,15 @@ export class A2AOutboundService implements RemoteAgents {
       }
     }
     result ??= toResult(answer, message.conversation_id, target.agentId);
+    // Checked before anything walks or serializes it (the scrub, the delivery, the audit hash).
+    if (exceedsJsonDepth(result.result, this.config.limits.jsonDepth)) {
+      result = failureResult(
+        message.conversation_id,
+        target.agentId,
+        'INVALID_MESSAGE',
+        `the remote agent's reply is nested deeper than ${this.config.limits.jsonDepth} levels (MAX_JSON_DEPTH)`,
+      );
+    }
     if (secret) result = scrub(result, secret);
     if (!(await reply(result))) return;
     this.audit.record({

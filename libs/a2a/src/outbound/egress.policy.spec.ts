@@ -108,6 +108,8 @@ describe('EgressPolicy', () => {
     expect(allows(egress, 'https://x.corp.example/', '93.184.216.34')).toBe(false);
     expect(allows(egress, 'https://corp.example:8443/', '93.184.216.34')).toBe(false);
     expect(allows(egress, 'https://evil-agents.example.com/', '93.184.216.34')).toBe(false);
+    expect(allows(egress, 'https://agents.example.com./', '93.184.216.34')).toBe(true);
+    expect(allows(egress, 'https://AGENTS.example.com/', '93.184.216.34')).toBe(true);
   });
 
   it('refuses a listed host name that resolves to a loopback, private, link-local or metadata address (DNS rebinding)', () => {

@@ -47,7 +47,10 @@ export class EgressPolicy {
   checkUrl(url: URL): EgressTarget {
     if (url.protocol !== 'http:' && url.protocol !== 'https:') throw refused(`only http and https URLs are called, not ${url.protocol}`);
     if (url.username || url.password) throw refused('a URL with user info (user:password@) is refused; give a2a_credential instead');
-    const host = url.hostname.replace(/^\[|\]$/g, '').toLowerCase();
+    const host = url.hostname
+      .replace(/^\[|\]$/g, '')
+      .replace(/\.$/, '')
+      .toLowerCase();
     const port = url.port ? Number(url.port) : url.protocol === 'https:' ? 443 : 80;
     const ip = isIP(host) !== 0 ? host : null;
     const target = { host, port, ip };
@@ -71,9 +74,7 @@ export class EgressPolicy {
 
   private nameListed(target: EgressTarget): boolean {
     return this.names.some(
-      (e) =>
-        (e.port === null || e.port === target.port) &&
-        (e.wildcard ? target.host.endsWith(`.${e.host}`) : target.host === e.host.replace(/\.$/, '')),
+      (e) => (e.port === null || e.port === target.port) && (e.wildcard ? target.host.endsWith(`.${e.host}`) : target.host === e.host),
     );
   }
 }
