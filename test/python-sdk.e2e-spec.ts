@@ -144,7 +144,10 @@ describe('Python SDK (clients/python)', () => {
       const first = await startGateway(env);
       // A second node on the same Postgres and Redis: its admin API works while the first is down.
       const helper = await startGateway({ REDIS_KEY_PREFIX: env.REDIS_KEY_PREFIX });
-      cleanup.push(() => first.stop(), () => helper.stop());
+      cleanup.push(
+        () => first.stop(),
+        () => helper.stop(),
+      );
       const helperAdmin = adminClient(helper);
       const restartTenant = await helperAdmin.tenant();
       const a = await helperAdmin.agent(restartTenant);

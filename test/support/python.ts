@@ -25,6 +25,8 @@ export interface PythonScript {
   output: string[];
   /** Resolves with the first event (from the start) that matches; rejects after `timeoutMs` or when the script exits first. */
   next(event: string, timeoutMs?: number, where?: (e: PythonEvent) => boolean): Promise<PythonEvent>;
+  /** Resolves with the first output line (from the start) that starts with `prefix`. */
+  line(prefix: string, timeoutMs?: number): Promise<string>;
   exited: Promise<number | null>;
 }
 
@@ -43,27 +45,28 @@ export function runPythonScript(script: string, args: string[], env: Record<stri
     done = true;
     for (const listener of listeners) listener();
   });
-  const onLine = (line: string, parse: boolean): void => {
-    output.push(line);
-    if (!parse) return;
-    try {
-      const parsed = JSON.parse(line) as PythonEvent;
-      if (typeof parsed.event === 'string') events.push(parsed);
-    } catch {
-      return;
+  const onLine = (text: string, parse: boolean): void => {
+    output.push(text);
+    if (parse) {
+      try {
+        const parsed = JSON.parse(text) as PythonEvent;
+        if (typeof parsed.event === 'string') events.push(parsed);
+      } catch {
+        // a plain line: only `line()` looks at it
+      }
     }
     for (const listener of listeners) listener();
   };
   lines(child.stdout, (line) => onLine(line, true));
   lines(child.stderr, (line) => onLine(line, false));
-  const next: PythonScript['next'] = (event, timeoutMs = 20_000, where = () => true) =>
+  const waitUntil = <T>(find: () => T | undefined, what: string, timeoutMs: number): Promise<T> =>
     new Promise((resolve, reject) => {
       const check = (): void => {
-        const found = events.find((e) => e.event === event && where(e));
-        if (found) finish(() => resolve(found));
-        else if (done) finish(() => reject(new Error(`the script exited before "${event}":\n${output.join('\n')}`)));
+        const found = find();
+        if (found !== undefined) finish(() => resolve(found));
+        else if (done) finish(() => reject(new Error(`the script exited before ${what}:\n${output.join('\n')}`)));
       };
-      const timer = setTimeout(() => finish(() => reject(new Error(`no "${event}" in ${timeoutMs} ms:\n${output.join('\n')}`))), timeoutMs);
+      const timer = setTimeout(() => finish(() => reject(new Error(`no ${what} in ${timeoutMs} ms:\n${output.join('\n')}`))), timeoutMs);
       const finish = (settle: () => void): void => {
         clearTimeout(timer);
         listeners.delete(check);
@@ -72,7 +75,11 @@ export function runPythonScript(script: string, args: string[], env: Record<stri
       listeners.add(check);
       check();
     });
-  return { child, events, output, next, exited };
+  const next: PythonScript['next'] = (event, timeoutMs = 20_000, where = () => true) =>
+    waitUntil(() => events.find((e) => e.event === event && where(e)), `"${event}"`, timeoutMs);
+  const line: PythonScript['line'] = (prefix, timeoutMs = 20_000) =>
+    waitUntil(() => output.find((l) => l.startsWith(prefix)), `a line "${prefix}…"`, timeoutMs);
+  return { child, events, output, next, line, exited };
 }
 
 function lines(stream: NodeJS.ReadableStream | null, onLine: (line: string) => void): void {
