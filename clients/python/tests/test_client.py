@@ -316,6 +316,61 @@ class ClientTest(unittest.IsolatedAsyncioTestCase):
             await conn.next("result")
         self.assertEqual((running["peak"], running["done"]), (2, 5))
 
+    async def test_sync_handlers_get_as_many_threads_as_handler_slots(self):
+        release = threading.Event()
+        lock = threading.Lock()
+        running = {"now": 0}
+        client = self.client(max_concurrent_handlers=12)  # more than the default executor's threads
+
+        @client.on_message
+        def handle(msg):
+            with lock:
+                running["now"] += 1
+            release.wait(WAIT)
+            return "ok"
+
+        await client.connect()
+        conn = self.gateway.connections[0]
+        for n in range(12):
+            await conn.send(message(f"t{n}"))
+        try:
+            await eventually(lambda: running["now"] == 12, "twelve blocking handlers at once")
+        finally:
+            release.set()
+        for _ in range(12):
+            await conn.next("result")
+
+    async def test_connect_during_a_reconnect_waits_for_it_instead_of_opening_a_second_connection(self):
+        async def slow_second(conn: FakeConnection) -> None:
+            if conn.number == 2:
+                await asyncio.sleep(0.3)
+            await conn.session()
+
+        self.gateway.on_connect = slow_second
+        client = self.client()
+        await client.connect()
+        await self.gateway.connections[0].ws.close(4508, "heartbeat_timeout")
+        await eventually(lambda: client.state == "connecting", "the reconnect")
+        session = await asyncio.wait_for(client.connect(), WAIT)
+        self.assertEqual(session["session_id"], "s2")
+        await asyncio.sleep(0.2)
+        self.assertEqual(len(self.gateway.connections), 2)
+
+    async def test_close_stops_a_connect_that_is_still_retrying(self):
+        client = GatewayClient("ws://127.0.0.1:9", "py-1", reconnect_interval=0.2)
+        attempts: list[int] = []
+        client.on_connecting(attempts.append)
+        connecting = asyncio.create_task(client.connect())
+        await eventually(lambda: len(attempts) >= 2, "a retry")
+        await client.close()
+        with self.assertRaises(GatewayError) as raised:
+            await asyncio.wait_for(connecting, WAIT)
+        self.assertEqual(raised.exception.code, "UNAVAILABLE")
+        count = len(attempts)
+        await asyncio.sleep(0.5)
+        self.assertEqual(len(attempts), count)
+        self.assertEqual(client.state, "closed")
+
     async def test_a_slow_handler_does_not_hold_up_heartbeats_or_other_messages(self):
         self.gateway.on_connect = lambda conn: conn.session(heartbeat_interval_s=0.05)
         release = asyncio.Event()

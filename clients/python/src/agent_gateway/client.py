@@ -9,6 +9,7 @@ import logging
 import ssl as _ssl
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Awaitable, Callable, Literal, Sequence, TypeVar, Union
@@ -170,6 +171,9 @@ class GatewayClient:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._slots = asyncio.Semaphore(max_concurrent_handlers)
         self._supervisor: asyncio.Task[None] | None = None
+        self._establishing: asyncio.Task[tuple[Any, dict[str, Any]]] | None = None
+        self._executor: ThreadPoolExecutor | None = None
+        self._max_handlers = max_concurrent_handlers
         self._ready: asyncio.Future[dict[str, Any]] | None = None
         self._closing = False
         self._closed = asyncio.Event()
@@ -249,14 +253,17 @@ class GatewayClient:
         if self._state == "ready" and self._session is not None:
             return self._session
         if self._ready is not None and not self._ready.done():
+            # A connect (or a reconnect after a lost connection) is under way: wait for it rather
+            # than open a second connection that would replace the first.
             return await asyncio.shield(self._ready)
         self._closing = False
         self._closed.clear()
         self._last_error = None
         self._state = "connecting"
         self._ready = asyncio.get_running_loop().create_future()
+        self._establishing = asyncio.ensure_future(self._establish(0))
         try:
-            ws, session = await self._establish(0)
+            ws, session = await self._establishing
         except BaseException as error:
             self._state = "closed"
             self._closed.set()
@@ -264,7 +271,11 @@ class GatewayClient:
                 self._last_error = error
             if not self._ready.done():
                 self._ready.cancel()
+            if isinstance(error, asyncio.CancelledError) and self._closing:
+                raise GatewayError("UNAVAILABLE", "client closed while connecting") from None
             raise
+        finally:
+            self._establishing = None
         self._supervisor = asyncio.create_task(self._supervise(ws, session))
         return await asyncio.shield(self._ready)
 
@@ -279,17 +290,20 @@ class GatewayClient:
                 await ws.close(1000, "client closed")
             except Exception:  # noqa: BLE001 - the connection may already be gone
                 pass
-        if supervisor is not None and supervisor is not current and not supervisor.done():
-            supervisor.cancel()
-            await asyncio.gather(supervisor, return_exceptions=True)
+        for task in (self._establishing, supervisor):
+            if task is not None and task is not current and not task.done():
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
         tasks = [task for task in self._tasks if task is not current]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         self._fail_requests(GatewayError("UNAVAILABLE", "client closed"))
-        if self._ready is not None and not self._ready.done():
-            self._ready.set_exception(GatewayError("UNAVAILABLE", "client closed"))
-            self._ready.exception()  # retrieved: nobody may be waiting
+        _fail(self._ready, GatewayError("UNAVAILABLE", "client closed"))
+        if self._executor is not None:
+            # Threads of sync handlers cannot be interrupted; they finish on their own.
+            self._executor.shutdown(wait=False, cancel_futures=True)
+            self._executor = None
         self._state = "closed"
         self._closed.set()
 
@@ -531,8 +545,7 @@ class GatewayClient:
                     return
         finally:
             self._state = "closed"
-            if self._ready is not None and not self._ready.done():
-                self._ready.set_exception(self._last_error or GatewayError("UNAVAILABLE", "connection closed"))
+            _fail(self._ready, self._last_error or GatewayError("UNAVAILABLE", "connection closed"))
             self._closed.set()
 
     async def _serve(self, ws: Any, session: dict[str, Any]) -> DisconnectInfo:
@@ -561,6 +574,9 @@ class GatewayClient:
             self._session = None
             if self._state == "ready":
                 self._state = "connecting"
+            if self._ready is None or self._ready.done():
+                # connect() called during the reconnect waits for the next session.
+                self._ready = asyncio.get_running_loop().create_future()
             self._fail_requests(GatewayError("UNAVAILABLE", "the connection to the gateway was lost"))
         code, close_reason = _transport.close_info(ws)
         closed = self._session_closed or {}
@@ -656,7 +672,7 @@ class GatewayClient:
                 log.debug("no on_message handler: message %s not answered", message.get("message_id"))
                 return
             try:
-                value = await _invoke(handler, message)
+                value = await self._invoke(handler, message)
             except asyncio.CancelledError:
                 raise  # cancelled by a cancel frame or close(): no result
             except Exception as error:  # noqa: BLE001 - the handler's failure is the sender's answer
@@ -686,7 +702,7 @@ class GatewayClient:
     async def _run_topic_handler(self, handler: TopicHandler, message: TopicMessage) -> None:
         async with self._slots:
             try:
-                await _invoke(handler, message)
+                await self._invoke(handler, message)
             except asyncio.CancelledError:
                 raise
             except Exception as error:  # noqa: BLE001
@@ -795,6 +811,18 @@ class GatewayClient:
         if hook is not None:
             await self._run_hook(name, hook, *args)
 
+    async def _invoke(self, handler: Callable[[Any], Any], argument: Any) -> Any:
+        """Calls an async handler in this task, a sync one in a worker thread (it may block)."""
+        if inspect.iscoroutinefunction(handler) or inspect.iscoroutinefunction(getattr(handler, "__call__", None)):
+            return await handler(argument)
+        if self._executor is None:
+            # As many threads as handler slots: the default executor's few would bound sync handlers lower.
+            self._executor = ThreadPoolExecutor(max_workers=self._max_handlers, thread_name_prefix="agent_gateway-handler")
+        value = await asyncio.get_running_loop().run_in_executor(self._executor, handler, argument)
+        if inspect.isawaitable(value):
+            value = await value
+        return value
+
     @staticmethod
     async def _run_hook(name: str, hook: Callable[..., Any], *args: Any) -> None:
         try:
@@ -807,14 +835,11 @@ class GatewayClient:
             log.exception("%s hook failed", name)
 
 
-async def _invoke(handler: Callable[[Any], Any], argument: Any) -> Any:
-    """Calls an async handler in this task, a sync one in a worker thread (it may block)."""
-    if inspect.iscoroutinefunction(handler) or inspect.iscoroutinefunction(getattr(handler, "__call__", None)):
-        return await handler(argument)
-    value = await asyncio.to_thread(handler, argument)
-    if inspect.isawaitable(value):
-        value = await value
-    return value
+def _fail(future: asyncio.Future[Any] | None, error: BaseException) -> None:
+    """Fails a future nobody may be waiting for, without an "exception never retrieved" warning."""
+    if future is not None and not future.done():
+        future.set_exception(error)
+        future.exception()
 
 
 def _refusal_of_close(code: int | None, reason: str) -> GatewayError:
