@@ -159,8 +159,9 @@ async def slow_handler() -> None:
         during["after"] = b.heartbeats_acked
         return "finally"
 
-    sessions = [(await a.connect())["session_id"], (await b.connect())["session_id"]]
-    emit("ready", heartbeat_interval_s=b.session["heartbeat_interval_s"], heartbeat_timeout_s=b.session["heartbeat_timeout_s"])
+    a_session, b_session = await a.connect(), await b.connect()
+    sessions = [a_session["session_id"], b_session["session_id"]]
+    emit("ready", heartbeat_interval_s=b_session["heartbeat_interval_s"], heartbeat_timeout_s=b_session["heartbeat_timeout_s"])
     result = await outcome(a.request(b_id, "take your time", timeout=hold_s + 10))
     emit(
         "result",

@@ -92,7 +92,8 @@ class FakeGateway:
         self.url = ""
 
     async def __aenter__(self) -> "FakeGateway":
-        self.server = await websockets.serve(self._handle, "127.0.0.1", 0)
+        serve = getattr(websockets, "serve")  # exported lazily by websockets
+        self.server = await serve(self._handle, "127.0.0.1", 0)
         port = list(self.server.sockets)[0].getsockname()[1]
         self.url = f"ws://127.0.0.1:{port}"
         return self
@@ -474,7 +475,8 @@ class ClientTest(unittest.IsolatedAsyncioTestCase):
         await asyncio.sleep(0.3)
         self.assertEqual(len(self.gateway.connections), 1)
         self.assertEqual([(i.reason, i.code, i.reconnect, i.message) for i in infos], [("revoked", 4410, False, "credential revoked")])
-        self.assertEqual(client.last_error.close_code, 4410)
+        self.assertIsNotNone(client.last_error)
+        self.assertEqual(client.last_error.close_code if client.last_error else None, 4410)
 
     async def test_expired_is_retried_only_with_a_token_callable(self):
         async def expire_first(conn: FakeConnection) -> None:

@@ -8,12 +8,14 @@ driven through the calls below, which exist in both.
 from __future__ import annotations
 
 import ssl as _ssl
-from typing import Any
+from typing import Any, Awaitable, Callable
 
 import websockets
 import websockets.exceptions
 
-WEBSOCKETS_MAJOR = int(websockets.__version__.split(".")[0])
+# Looked up by name: websockets exports these lazily, which type checkers do not follow.
+WEBSOCKETS_MAJOR = int(str(getattr(websockets, "__version__")).split(".")[0])
+_connect: Callable[..., Awaitable[Any]] = getattr(websockets, "connect")
 
 ConnectionClosed = websockets.exceptions.ConnectionClosed
 InvalidHandshake = websockets.exceptions.InvalidHandshake
@@ -41,7 +43,7 @@ async def open_connection(
         kwargs["ssl"] = ssl
     if headers:
         kwargs["additional_headers" if WEBSOCKETS_MAJOR >= 14 else "extra_headers"] = headers
-    return await websockets.connect(url, **kwargs)
+    return await _connect(url, **kwargs)
 
 
 def close_info(ws: Any) -> tuple[int | None, str]:

@@ -28,6 +28,6 @@ def full_jitter_delay(
         raise ValueError("attempt must be >= 0")
     if base < 0 or cap < 0:
         raise ValueError("base and cap must be >= 0")
-    ceiling = min(cap, base * 2 ** min(attempt, 30))
+    ceiling = min(cap, base * float(2 ** min(attempt, 30)))
     delay = random() * ceiling
     return max(delay, retry_after or 0.0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import inspect
 import itertools
 import logging
@@ -472,8 +473,8 @@ class GatewayClient:
         except _transport.InvalidHandshake as error:
             status = _transport.handshake_status(error)
             if status in (401, 403):
-                code = "UNAUTHORIZED" if status == 401 else "FORBIDDEN"
-                raise GatewayError(code, f"the gateway refused the upgrade ({status})") from None
+                refused = "UNAUTHORIZED" if status == 401 else "FORBIDDEN"
+                raise GatewayError(refused, f"the gateway refused the upgrade ({status})") from None
             raise
         try:
             frame = parse_frame(await asyncio.wait_for(ws.recv(), self.ack_timeout))
@@ -579,7 +580,7 @@ class GatewayClient:
                 self._ready = asyncio.get_running_loop().create_future()
             self._fail_requests(GatewayError("UNAVAILABLE", "the connection to the gateway was lost"))
         code, close_reason = _transport.close_info(ws)
-        closed = self._session_closed or {}
+        closed: dict[str, Any] = self._session_closed if self._session_closed is not None else {}
         reason = closed.get("reason") or close_reason or ("closed" if code == 1000 else "connection_lost")
         terminal = is_terminal_close_code(code) and not (code == EXPIRED_CLOSE_CODE and callable(self._token_source))
         return DisconnectInfo(
@@ -765,9 +766,9 @@ class GatewayClient:
                 log.debug("heartbeat not sent: %s", error)
                 continue
             timer = loop.call_later(self.ack_timeout, future.cancel)
-            future.add_done_callback(lambda done, timer=timer: self._on_heartbeat_ack(done, timer))
+            future.add_done_callback(functools.partial(self._on_heartbeat_ack, timer=timer))
 
-    def _on_heartbeat_ack(self, future: asyncio.Future[dict[str, Any]], timer: asyncio.TimerHandle) -> None:
+    def _on_heartbeat_ack(self, future: asyncio.Future[dict[str, Any]], *, timer: asyncio.TimerHandle) -> None:
         timer.cancel()
         if future.cancelled() or future.exception() is not None:
             log.debug("heartbeat not acknowledged")
