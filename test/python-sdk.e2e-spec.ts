@@ -133,7 +133,11 @@ describe('Python SDK (clients/python)', () => {
       // The handler holds for twice heartbeat_timeout_s: without heartbeats meanwhile the gateway
       // would close the session (heartbeat_timeout) and the result could not be delivered.
       const result = await py.next('result', 30_000);
-      expect(result).toMatchObject({ value: 'finally', disconnects: [], same_sessions: true });
+      expect(result, `gateway output:\n${slow.output.slice(-40).join('\n')}`).toMatchObject({
+        value: 'finally',
+        disconnects: [],
+        same_sessions: true,
+      });
       expect(result.heartbeats_during).toBeGreaterThanOrEqual(2);
       expect(await py.exited).toBe(0);
     }, 45_000);

@@ -147,9 +147,12 @@ async def slow_handler() -> None:
     a_id, b_id = os.environ["A_ID"], os.environ["B_ID"]
     hold_s = float(os.environ.get("HOLD_S", "6"))
     disconnects: list[str] = []
-    on_disconnected = lambda reason, info: disconnects.append(reason)  # noqa: E731
-    a = GatewayClient(URL, a_id, token=os.environ["A_TOKEN"], on_disconnected=on_disconnected)
-    b = GatewayClient(URL, b_id, token=os.environ["B_TOKEN"], on_disconnected=on_disconnected)
+
+    def on_disconnected(name: str) -> Any:
+        return lambda reason, info: disconnects.append(f"{name}: {reason} ({info.code}, {info.message})")
+
+    a = GatewayClient(URL, a_id, token=os.environ["A_TOKEN"], on_disconnected=on_disconnected("a"))
+    b = GatewayClient(URL, b_id, token=os.environ["B_TOKEN"], on_disconnected=on_disconnected("b"))
     during: dict[str, int] = {}
 
     @b.on_message
