@@ -6,6 +6,7 @@ import { GatewayClient } from '#libs/client';
 import { adminClient, type AdminClient } from './support/admin.js';
 import { uniqueId, uniquePrefix } from './support/env.js';
 import { startGateway, type GatewayProcess } from './support/gateway-process.js';
+import { createTestPki } from './support/pki.js';
 import { freePort } from './support/ports.js';
 import { PYTHON, PYTHON_SDK_SRC, runPythonScript, type PythonScript } from './support/python.js';
 
@@ -139,6 +140,41 @@ describe('Python SDK (clients/python)', () => {
         same_sessions: true,
       });
       expect(result.heartbeats_during).toBeGreaterThanOrEqual(2);
+      expect(await py.exited).toBe(0);
+    }, 45_000);
+
+    it('connects over TLS: mTLS with cert_file/key_file/ca_file and no token, a token over an ssl context', async () => {
+      const pki = createTestPki();
+      cleanup.push(() => Promise.resolve(pki.cleanup()));
+      const tls = await startGateway({
+        REDIS_KEY_PREFIX: uniquePrefix(),
+        AUTH_METHODS: 'mtls,token',
+        TLS_CERT: pki.server.certPath,
+        TLS_KEY: pki.server.keyPath,
+        TLS_CLIENT_CA: pki.caCertPath,
+      });
+      cleanup.push(() => tls.stop());
+      const tlsAdmin = adminClient(tls);
+      const tlsTenant = await tlsAdmin.tenant();
+      const [a, b] = [await tlsAdmin.agent(tlsTenant), await tlsAdmin.agent(tlsTenant)];
+      const cert = pki.issueClient({ cn: `cn-${a}` });
+      expect((await tlsAdmin.call('POST', `/admin/v1/agents/${a}/certificates`, { fingerprint_sha256: cert.fingerprint256 })).status).toBe(
+        201,
+      );
+      const py = scenario('tls', {
+        GATEWAY_URL: tls.url,
+        A_ID: a,
+        CERT_FILE: cert.certPath,
+        KEY_FILE: cert.keyPath,
+        CA_FILE: pki.caCertPath,
+        B_ID: b,
+        B_TOKEN: (await tlsAdmin.token(b)).token,
+      });
+      expect(tls.url.startsWith('https://')).toBe(true);
+      expect(await py.next('mtls_session')).toMatchObject({ agent_id: a, expires_at: expect.any(String) });
+      expect(await py.next('request')).toMatchObject({ value: 'over TLS: hi' });
+      expect(await py.next('untrusted')).toMatchObject({ error: { code: 'UNAVAILABLE', message: expect.stringMatching(/certificate/i) } });
+      await py.next('done');
       expect(await py.exited).toBe(0);
     }, 45_000);
 

@@ -177,7 +177,31 @@ async def slow_handler() -> None:
     await b.close()
 
 
-SCENARIOS = {"basics": basics, "bad_token": bad_token, "reconnect": reconnect, "slow_handler": slow_handler}
+async def tls() -> None:
+    """TLS: an mTLS agent (client certificate, no token) and a token agent on an ssl context."""
+    import ssl
+
+    a_id, b_id, ca_file = os.environ["A_ID"], os.environ["B_ID"], os.environ["CA_FILE"]
+    a = GatewayClient(URL, a_id, cert_file=os.environ["CERT_FILE"], key_file=os.environ["KEY_FILE"], ca_file=ca_file)
+    b = GatewayClient(URL, b_id, token=os.environ["B_TOKEN"], ssl=ssl.create_default_context(cafile=ca_file))
+
+    @a.on_message
+    async def handle(message):
+        return f"over TLS: {message.text}"
+
+    session = await a.connect()
+    emit("mtls_session", agent_id=session["agent"]["agent_id"], expires_at=session["expires_at"])
+    await b.connect()
+    emit("request", **await outcome(b.request(a_id, "hi", timeout=10)))
+    # Without the private CA the gateway's certificate is not trusted: refused before any frame.
+    untrusted = GatewayClient(URL, b_id, token=os.environ["B_TOKEN"], auto_reconnect=False)
+    emit("untrusted", **await outcome(untrusted.connect()))
+    await a.close()
+    await b.close()
+    emit("done")
+
+
+SCENARIOS = {"basics": basics, "bad_token": bad_token, "reconnect": reconnect, "slow_handler": slow_handler, "tls": tls}
 
 
 async def main(name: str) -> int:
