@@ -188,6 +188,17 @@ class ClientTest(unittest.IsolatedAsyncioTestCase):
         self.assertEqual((len(self.gateway.connections), attempts), (1, [0]))
         self.assertEqual(client.state, "closed")
 
+    async def test_two_concurrent_connects_share_one_attempt_and_its_refusal(self):
+        async def refuse(conn: FakeConnection) -> None:
+            await conn.send({"type": "error", "code": "FORBIDDEN", "message": "agent disabled"})
+            await conn.ws.close(4403, "FORBIDDEN")
+
+        self.gateway.on_connect = refuse
+        client = self.client()
+        outcomes = await asyncio.wait_for(asyncio.gather(client.connect(), client.connect(), return_exceptions=True), WAIT)
+        self.assertEqual([getattr(o, "code", o) for o in outcomes], ["FORBIDDEN", "FORBIDDEN"])
+        self.assertEqual(len(self.gateway.connections), 1)
+
     async def test_a_retryable_refusal_is_retried_with_backoff(self):
         async def busy_once(conn: FakeConnection) -> None:
             if conn.number == 1:

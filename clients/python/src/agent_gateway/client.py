@@ -268,13 +268,16 @@ class GatewayClient:
         except BaseException as error:
             self._state = "closed"
             self._closed.set()
+            if isinstance(error, asyncio.CancelledError) and self._closing:
+                error = GatewayError("UNAVAILABLE", "client closed while connecting")
             if isinstance(error, GatewayError):
                 self._last_error = error
-            if not self._ready.done():
+                _fail(self._ready, error)  # a concurrent connect() gets the same error
+            elif not self._ready.done():
                 self._ready.cancel()
-            if isinstance(error, asyncio.CancelledError) and self._closing:
-                raise GatewayError("UNAVAILABLE", "client closed while connecting") from None
-            raise
+            if error is not self._last_error:
+                raise
+            raise error from None
         finally:
             self._establishing = None
         self._supervisor = asyncio.create_task(self._supervise(ws, session))
