@@ -116,6 +116,33 @@ describe('Python SDK (clients/python)', () => {
       expect(await py.exited).toBe(0);
     }, 30_000);
 
+    it('an A2A CancelTask reaches the handler: its task is cancelled, handle_cancel runs, no result is sent', async () => {
+      const [agent, caller] = [await agentWithToken('py-cancel'), await agentWithToken('a2a-caller')];
+      const py = scenario('cancel', { GATEWAY_URL: gateway.url, A_ID: agent.id, A_TOKEN: agent.token });
+      await py.next('ready');
+      const rpc = async (method: string, params: unknown): Promise<Record<string, unknown>> => {
+        const response = await fetch(`${gateway.url}/a2a/${agent.id}`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${caller.token}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }),
+        });
+        return (await response.json()) as Record<string, unknown>;
+      };
+      const sent = await rpc('SendMessage', {
+        message: { messageId: 'm-1', role: 'ROLE_USER', parts: [{ text: 'work' }] },
+        configuration: { returnImmediately: true },
+      });
+      const taskId = (sent.result as { task: { id: string } }).task.id;
+      expect(await py.next('working')).toMatchObject({ conversation_id: taskId });
+      expect(await rpc('CancelTask', { id: taskId })).toMatchObject({ result: { id: taskId, status: { state: 'TASK_STATE_CANCELED' } } });
+      expect(await py.next('canceled')).toMatchObject({ conversations: [taskId] });
+      expect(await py.exited).toBe(0);
+      const after = (await rpc('GetTask', { id: taskId })).result as { status: { state: string }; artifacts?: unknown[] };
+      expect(after.status.state).toBe('TASK_STATE_CANCELED');
+      // No result reached the task: the handler never finished.
+      expect(after.artifacts ?? []).toEqual([]);
+    }, 40_000);
+
     it('a slow, blocking handler does not delay heartbeats: both sessions outlive heartbeat_timeout_s', async () => {
       const slow = await startGateway({ REDIS_KEY_PREFIX: uniquePrefix(), HEARTBEAT_INTERVAL_S: '1', HEARTBEAT_TIMEOUT_S: '3' });
       cleanup.push(() => slow.stop());

@@ -201,7 +201,34 @@ async def tls() -> None:
     emit("done")
 
 
-SCENARIOS = {"basics": basics, "bad_token": bad_token, "reconnect": reconnect, "slow_handler": slow_handler, "tls": tls}
+async def cancel() -> None:
+    """An A2A client cancels the task this agent works on: the handler is cancelled, the hook runs, no result goes out."""
+    canceled: list[str] = []
+    handler_cancelled = asyncio.Event()
+    client = GatewayClient(URL, os.environ["A_ID"], token=os.environ["A_TOKEN"], handle_cancel=canceled.append)
+
+    @client.on_message
+    async def handle(message: Any) -> Any:
+        emit("working", conversation_id=message.conversation_id)
+        try:
+            await asyncio.sleep(30)
+        except asyncio.CancelledError:
+            handler_cancelled.set()
+            raise
+        return "finished"
+
+    await client.connect()
+    emit("ready")
+    await asyncio.wait_for(handler_cancelled.wait(), 15)
+    for _ in range(100):
+        if canceled:
+            break
+        await asyncio.sleep(0.05)
+    emit("canceled", conversations=canceled)
+    await client.close()
+
+
+SCENARIOS = {"basics": basics, "bad_token": bad_token, "reconnect": reconnect, "slow_handler": slow_handler, "tls": tls, "cancel": cancel}
 
 
 async def main(name: str) -> int:
