@@ -1,5 +1,8 @@
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { Injectable } from '@nestjs/common';
 import type pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
 import { PrismaService, type Prisma } from '#libs/persistence';
 import { GENESIS_HASH, chainHash, chainKeyOf, type AuditRecord, type ChainedAuditRecord } from './audit-record.js';
 
@@ -51,14 +54,64 @@ interface Row {
 // A statement of the writer's transaction that takes longer than this fails it (and its jobs are retried).
 const WRITE_TIMEOUT_MS = 60_000;
 
+/** The columns the writer fills, in the order of its COPY rows. */
+const WRITE_COLUMNS =
+  'id, seq, chain_key, tenant_id, "timestamp", action, actor_type, actor_id, subject, outcome, reason, session_id, remote_addr, node_id, details, prev_hash, hash';
+
+/** One CSV field of COPY: NULL unquoted and empty, anything else quoted with its quotes doubled. */
+function csvField(value: string | number | null): string {
+  if (value === null) return '';
+  const text = String(value);
+  return `"${text.includes('"') ? text.replaceAll('"', '""') : text}"`;
+}
+
+/** The batch as COPY … (FORMAT csv) rows. */
+function csvRows(chained: ChainedAuditRecord[]): string {
+  let out = '';
+  for (const r of chained) {
+    out += [
+      r.id,
+      r.seq,
+      chainKeyOf(r.tenant_id),
+      r.tenant_id,
+      r.timestamp,
+      r.action,
+      r.actor.type,
+      r.actor.id,
+      r.subject,
+      r.outcome,
+      r.reason,
+      r.session_id,
+      r.remote_addr,
+      r.node_id,
+      JSON.stringify(r.details),
+      r.prev_hash,
+      r.hash,
+    ]
+      .map(csvField)
+      .join(',');
+    out += '\n';
+  }
+  return out;
+}
+
+/** A write that found a record of the batch already there (a retried job whose first commit went through). */
+function isDuplicateId(error: unknown): boolean {
+  const e = error as { code?: unknown; constraint?: unknown };
+  return e.code === '23505' && e.constraint === 'audit_records_pkey';
+}
+
 const COLUMNS =
   'id::text AS id, seq, chain_key, tenant_id, "timestamp", action, actor_type, actor_id, subject, outcome, reason, session_id, remote_addr, node_id, details, prev_hash, hash, written_at';
 
 /**
- * The audit trail in Postgres. Writes are batches in one transaction each: already-written ids
- * are skipped (a retried job never duplicates a row), the chain heads of the batch's tenants are
- * locked in a fixed order (writers on several nodes never deadlock), each record gets the next
- * sequence number and hash of its chain, and all rows go in with one multi-row insert.
+ * The audit trail in Postgres. Writes are batches in one transaction each: the chain heads of the
+ * batch's tenants are locked in a fixed order (writers on several nodes never deadlock), each
+ * record gets the next sequence number and hash of its chain, and all rows go in with one `COPY`.
+ * Already-written ids are skipped (a retried job never duplicates a row): optimistically, since
+ * that happens only when a commit went through but its acknowledgement did not — the `COPY` then
+ * fails on the primary key, the transaction rolls back, and the batch is written again without
+ * the ids that are there.
  */
 @Injectable()
 export class AuditRepository {
@@ -71,6 +124,16 @@ export class AuditRepository {
    */
   async writeBatch(records: AuditRecord[]): Promise<ChainedAuditRecord[]> {
     if (records.length === 0) return [];
+    try {
+      return await this.writeOnce(records, false);
+    } catch (error) {
+      if (!isDuplicateId(error)) throw error;
+      return this.writeOnce(records, true);
+    }
+  }
+
+  /** One transaction; `skipWritten` first looks up which ids are there already. */
+  private async writeOnce(records: AuditRecord[], skipWritten: boolean): Promise<ChainedAuditRecord[]> {
     const client = await this.prisma.pool.connect();
     const query = <R extends pg.QueryResultRow>(text: string, values: unknown[]): Promise<pg.QueryResult<R>> => {
       // `query_timeout` (client side: also ends a statement whose connection went silent) is read by pg, untyped.
@@ -85,12 +148,15 @@ export class AuditRepository {
     client.on('error', onError);
     try {
       await query('BEGIN', []);
-      const existing = await query<{ id: string }>(
-        'SELECT id::text AS id FROM audit_records WHERE id = ANY(ARRAY(SELECT jsonb_array_elements_text($1::jsonb))::uuid[])',
-        [JSON.stringify(records.map((r) => r.id))],
-      );
-      const done = new Set(existing.rows.map((e) => e.id));
-      const fresh = done.size === 0 ? records : records.filter((r) => !done.has(r.id));
+      let fresh = records;
+      if (skipWritten) {
+        const existing = await query<{ id: string }>(
+          'SELECT id::text AS id FROM audit_records WHERE id = ANY(ARRAY(SELECT jsonb_array_elements_text($1::jsonb))::uuid[])',
+          [JSON.stringify(records.map((r) => r.id))],
+        );
+        const done = new Set(existing.rows.map((e) => e.id));
+        fresh = records.filter((r) => !done.has(r.id));
+      }
       if (fresh.length === 0) {
         await query('COMMIT', []);
         return [];
@@ -114,35 +180,14 @@ export class AuditRepository {
         head.set(key, { seq, hash });
         return { ...record, seq, prev_hash: last.hash, hash };
       });
-      const rows = chained.map((r) => ({
-        id: r.id,
-        seq: r.seq,
-        chain_key: chainKeyOf(r.tenant_id),
-        tenant_id: r.tenant_id,
-        ts: r.timestamp,
-        action: r.action,
-        actor_type: r.actor.type,
-        actor_id: r.actor.id,
-        subject: r.subject,
-        outcome: r.outcome,
-        reason: r.reason,
-        session_id: r.session_id,
-        remote_addr: r.remote_addr,
-        node_id: r.node_id,
-        details: r.details,
-        prev_hash: r.prev_hash,
-        hash: r.hash,
-      }));
-      await query(
-        `INSERT INTO audit_records (id, seq, chain_key, tenant_id, "timestamp", action, actor_type, actor_id, subject, outcome, reason,
-                                    session_id, remote_addr, node_id, details, prev_hash, hash)
-         SELECT u.id, u.seq, u.chain_key, u.tenant_id, u.ts, u.action, u.actor_type, u.actor_id, u.subject, u.outcome, u.reason,
-                u.session_id, u.remote_addr, u.node_id, u.details, u.prev_hash, u.hash
-         FROM jsonb_to_recordset($1::jsonb) AS u(id uuid, seq bigint, chain_key text, tenant_id text, ts timestamptz, action text,
-              actor_type text, actor_id text, subject text, outcome text, reason text, session_id text, remote_addr text, node_id text,
-              details jsonb, prev_hash text, hash text)`,
-        [JSON.stringify(rows)],
-      );
+      const copy = client.query(copyFrom(`COPY audit_records (${WRITE_COLUMNS}) FROM STDIN WITH (FORMAT csv)`));
+      // `query_timeout` does not cover a COPY: a connection gone silent is cut here instead.
+      const timer = setTimeout(() => copy.destroy(new Error(`audit COPY took longer than ${WRITE_TIMEOUT_MS} ms`)), WRITE_TIMEOUT_MS);
+      try {
+        await pipeline(Readable.from([csvRows(chained)]), copy);
+      } finally {
+        clearTimeout(timer);
+      }
       const moved = keys.map((key) => ({ chain_key: key, ...head.get(key) }));
       await query(
         `UPDATE audit_chain_heads h SET seq = u.seq, hash = u.hash
