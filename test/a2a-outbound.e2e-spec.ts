@@ -26,6 +26,8 @@ interface RemoteServer {
   authorizations: (string | undefined)[];
   /** The context id of every message the remote executed. */
   contexts: string[];
+  /** The `authorization` header of the SendMessage that carried each context id. */
+  authorizationOf: Map<string, string | undefined>;
   close(): Promise<void>;
 }
 
@@ -56,11 +58,15 @@ const status = (state: TaskState, message?: string) => ({
 async function startRemote(): Promise<RemoteServer> {
   const authorizations: (string | undefined)[] = [];
   const contexts: string[] = [];
+  const authorizationOf = new Map<string, string | undefined>();
   const hanging: (() => void)[] = [];
   const executor: AgentExecutor = {
     async execute(context, bus: ExecutionEventBus) {
       const said = context.userMessage.parts.map((p) => (p.content?.$case === 'text' ? p.content.value : '')).join('');
       contexts.push(context.contextId);
+      const headers = context.context.state.get('headers') as Record<string, string | string[] | undefined> | undefined;
+      const authorization = headers?.authorization;
+      authorizationOf.set(context.contextId, Array.isArray(authorization) ? authorization.join(',') : authorization);
       const task: Task = {
         id: context.taskId,
         contextId: context.contextId,
@@ -135,6 +141,7 @@ async function startRemote(): Promise<RemoteServer> {
     port,
     authorizations,
     contexts,
+    authorizationOf,
     close: () =>
       new Promise((resolve) => {
         for (const release of hanging) release();
@@ -276,6 +283,39 @@ describe('A2A outbound (contract §9): remote A2A agents reached by a send', () 
     expect(detail).toMatchObject({ status: 200, body: { agent_id: remoteId, status: 'remote', connected_at: null } });
   });
 
+  it('follows PATCH at once on every send: a new credential is used, a disabled or no longer remote agent is not reached', async () => {
+    const id = uniqueId('remote');
+    expect(await admin.call('POST', '/admin/v1/agents', { agent_id: id, tenant_id: tenant, a2a_url: remote.url })).toMatchObject({
+      status: 201,
+    });
+    const to = (text: string) => ({ to_agent_id: id, content: [{ type: 'text', text }], expect_result: true });
+    const one = await sender.call('send', to('one'));
+    expect(one).toMatchObject({ status: 'delivered' });
+    expect(remote.authorizationOf.has(one.conversation_id as string)).toBe(true);
+    expect(remote.authorizationOf.get(one.conversation_id as string)).toBeUndefined();
+    const header = `hdr-${randomBytes(8).toString('hex')}`;
+    const changed = await admin.call('PATCH', `/admin/v1/agents/${id}`, { a2a_credential: { type: 'bearer', token: header } });
+    adminBodies.push(JSON.stringify(changed.body));
+    expect(changed).toMatchObject({ status: 200, body: { a2a_credential: { type: 'bearer', configured: true } } });
+    expect(JSON.stringify(changed.body)).not.toContain(header);
+    // Well within the 10 s the lookup cache would otherwise keep the old registration.
+    await waitFor(
+      async () => {
+        const two = await sender.call('send', to('two'));
+        return remote.authorizationOf.get(two.conversation_id as string) === `Bearer ${header}`;
+      },
+      3_000,
+      'the new credential in use',
+    );
+    expect(await admin.call('PATCH', `/admin/v1/agents/${id}`, { status: 'disabled' })).toMatchObject({ status: 200 });
+    await waitFor(async () => (await sender.call('send', to('three'))).error !== undefined, 3_000, 'the disabled remote refused');
+    expect(await sender.call('send', to('four'))).toMatchObject({ error: { code: 'AGENT_NOT_FOUND' } });
+    expect(await admin.call('PATCH', `/admin/v1/agents/${id}`, { status: 'enabled', a2a_url: null })).toMatchObject({ status: 200 });
+    const plain = await admin.call('GET', `/admin/v1/agents/${id}`);
+    expect(plain.body).not.toHaveProperty('a2a_url');
+    expect(await sender.call('send', to('five'))).toMatchObject({ error: { code: 'AGENT_NOT_FOUND' } });
+  });
+
   it('refuses an a2a_url on the metadata address, or on a host or port not in A2A_EGRESS_ALLOW, with a 400 naming it', async () => {
     for (const url of ['http://169.254.169.254/latest/meta-data', `http://127.0.0.1:${remote.port + 1}`, 'https://agents.example.com']) {
       const refused = await admin.call('POST', '/admin/v1/agents', { agent_id: uniqueId('bad'), tenant_id: tenant, a2a_url: url });
@@ -386,12 +426,11 @@ describe('A2A outbound: SECRETS_KEY missing or changed, and a remote that does n
     remote = await startRemote();
     silent = await startSilentRemote();
     const allow = `127.0.0.1:${remote.port},127.0.0.1:${silent.port}`;
-    // Three gateways on the same database: the credential sealed by the first is read by the others.
-    [withKey, otherKey, noKey] = await Promise.all([
-      startGateway({ SECRETS_KEY: KEY_A, A2A_EGRESS_ALLOW: allow }),
-      startGateway({ SECRETS_KEY: KEY_B, A2A_EGRESS_ALLOW: allow }),
-      startGateway({ A2A_EGRESS_ALLOW: allow, DELIVERY_TIMEOUT_MS: '1000' }),
-    ]);
+    // Three gateways on the same database: the credential sealed by the first is read by the
+    // others. Started one after the other: three cold starts at once are slow on a loaded machine.
+    withKey = await startGateway({ SECRETS_KEY: KEY_A, A2A_EGRESS_ALLOW: allow });
+    otherKey = await startGateway({ SECRETS_KEY: KEY_B, A2A_EGRESS_ALLOW: allow });
+    noKey = await startGateway({ A2A_EGRESS_ALLOW: allow, DELIVERY_TIMEOUT_MS: '1000' });
     const admin = adminClient(withKey);
     tenant = await admin.tenant();
     remoteId = uniqueId('remote');
@@ -404,7 +443,7 @@ describe('A2A outbound: SECRETS_KEY missing or changed, and a remote that does n
       }),
     ).toMatchObject({ status: 201, body: { a2a_credential: { type: 'header', configured: true } } });
     senderToken = (await admin.token(await admin.agent(tenant))).token;
-  });
+  }, 90_000);
 
   afterAll(async () => {
     await Promise.all([withKey?.stop(), otherKey?.stop(), noKey?.stop()]);
