@@ -5,6 +5,7 @@ import express from 'express';
 import { TaskState, type AgentCard, type Part, type Task } from '@a2a-js/sdk';
 import { AgentEvent, DefaultRequestHandler, InMemoryTaskStore, type AgentExecutor, type ExecutionEventBus } from '@a2a-js/sdk/server';
 import { UserBuilder, agentCardHandler, jsonRpcHandler } from '@a2a-js/sdk/server/express';
+import { ClientFactory, DefaultAgentCardResolver, JsonRpcTransportFactory } from '@a2a-js/sdk/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminClient, type AdminClient } from './support/admin.js';
 import { connectAgent, http, waitFor, type TestAgent } from './support/agents.js';
@@ -266,6 +267,39 @@ describe('A2A outbound (contract §9): remote A2A agents reached by a send', () 
     });
     expect(sent).toMatchObject({ status: 200, body: { status: 'delivered' } });
     expect(remote.contexts.length).toBe(before + 1);
+  });
+
+  it("reaches the remote from an A2A client of the gateway too: a sessionless caller's waiter gets the remote's reply", async () => {
+    const fetchImpl: typeof fetch = (input, init) => {
+      const headers = new Headers(init?.headers);
+      headers.set('authorization', `Bearer ${senderToken}`);
+      return fetch(input, { ...init, headers });
+    };
+    const factory = new ClientFactory({
+      transports: [new JsonRpcTransportFactory({ fetchImpl })],
+      cardResolver: new DefaultAgentCardResolver({ fetchImpl }),
+    });
+    const client = await factory.createFromUrl(gateway.url, `/a2a/${remoteId}/.well-known/agent-card.json`);
+    const reply = (await client.sendMessage({
+      tenant: '',
+      message: {
+        messageId: randomBytes(8).toString('hex'),
+        contextId: '',
+        taskId: '',
+        role: 1,
+        parts: [text('via a2a')],
+        metadata: {},
+        extensions: [],
+        referenceTaskIds: [],
+      },
+      configuration: undefined,
+      metadata: {},
+    })) as Task;
+    expect(reply.status?.state).toBe(TaskState.TASK_STATE_COMPLETED);
+    const part = reply.artifacts[0]?.parts[0]?.content;
+    expect(part).toEqual({ $case: 'text', value: 'remote says: via a2a' });
+    // The gateway's task id is the conversation, which is the remote's context id.
+    expect(remote.contexts).toContain(reply.id);
   });
 
   it('lists the remote agent in the directory with status "remote"', async () => {
