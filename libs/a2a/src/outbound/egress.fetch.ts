@@ -34,16 +34,20 @@ export function egressFetch(egress: EgressPolicy, limits: EgressLimits, headers:
     const target = egress.checkUrl(url);
     const deadline = AbortSignal.timeout(limits.timeoutMs);
     const signal = init.signal ? AbortSignal.any([init.signal, deadline]) : deadline;
-    const address = await resolve(egress, target, limits.connectTimeoutMs, signal);
+    const pinned = await resolveAllowed(egress, target, limits.connectTimeoutMs, signal);
     const requestHeaders = new Headers(init.headers);
     for (const [name, value] of headers) requestHeaders.set(name, value);
     const body = bodyOf(init.body);
     if (body !== undefined) requestHeaders.set('content-length', String(body.byteLength));
-    return send(url, target, address, init.method ?? 'GET', requestHeaders, body, limits, signal, deadline);
+    return send({ url, target, pinned, method: init.method ?? 'GET', headers: requestHeaders, body, limits, signal, deadline });
   };
 }
 
-async function resolve(
+/**
+ * Resolves `target`'s host (all its addresses, within `timeoutMs`) and checks every address
+ * against the egress rules; returns the one to connect to. An IP literal is its own address.
+ */
+export async function resolveAllowed(
   egress: EgressPolicy,
   target: EgressTarget,
   timeoutMs: number,
@@ -68,17 +72,21 @@ async function resolve(
   return first;
 }
 
-function send(
-  url: URL,
-  target: EgressTarget,
-  pinned: { address: string; family: number },
-  method: string,
-  headers: Headers,
-  body: Buffer | undefined,
-  limits: EgressLimits,
-  signal: AbortSignal,
-  deadline: AbortSignal,
-): Promise<Response> {
+interface OutgoingRequest {
+  url: URL;
+  target: EgressTarget;
+  /** The checked address the connection must go to. */
+  pinned: { address: string; family: number };
+  method: string;
+  headers: Headers;
+  body: Buffer | undefined;
+  limits: EgressLimits;
+  /** The caller's signal and the request's own deadline together. */
+  signal: AbortSignal;
+  deadline: AbortSignal;
+}
+
+function send({ url, target, pinned, method, headers, body, limits, signal, deadline }: OutgoingRequest): Promise<Response> {
   const where = `${target.host.includes(':') ? `[${target.host}]` : target.host}:${target.port}`;
   // The only address this request can connect to, whatever the agent asks of DNS.
   const pinnedLookup: LookupFunction = (_host, options, callback) => {

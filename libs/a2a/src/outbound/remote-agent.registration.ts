@@ -1,10 +1,10 @@
-import { lookup } from 'node:dns/promises';
 import { Inject, Injectable } from '@nestjs/common';
 import { GATEWAY_CONFIG, type GatewayConfig } from '#libs/config';
 import type { SealedA2ACredential } from '#libs/identity';
 import { GatewayError } from '#libs/protocol';
 import { SecretBox } from '#libs/secrets';
 import type { A2ACredential } from './a2a-credential.js';
+import { resolveAllowed } from './egress.fetch.js';
 import { EgressPolicy } from './egress.policy.js';
 
 /**
@@ -25,20 +25,13 @@ export class RemoteAgentRegistration {
   async checkUrl(a2aUrl: string): Promise<void> {
     try {
       const target = this.egress.checkUrl(new URL(a2aUrl));
-      if (target.ip) return;
-      let addresses: { address: string }[];
-      try {
-        addresses = await resolveWithin(target.host, this.config.a2aOutbound.connectTimeoutMs);
-      } catch {
-        // Not resolvable (yet, or not in time): nothing is plainly wrong, and every send checks again.
-        return;
-      }
-      for (const { address } of addresses) this.egress.checkAddress(target, address);
+      const timeoutMs = this.config.a2aOutbound.connectTimeoutMs;
+      await resolveAllowed(this.egress, target, timeoutMs, AbortSignal.timeout(timeoutMs));
     } catch (error) {
       if (error instanceof GatewayError && error.reason === 'egress_refused') {
         throw new GatewayError('INVALID_MESSAGE', `a2a_url: ${error.message}`, { reason: 'egress_refused' });
       }
-      throw error;
+      // Not resolvable (yet, or not in time): nothing is plainly wrong, and every send checks again.
     }
   }
 
@@ -46,17 +39,5 @@ export class RemoteAgentRegistration {
   seal(agentId: string, credential: A2ACredential): SealedA2ACredential {
     const sealed = this.secrets.seal(JSON.stringify(credential), agentId);
     return { type: credential.type, ciphertext: sealed.ciphertext, keyId: sealed.keyId };
-  }
-}
-
-async function resolveWithin(host: string, timeoutMs: number): Promise<{ address: string }[]> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      lookup(host, { all: true, verbatim: true }),
-      new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('DNS time-out')), timeoutMs))),
-    ]);
-  } finally {
-    clearTimeout(timer);
   }
 }
