@@ -156,7 +156,7 @@ export class A2AOutboundService implements RemoteAgents {
   /**
    * A failure as the sender gets it: the gateway's own refusals as they are (egress, time-outs,
    * size, credential), anything the SDK or the remote raised as UNAVAILABLE naming its kind. The
-   * remote's own words are logged (credential scrubbed), never passed on in a refusal.
+   * remote's own words are logged at debug (credential scrubbed), never passed on in a refusal.
    */
   private explain(error: unknown, agentId: string, what: string, secret: string | null): GatewayError {
     if (error instanceof GatewayError) return error;
@@ -172,7 +172,8 @@ export class A2AOutboundService implements RemoteAgents {
     const detail = typeof code === 'number' ? `${name} ${code}` : name;
     let said = String((error as Error)?.message ?? error).slice(0, 500);
     if (secret) said = said.split(secret).join('***');
-    this.logger.warn(`remote agent ${agentId} ${what}: ${said}`);
+    // Debug: a remote that is down would otherwise write a line per send (the refusal has its own, rate-limited line).
+    this.logger.debug(`remote agent ${agentId} ${what}: ${said}`);
     return new GatewayError('UNAVAILABLE', `remote agent "${agentId}" ${what} (${detail})`, { reason: 'a2a_remote_error', cause: error });
   }
 }
