@@ -174,7 +174,8 @@ export class A2AOutboundService implements RemoteAgents {
     if (secret) said = said.split(secret).join('***');
     // Debug: a remote that is down would otherwise write a line per send (the refusal has its own, rate-limited line).
     this.logger.debug(`remote agent ${agentId} ${what}: ${said}`);
-    return new GatewayError('UNAVAILABLE', `remote agent "${agentId}" ${what} (${detail})`, { reason: 'a2a_remote_error', cause: error });
+    // No `cause`: the remote's words could quote the credential, and causes may be logged as they are.
+    return new GatewayError('UNAVAILABLE', `remote agent "${agentId}" ${what} (${detail})`, { reason: 'a2a_remote_error' });
   }
 }
 
