@@ -90,9 +90,11 @@ async function startRemote(): Promise<RemoteServer> {
         const parts =
           said === 'data'
             ? [data({ answer: 42, from: 'remote' })]
-            : said === 'deep'
-              ? [data(Array.from({ length: 200 }).reduce<unknown>((inner) => ({ inner }), 'bottom'))]
-              : [text(`remote says: ${said}`)];
+            : said === 'echo credential'
+              ? [text(`you sent ${authorizationOf.get(context.contextId) ?? 'nothing'}`)]
+              : said === 'deep'
+                ? [data(Array.from({ length: 200 }).reduce<unknown>((inner) => ({ inner }), 'bottom'))]
+                : [text(`remote says: ${said}`)];
         bus.publish(
           AgentEvent.artifactUpdate({
             ...ids,
@@ -239,6 +241,11 @@ describe('A2A outbound (contract §9): remote A2A agents reached by a send', () 
       success: false,
       error: { code: 'A2A_FAILED', message: expect.stringContaining('the remote could not do it') },
     });
+  });
+
+  it('scrubs the credential from a reply that echoes it', async () => {
+    const ack = await send('echo credential');
+    expect(await resultOf(ack.conversation_id as string)).toMatchObject({ success: true, result: 'you sent Bearer ***' });
   });
 
   it('refuses a reply nested deeper than MAX_JSON_DEPTH: success false, INVALID_MESSAGE', async () => {
