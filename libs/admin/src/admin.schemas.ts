@@ -132,3 +132,7 @@ export const callbackQuerySchema = z.object({
   error_description: z.string().max(2048).optional(),
 });
 export type CallbackQueryDto = z.infer<typeof callbackQuerySchema>;
+
+/** `POST /admin/login/token`: the console's break-glass sign-in. */
+export const breakGlassLoginSchema = z.strictObject({ token: z.string().min(1, { error: 'is required' }).max(1024) });
+export type BreakGlassLoginDto = z.infer<typeof breakGlassLoginSchema>;
