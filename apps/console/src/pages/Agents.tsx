@@ -311,7 +311,7 @@ function Tokens({ agentId }: { agentId: string }) {
     <div className="sub">
       <h3>API tokens</h3>
       {issued && (
-        <div className="issued" role="region" aria-label="New token">
+        <div className="issued" role="region" aria-label="Token shown once">
           <p>
             <strong>Shown once.</strong> Copy it now: the gateway keeps only its hash.
           </p>

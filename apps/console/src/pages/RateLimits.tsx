@@ -51,7 +51,7 @@ export function RateLimits({ session }: { session: AdminSession }) {
               {l.updated_at ? `, saved ${time(l.updated_at)} by ${l.updated_by ?? 'unknown'}` : ', never saved (RATE_LIMIT_DEFAULTS)'}.
             </p>
           </Section>
-          <Section title="Rate-limit document">
+          <Section title="Limits">
             <DocumentEditor
               label="Rate-limit document"
               saved={document}
