@@ -305,7 +305,10 @@ export class AdminLoginService {
       reason,
       session_id: null,
       remote_addr: remoteAddr,
-      details: kind === 'sso' ? { method: 'authorization_code', issuer: this.setup?.sso.issuer, ...details } : { method: 'break_glass', ...details },
+      details:
+        kind === 'sso'
+          ? { method: 'authorization_code', issuer: this.setup?.sso.issuer, ...details }
+          : { method: 'break_glass', ...details },
     });
   }
 }

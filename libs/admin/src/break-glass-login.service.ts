@@ -31,7 +31,10 @@ export class BreakGlassLogin {
     if (!fingerprint || !this.credential.matches(token)) {
       await this.throttle.fail(address);
       this.record(remoteAddr, 'denied', 'UNAUTHORIZED', { why: fingerprint ? 'wrong token' : 'ADMIN_TOKEN is not set' });
-      throw unauthorized('invalid_admin_credential', fingerprint ? 'invalid admin token' : 'break-glass sign-in is off: ADMIN_TOKEN is not set');
+      throw unauthorized(
+        'invalid_admin_credential',
+        fingerprint ? 'invalid admin token' : 'break-glass sign-in is off: ADMIN_TOKEN is not set',
+      );
     }
     const session = await this.login.openSession({
       kind: 'break_glass',

@@ -47,9 +47,7 @@ export function serveConsole(app: NestExpressApplication, dir: string | null = c
   if (!dir) {
     new Logger('Console').warn(`the console is not built (no dist/console/index.html): run npm run build`);
     app.use(CONSOLE_PATH, (_request: Request, response: Response) => {
-      response
-        .status(404)
-        .json({ error: { code: 'NOT_FOUND', message: 'the console is not built on this node: run npm run build' } });
+      response.status(404).json({ error: { code: 'NOT_FOUND', message: 'the console is not built on this node: run npm run build' } });
     });
     return;
   }

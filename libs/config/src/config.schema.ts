@@ -250,7 +250,7 @@ export const CONFIG_KEYS = {
       .optional(),
   ),
   ADMIN_PUBLIC_URL: key(
-    'Base URL of the admin listener as browsers reach it (`https://gateway.example.com`): the only origin console requests are accepted from (unset: the request\'s own host). With `ADMIN_OIDC_CLIENT_ID` it enables the browser SSO login; the IdP client must allow `<ADMIN_PUBLIC_URL>/admin/callback`. `https` makes the session cookie `Secure` (required when NODE_ENV=production).',
+    "Base URL of the admin listener as browsers reach it (`https://gateway.example.com`): the only origin console requests are accepted from (unset: the request's own host). With `ADMIN_OIDC_CLIENT_ID` it enables the browser SSO login; the IdP client must allow `<ADMIN_PUBLIC_URL>/admin/callback`. `https` makes the session cookie `Secure` (required when NODE_ENV=production).",
     undefined,
     url(['https:', 'http:']).optional(),
     'url',
@@ -260,7 +260,11 @@ export const CONFIG_KEYS = {
     'openid profile',
     z.string().regex(/(^|\s)openid(\s|$)/, { error: 'must include openid' }),
   ),
-  ADMIN_SESSION_TTL_S: key('Lifetime of a browser admin session, SSO or break-glass (the cookie and its record in Redis).', '28800', int(60, 604800)),
+  ADMIN_SESSION_TTL_S: key(
+    'Lifetime of a browser admin session, SSO or break-glass (the cookie and its record in Redis).',
+    '28800',
+    int(60, 604800),
+  ),
   ADMIN_CORS_ORIGINS: key(
     'Comma list of origins allowed to call the admin API from a browser (CORS); unset: no CORS headers at all.',
     undefined,

@@ -34,7 +34,12 @@ export function Field(props: {
   );
 }
 
-export function Select(props: { label: string; value: string; onChange: (value: string) => void; options: { value: string; label: string }[] }) {
+export function Select(props: {
+  label: string;
+  value: string;
+  onChange: (value: string) => void;
+  options: { value: string; label: string }[];
+}) {
   const id = useId();
   return (
     <div className="field">
@@ -86,5 +91,10 @@ export function Section({ title, children, actions }: { title: string; children:
 export function time(iso: string | null | undefined): string {
   if (!iso) return '—';
   const d = new Date(iso);
-  return Number.isNaN(d.getTime()) ? iso : d.toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z');
+  return Number.isNaN(d.getTime())
+    ? iso
+    : d
+        .toISOString()
+        .replace('T', ' ')
+        .replace(/\.\d+Z$/, 'Z');
 }

@@ -36,8 +36,7 @@ async function auditActions(): Promise<string[]> {
     paths: Record<string, { get?: { responses?: Record<string, { content?: Record<string, { schema?: unknown }> }> } }>;
   }>('GET', '/admin/docs/openapi.json');
   const schema = doc.paths['/admin/v1/audit']?.get?.responses?.['200']?.content?.['application/json']?.schema as
-    | { properties?: { items?: { items?: { properties?: { action?: { enum?: string[] } } } } } }
-    | undefined;
+    { properties?: { items?: { items?: { properties?: { action?: { enum?: string[] } } } } } } | undefined;
   return schema?.properties?.items?.items?.properties?.action?.enum ?? [];
 }
 
@@ -57,7 +56,13 @@ export function Audit({ session }: { session: AdminSession }) {
   });
   const [format, setFormat] = useState<'ndjson' | 'csv'>('ndjson');
   const cursor = cursors.at(-1) ?? null;
-  const params = { tenant_id: filters.tenant_id, agent_id: filters.agent_id, action: filters.action, since: iso(filters.since), until: iso(filters.until) };
+  const params = {
+    tenant_id: filters.tenant_id,
+    agent_id: filters.agent_id,
+    action: filters.action,
+    since: iso(filters.since),
+    until: iso(filters.until),
+  };
   const page = usePoll(() => api<Page<AuditRecord>>('GET', `/admin/v1/audit${query({ ...params, limit: PAGE_SIZE, cursor })}`), null, [
     filters,
     cursor,
@@ -80,7 +85,10 @@ export function Audit({ session }: { session: AdminSession }) {
       let next: string | null = null;
       let checked = 0;
       for (let call = 0; call < MAX_VERIFY_CALLS; call++) {
-        const report: VerifyReport = await api<VerifyReport>('GET', `/admin/v1/audit/verify${query({ tenant_id: filters.tenant_id, cursor: next })}`);
+        const report: VerifyReport = await api<VerifyReport>(
+          'GET',
+          `/admin/v1/audit/verify${query({ tenant_id: filters.tenant_id, cursor: next })}`,
+        );
         checked += report.checked;
         if (!report.ok || report.complete || !report.next_cursor) {
           setVerify({ busy: false, report, checked, error: null });
@@ -168,7 +176,8 @@ export function Audit({ session }: { session: AdminSession }) {
           {verify.report?.ok && `Chain intact: ${verify.checked} records checked`}
           {verify.report && !verify.report.ok && (
             <span className="error">
-              Chain broken ({verify.report.problem ?? 'problem'}) at record {verify.report.first_bad_id ?? `seq ${verify.report.first_bad_seq}`}
+              Chain broken ({verify.report.problem ?? 'problem'}) at record{' '}
+              {verify.report.first_bad_id ?? `seq ${verify.report.first_bad_seq}`}
               {verify.report.chain ? ` of chain ${verify.report.chain}` : ''}; {verify.checked} records checked
             </span>
           )}

@@ -51,6 +51,7 @@ export function Overview() {
               <figure className="chart">
                 <svg
                   viewBox={`0 0 ${WIDTH} ${HEIGHT}`}
+                  preserveAspectRatio="none"
                   role="img"
                   aria-label={`Messages per second over the last two minutes; now ${data.messages_per_second.toFixed(1)}`}
                 >

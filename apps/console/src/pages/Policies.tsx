@@ -64,4 +64,3 @@ export function Policies({ session }: { session: AdminSession }) {
     </>
   );
 }
-
