@@ -146,6 +146,11 @@ describe('web console (contract §11) in Chromium', () => {
   }, 60_000);
 
   afterEach(async () => {
+    if (gateway.child.exitCode !== null || gateway.child.signalCode !== null) {
+      throw new Error(
+        `the gateway exited (${gateway.child.exitCode ?? gateway.child.signalCode}):\n${gateway.output.slice(-30).join('\n')}`,
+      );
+    }
     const found = [...problems.values()].flatMap((p) => p.list);
     problems.clear();
     await Promise.all(contexts.splice(0).map((c) => c.close()));

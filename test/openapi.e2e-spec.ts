@@ -256,6 +256,15 @@ describe('admin OpenAPI document and HTTP hardening', () => {
         body: { rules: [{ effect: 'allow', actions: ['send'], from: { capability: 'plan' }, to: { agent_id: 'tool-*' } }] },
       });
       await exercise(admin, 'put', '/admin/v1/tenants/{tenantId}/policy', 400, { params: { tenantId: tenant }, body: { rules: 'all' } });
+      const dryRun = '/admin/v1/tenants/{tenantId}/policy/test';
+      await exercise(admin, 'post', dryRun, 200, {
+        params: { tenantId: tenant },
+        body: { action: 'send', from: { agent_id: agent }, to: { agent_id: other, capabilities: ['search'] } },
+      });
+      await exercise(admin, 'post', dryRun, 400, {
+        params: { tenantId: tenant },
+        body: { document: { rules: 'all' }, action: 'publish', from: { agent_id: agent }, topic: 'jobs/1' },
+      });
       await exercise(admin, 'get', '/admin/v1/tenants/{tenantId}/policy', 200, { params: { tenantId: tenant } });
       await exercise(admin, 'get', '/admin/v1/rate-limits', 200);
       await exercise(admin, 'put', '/admin/v1/rate-limits', 200, {

@@ -30,6 +30,7 @@ import { NodeStatsRepository } from './node-stats.repository.js';
 import { NodeStatsSampler } from './node-stats.sampler.js';
 import { OverviewController } from './overview.controller.js';
 import { ReadOverview } from './read-overview.js';
+import { TestPolicy } from './test-policy.js';
 
 /** How the admin plane is hosted. */
 export interface AdminPlaneOptions {
@@ -66,6 +67,7 @@ export class AdminModule {
         BreakGlassLogin,
         NodeStatsRepository,
         ReadOverview,
+        TestPolicy,
         ...(options.routesAgents ? [NodeStatsSampler] : []),
         { provide: ADMIN_OIDC_CLIENT, useValue: config.adminOidc ? new OidcIssuerClient(config.adminOidc, 'AdminOidc') : null },
         // In this order: who is calling (401), then whether their role allows the route (403).

@@ -49,6 +49,13 @@ const errorBody = z.object({
 const iso = z.iso.datetime().describe('ISO 8601 time, UTC');
 const page = (item: z.ZodType) => z.object({ items: z.array(item), next_cursor: z.string().nullable() });
 
+const policyDecision = z.object({
+  tenant_id: z.string(),
+  allowed: z.boolean(),
+  reason: z.enum(['allowed_by_rule', 'no_allow_rule', 'denied_by_rule', 'evaluation_error']),
+  rule: z.number().int().nullable().describe('index in rules of the deciding rule'),
+});
+
 /** The response bodies of the admin API, by name. */
 export const ADMIN_RESPONSES = {
   tenant: z.object({ tenant_id: z.string(), name: z.string(), created_at: iso }),
@@ -135,6 +142,11 @@ export const ADMIN_RESPONSES = {
     kind: z.enum(['break_glass', 'sso']),
     expires_at: iso.nullable().describe('console sessions only'),
     csrf_token: z.string().nullable().describe('console sessions only: send as X-CSRF-Token on every change'),
+  }),
+  policyTest: z.object({
+    allowed: z.boolean().describe('what the router would decide'),
+    sender: policyDecision,
+    receiver: policyDecision.nullable().describe("a cross-tenant send: the receiver's saved policy, which must consent too"),
   }),
   overview: z.object({
     generated_at: iso,

@@ -1,4 +1,4 @@
-import { useEffect, useId, useMemo, useRef, useState } from 'react';
+import { useEffect, useId, useMemo, useRef, useState, type ReactNode } from 'react';
 import { ApiError, describeError } from '../lib/api';
 import { diffLines, hasChanges, normalizeJson } from '../lib/diff';
 import { locatePath, resolvePath, splitMessage, type TextPosition } from '../lib/json-path';
@@ -14,6 +14,8 @@ export function DocumentEditor(props: {
   saved: unknown;
   readOnly: boolean;
   save: (document: unknown) => Promise<void>;
+  /** More tools that work on the text being edited (the policy test box). */
+  children?: (text: string) => ReactNode;
 }) {
   const id = useId();
   const area = useRef<HTMLTextAreaElement>(null);
@@ -111,6 +113,7 @@ export function DocumentEditor(props: {
           </button>
         </div>
       )}
+      {props.children?.(text)}
       <section aria-label="Changes to save" className="diff">
         <h3>{changed ? 'Changes to save' : 'No unsaved changes'}</h3>
         {changed && (

@@ -1,15 +1,19 @@
 import { useEffect, useState, type FormEvent } from 'react';
-import { api, describeError, query, type AdminSession, type Page } from '../lib/api';
+import { api, query, type AdminSession, type Page } from '../lib/api';
 import type { Agent, ApiToken, Certificate, IssuedToken, OidcSubject } from '../lib/types';
+import { useAction } from '../lib/useAction';
 import { usePoll } from '../lib/usePoll';
 import { useTenants } from '../lib/useTenants';
 import { ErrorNote, Field, Notice, Section, Select, time } from '../components/Common';
+import { Table } from '../components/Table';
 
 const capabilityList = (text: string) =>
   text
     .split(',')
     .map((c) => c.trim())
     .filter((c) => c !== '');
+
+const agentPath = (agentId: string) => `/admin/v1/agents/${encodeURIComponent(agentId)}`;
 
 /**
  * Agents: filter by tenant and status, register, edit, disable, delete; per agent its API tokens
@@ -26,6 +30,10 @@ export function Agents({ session }: { session: AdminSession }) {
     null,
     [tenantFilter, statusFilter, cursor],
   );
+  const filter = (set: (value: string) => void) => (value: string) => {
+    set(value);
+    setCursor(null);
+  };
   const tenantOptions = [
     ...(session.tenant_id ? [] : [{ value: '', label: 'All tenants' }]),
     ...(tenants.data ?? []).map((t) => ({ value: t.tenant_id, label: t.tenant_id })),
@@ -35,22 +43,11 @@ export function Agents({ session }: { session: AdminSession }) {
       <h1>Agents</h1>
       <Section title="Agents">
         <div className="row">
-          <Select
-            label="Filter by tenant"
-            value={tenantFilter}
-            onChange={(v) => {
-              setTenantFilter(v);
-              setCursor(null);
-            }}
-            options={tenantOptions}
-          />
+          <Select label="Filter by tenant" value={tenantFilter} onChange={filter(setTenantFilter)} options={tenantOptions} />
           <Select
             label="Filter by status"
             value={statusFilter}
-            onChange={(v) => {
-              setStatusFilter(v);
-              setCursor(null);
-            }}
+            onChange={filter(setStatusFilter)}
             options={[
               { value: '', label: 'Any status' },
               { value: 'enabled', label: 'enabled' },
@@ -59,35 +56,27 @@ export function Agents({ session }: { session: AdminSession }) {
           />
         </div>
         <ErrorNote error={list.error} />
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">Agent</th>
-              <th scope="col">Tenant</th>
-              <th scope="col">Name</th>
-              <th scope="col">Capabilities</th>
-              <th scope="col">Status</th>
-              <th scope="col">Actions</th>
-            </tr>
-          </thead>
-          <tbody>
-            {list.data?.items.map((a) => (
-              <tr key={a.agent_id} className={a.agent_id === selected ? 'selected' : undefined}>
-                <td>{a.agent_id}</td>
-                <td>{a.tenant_id}</td>
-                <td>{a.agent_name}</td>
-                <td>{a.capabilities.join(', ')}</td>
-                <td>{a.status}</td>
-                <td>
-                  <button type="button" aria-label={`Manage ${a.agent_id}`} onClick={() => setSelected(a.agent_id)}>
-                    Manage
-                  </button>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-        {list.data?.items.length === 0 && <p>No agents match.</p>}
+        <Table
+          rows={list.data?.items}
+          rowKey={(a) => a.agent_id}
+          selected={selected}
+          empty="No agents match."
+          columns={[
+            { header: 'Agent', cell: (a) => a.agent_id },
+            { header: 'Tenant', cell: (a) => a.tenant_id },
+            { header: 'Name', cell: (a) => a.agent_name },
+            { header: 'Capabilities', cell: (a) => a.capabilities.join(', ') },
+            { header: 'Status', cell: (a) => a.status },
+            {
+              header: 'Actions',
+              cell: (a) => (
+                <button type="button" aria-label={`Manage ${a.agent_id}`} onClick={() => setSelected(a.agent_id)}>
+                  Manage
+                </button>
+              ),
+            },
+          ]}
+        />
         <div className="row">
           {cursor && (
             <button type="button" onClick={() => setCursor(null)}>
@@ -129,15 +118,14 @@ function RegisterAgent({ tenants, onRegistered }: { tenants: string[]; onRegiste
   const [name, setName] = useState('');
   const [capabilities, setCapabilities] = useState('');
   const [description, setDescription] = useState('');
-  const [error, setError] = useState<string | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
+  const { error, run } = useAction();
   useEffect(() => {
     if (!tenantId && tenants[0]) setTenantId(tenants[0]);
   }, [tenants, tenantId]);
-  const submit = async (event: FormEvent) => {
+  const submit = (event: FormEvent) => {
     event.preventDefault();
-    setError(null);
-    try {
+    void run(async () => {
       const agent = await api<Agent>('POST', '/admin/v1/agents', {
         agent_id: agentId,
         tenant_id: tenantId,
@@ -151,13 +139,11 @@ function RegisterAgent({ tenants, onRegistered }: { tenants: string[]; onRegiste
       setCapabilities('');
       setDescription('');
       onRegistered(agent.agent_id);
-    } catch (e) {
-      setError(describeError(e));
-    }
+    });
   };
   return (
     <Section title="Register an agent">
-      <form onSubmit={(e) => void submit(e)} className="grid-form">
+      <form onSubmit={submit} className="grid-form">
         <Field label="Agent ID" value={agentId} onChange={setAgentId} required />
         <Select label="Tenant" value={tenantId} onChange={setTenantId} options={tenants.map((t) => ({ value: t, label: t }))} />
         <Field label="Agent name" value={name} onChange={setName} />
@@ -176,13 +162,13 @@ function RegisterAgent({ tenants, onRegistered }: { tenants: string[]; onRegiste
 }
 
 function AgentDetail({ agentId, onChanged, onDeleted }: { agentId: string; onChanged: () => void; onDeleted: () => void }) {
-  const agent = usePoll(() => api<Agent>('GET', `/admin/v1/agents/${encodeURIComponent(agentId)}`), null, [agentId]);
+  const agent = usePoll(() => api<Agent>('GET', agentPath(agentId)), null, [agentId]);
   const [name, setName] = useState('');
   const [capabilities, setCapabilities] = useState('');
   const [description, setDescription] = useState('');
-  const [error, setError] = useState<string | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
   const [confirmDelete, setConfirmDelete] = useState(false);
+  const { error, run } = useAction();
   useEffect(() => {
     if (!agent.data) return;
     setName(agent.data.agent_name);
@@ -190,25 +176,18 @@ function AgentDetail({ agentId, onChanged, onDeleted }: { agentId: string; onCha
     setDescription(agent.data.description ?? '');
   }, [agent.data]);
 
-  const change = async (body: Record<string, unknown>, done: string) => {
-    setError(null);
-    try {
-      await api('PATCH', `/admin/v1/agents/${encodeURIComponent(agentId)}`, body);
+  const change = (body: Record<string, unknown>, done: string) =>
+    void run(async () => {
+      await api('PATCH', agentPath(agentId), body);
       setNotice(done);
       await agent.reload();
       onChanged();
-    } catch (e) {
-      setError(describeError(e));
-    }
-  };
-  const remove = async () => {
-    try {
-      await api('DELETE', `/admin/v1/agents/${encodeURIComponent(agentId)}`);
+    });
+  const remove = () =>
+    void run(async () => {
+      await api('DELETE', agentPath(agentId));
       onDeleted();
-    } catch (e) {
-      setError(describeError(e));
-    }
-  };
+    });
   const a = agent.data;
   return (
     <Section title={`Agent ${agentId}`}>
@@ -223,7 +202,7 @@ function AgentDetail({ agentId, onChanged, onDeleted }: { agentId: string; onCha
             className="grid-form"
             onSubmit={(e) => {
               e.preventDefault();
-              void change({ agent_name: name, capabilities: capabilityList(capabilities), description: description || null }, 'Saved');
+              change({ agent_name: name, capabilities: capabilityList(capabilities), description: description || null }, 'Saved');
             }}
           >
             <Field label="Agent name" value={name} onChange={setName} required />
@@ -234,17 +213,17 @@ function AgentDetail({ agentId, onChanged, onDeleted }: { agentId: string; onCha
                 Save agent
               </button>
               {a.status === 'enabled' ? (
-                <button type="button" onClick={() => void change({ status: 'disabled' }, 'Disabled: its connections were closed')}>
+                <button type="button" onClick={() => change({ status: 'disabled' }, 'Disabled: its connections were closed')}>
                   Disable
                 </button>
               ) : (
-                <button type="button" onClick={() => void change({ status: 'enabled' }, 'Enabled')}>
+                <button type="button" onClick={() => change({ status: 'enabled' }, 'Enabled')}>
                   Enable
                 </button>
               )}
               {confirmDelete ? (
                 <>
-                  <button type="button" className="danger" onClick={() => void remove()}>
+                  <button type="button" className="danger" onClick={remove}>
                     Confirm delete
                   </button>
                   <button type="button" onClick={() => setConfirmDelete(false)}>
@@ -267,36 +246,35 @@ function AgentDetail({ agentId, onChanged, onDeleted }: { agentId: string; onCha
   );
 }
 
+/** A binding list of an agent: its rows, and an action that changes them then reloads. */
+function useBindings<T>(path: string) {
+  const list = usePoll(() => api<Page<T>>('GET', `${path}?limit=100`), null, [path]);
+  const { error, run } = useAction();
+  const change = (action: () => Promise<unknown>) =>
+    run(async () => {
+      await action();
+      await list.reload();
+    });
+  return { rows: list.data?.items, error: list.error ?? error, change };
+}
+
 function Tokens({ agentId }: { agentId: string }) {
-  const path = `/admin/v1/agents/${encodeURIComponent(agentId)}/tokens`;
-  const tokens = usePoll(() => api<Page<ApiToken>>('GET', `${path}?limit=100`), null, [agentId]);
+  const path = `${agentPath(agentId)}/tokens`;
+  const tokens = useBindings<ApiToken>(path);
   const [name, setName] = useState('');
   const [expiresIn, setExpiresIn] = useState('');
   const [issued, setIssued] = useState<IssuedToken | null>(null);
   const [copied, setCopied] = useState<string | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  const create = async (event: FormEvent) => {
+  const create = (event: FormEvent) => {
     event.preventDefault();
-    setError(null);
-    try {
+    void tokens.change(async () => {
       const seconds = expiresIn.trim() === '' ? undefined : Number(expiresIn);
       if (seconds !== undefined && !Number.isInteger(seconds)) throw new Error('Expires in (seconds) must be a whole number');
       setIssued(await api<IssuedToken>('POST', path, { ...(name && { name }), ...(seconds !== undefined && { expires_in_s: seconds }) }));
       setCopied(null);
       setName('');
       setExpiresIn('');
-      await tokens.reload();
-    } catch (e) {
-      setError(describeError(e));
-    }
-  };
-  const revoke = async (tokenId: string) => {
-    try {
-      await api('DELETE', `/admin/v1/tokens/${encodeURIComponent(tokenId)}`);
-      await tokens.reload();
-    } catch (e) {
-      setError(describeError(e));
-    }
+    });
   };
   const copy = async () => {
     if (!issued) return;
@@ -330,109 +308,79 @@ function Tokens({ agentId }: { agentId: string }) {
           <Notice text={copied} />
         </div>
       )}
-      <table>
-        <thead>
-          <tr>
-            <th scope="col">Name</th>
-            <th scope="col">Hint</th>
-            <th scope="col">Created</th>
-            <th scope="col">Expires</th>
-            <th scope="col">Last used</th>
-            <th scope="col">State</th>
-            <th scope="col">Actions</th>
-          </tr>
-        </thead>
-        <tbody>
-          {tokens.data?.items.map((t) => (
-            <tr key={t.token_id}>
-              <td>{t.name ?? '—'}</td>
-              <td>
-                <code>{t.hint}</code>
-              </td>
-              <td>{time(t.created_at)}</td>
-              <td>{time(t.expires_at)}</td>
-              <td>{time(t.last_used_at)}</td>
-              <td>{t.revoked_at ? `revoked ${time(t.revoked_at)}` : 'active'}</td>
-              <td>
-                {!t.revoked_at && (
-                  <button type="button" aria-label={`Revoke token ${t.name ?? t.hint}`} onClick={() => void revoke(t.token_id)}>
-                    Revoke
-                  </button>
-                )}
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-      <form className="row" onSubmit={(e) => void create(e)}>
+      <Table
+        rows={tokens.rows}
+        rowKey={(t) => t.token_id}
+        columns={[
+          { header: 'Name', cell: (t) => t.name ?? '—' },
+          { header: 'Hint', cell: (t) => <code>{t.hint}</code> },
+          { header: 'Created', cell: (t) => time(t.created_at) },
+          { header: 'Expires', cell: (t) => time(t.expires_at) },
+          { header: 'Last used', cell: (t) => time(t.last_used_at) },
+          { header: 'State', cell: (t) => (t.revoked_at ? `revoked ${time(t.revoked_at)}` : 'active') },
+          {
+            header: 'Actions',
+            cell: (t) =>
+              !t.revoked_at && (
+                <button
+                  type="button"
+                  aria-label={`Revoke token ${t.name ?? t.hint}`}
+                  onClick={() => void tokens.change(() => api('DELETE', `/admin/v1/tokens/${encodeURIComponent(t.token_id)}`))}
+                >
+                  Revoke
+                </button>
+              ),
+          },
+        ]}
+      />
+      <form className="row" onSubmit={create}>
         <Field label="Token name" value={name} onChange={setName} />
         <Field label="Expires in (seconds)" value={expiresIn} onChange={setExpiresIn} type="number" hint="empty: never" />
         <button type="submit">Create token</button>
       </form>
-      <ErrorNote error={tokens.error ?? error} />
+      <ErrorNote error={tokens.error} />
     </div>
   );
 }
 
 function Certificates({ agentId }: { agentId: string }) {
-  const path = `/admin/v1/agents/${encodeURIComponent(agentId)}/certificates`;
-  const list = usePoll(() => api<Page<Certificate>>('GET', `${path}?limit=100`), null, [agentId]);
+  const path = `${agentPath(agentId)}/certificates`;
+  const bindings = useBindings<Certificate>(path);
   const [kind, setKind] = useState<'fingerprint_sha256' | 'spiffe_id' | 'subject_cn'>('fingerprint_sha256');
   const [value, setValue] = useState('');
-  const [error, setError] = useState<string | null>(null);
-  const bind = async (event: FormEvent) => {
+  const shown = (c: Certificate) => c.fingerprint_sha256 ?? c.spiffe_id ?? c.subject_cn ?? '';
+  const bind = (event: FormEvent) => {
     event.preventDefault();
-    setError(null);
-    try {
+    void bindings.change(async () => {
       await api('POST', path, { [kind]: value.trim() });
       setValue('');
-      await list.reload();
-    } catch (e) {
-      setError(describeError(e));
-    }
-  };
-  const remove = async (id: string) => {
-    try {
-      await api('DELETE', `/admin/v1/certificates/${encodeURIComponent(id)}`);
-      await list.reload();
-    } catch (e) {
-      setError(describeError(e));
-    }
+    });
   };
   return (
     <div className="sub">
       <h3>Certificate bindings</h3>
-      <table>
-        <thead>
-          <tr>
-            <th scope="col">Bound by</th>
-            <th scope="col">Value</th>
-            <th scope="col">Created</th>
-            <th scope="col">Actions</th>
-          </tr>
-        </thead>
-        <tbody>
-          {list.data?.items.map((c) => {
-            const by = c.fingerprint_sha256 ? 'SHA-256 fingerprint' : c.spiffe_id ? 'SPIFFE ID' : 'subject CN';
-            const shown = c.fingerprint_sha256 ?? c.spiffe_id ?? c.subject_cn ?? '';
-            return (
-              <tr key={c.id}>
-                <td>{by}</td>
-                <td>
-                  <code>{shown}</code>
-                </td>
-                <td>{time(c.created_at)}</td>
-                <td>
-                  <button type="button" aria-label={`Remove certificate binding ${shown}`} onClick={() => void remove(c.id)}>
-                    Remove
-                  </button>
-                </td>
-              </tr>
-            );
-          })}
-        </tbody>
-      </table>
-      <form className="row" onSubmit={(e) => void bind(e)}>
+      <Table
+        rows={bindings.rows}
+        rowKey={(c) => c.id}
+        columns={[
+          { header: 'Bound by', cell: (c) => (c.fingerprint_sha256 ? 'SHA-256 fingerprint' : c.spiffe_id ? 'SPIFFE ID' : 'subject CN') },
+          { header: 'Value', cell: (c) => <code>{shown(c)}</code> },
+          { header: 'Created', cell: (c) => time(c.created_at) },
+          {
+            header: 'Actions',
+            cell: (c) => (
+              <button
+                type="button"
+                aria-label={`Remove certificate binding ${shown(c)}`}
+                onClick={() => void bindings.change(() => api('DELETE', `/admin/v1/certificates/${encodeURIComponent(c.id)}`))}
+              >
+                Remove
+              </button>
+            ),
+          },
+        ]}
+      />
+      <form className="row" onSubmit={bind}>
         <Select
           label="Bind by"
           value={kind}
@@ -446,72 +394,54 @@ function Certificates({ agentId }: { agentId: string }) {
         <Field label="Certificate value" value={value} onChange={setValue} required />
         <button type="submit">Bind certificate</button>
       </form>
-      <ErrorNote error={list.error ?? error} />
+      <ErrorNote error={bindings.error} />
     </div>
   );
 }
 
 function OidcSubjects({ agentId }: { agentId: string }) {
-  const path = `/admin/v1/agents/${encodeURIComponent(agentId)}/oidc-subjects`;
-  const list = usePoll(() => api<Page<OidcSubject>>('GET', `${path}?limit=100`), null, [agentId]);
+  const path = `${agentPath(agentId)}/oidc-subjects`;
+  const bindings = useBindings<OidcSubject>(path);
   const [subject, setSubject] = useState('');
   const [issuer, setIssuer] = useState('');
-  const [error, setError] = useState<string | null>(null);
-  const bind = async (event: FormEvent) => {
+  const bind = (event: FormEvent) => {
     event.preventDefault();
-    setError(null);
-    try {
+    void bindings.change(async () => {
       await api('POST', path, { subject: subject.trim(), ...(issuer.trim() && { issuer: issuer.trim() }) });
       setSubject('');
       setIssuer('');
-      await list.reload();
-    } catch (e) {
-      setError(describeError(e));
-    }
-  };
-  const remove = async (id: string) => {
-    try {
-      await api('DELETE', `/admin/v1/oidc-subjects/${encodeURIComponent(id)}`);
-      await list.reload();
-    } catch (e) {
-      setError(describeError(e));
-    }
+    });
   };
   return (
     <div className="sub">
       <h3>OIDC bindings</h3>
-      <table>
-        <thead>
-          <tr>
-            <th scope="col">Subject</th>
-            <th scope="col">Issuer</th>
-            <th scope="col">Created</th>
-            <th scope="col">Actions</th>
-          </tr>
-        </thead>
-        <tbody>
-          {list.data?.items.map((s) => (
-            <tr key={s.id}>
-              <td>
-                <code>{s.subject}</code>
-              </td>
-              <td>{s.issuer ?? 'OIDC_ISSUER'}</td>
-              <td>{time(s.created_at)}</td>
-              <td>
-                <button type="button" aria-label={`Remove OIDC binding ${s.subject}`} onClick={() => void remove(s.id)}>
-                  Remove
-                </button>
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-      <form className="row" onSubmit={(e) => void bind(e)}>
+      <Table
+        rows={bindings.rows}
+        rowKey={(s) => s.id}
+        columns={[
+          { header: 'Subject', cell: (s) => <code>{s.subject}</code> },
+          { header: 'Issuer', cell: (s) => s.issuer ?? 'OIDC_ISSUER' },
+          { header: 'Created', cell: (s) => time(s.created_at) },
+          {
+            header: 'Actions',
+            cell: (s) => (
+              <button
+                type="button"
+                aria-label={`Remove OIDC binding ${s.subject}`}
+                onClick={() => void bindings.change(() => api('DELETE', `/admin/v1/oidc-subjects/${encodeURIComponent(s.id)}`))}
+              >
+                Remove
+              </button>
+            ),
+          },
+        ]}
+      />
+      <form className="row" onSubmit={bind}>
         <Field label="Subject" value={subject} onChange={setSubject} required />
         <Field label="Issuer" value={issuer} onChange={setIssuer} hint="empty: OIDC_ISSUER" />
         <button type="submit">Bind subject</button>
       </form>
-      <ErrorNote error={list.error ?? error} />
+      <ErrorNote error={bindings.error} />
     </div>
   );
 }

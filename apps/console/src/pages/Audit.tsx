@@ -3,6 +3,7 @@ import { api, describeError, query, type AdminSession, type Page } from '../lib/
 import type { AuditRecord } from '../lib/types';
 import { usePoll } from '../lib/usePoll';
 import { ErrorNote, Field, Section, Select, time } from '../components/Common';
+import { Table } from '../components/Table';
 
 interface Filters {
   tenant_id: string;
@@ -183,41 +184,29 @@ export function Audit({ session }: { session: AdminSession }) {
           )}
         </div>
         <ErrorNote error={verify.error ?? page.error} />
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">Time</th>
-              <th scope="col">Action</th>
-              <th scope="col">Outcome</th>
-              <th scope="col">Tenant</th>
-              <th scope="col">Actor</th>
-              <th scope="col">Subject</th>
-              <th scope="col">Reason</th>
-              <th scope="col">Record</th>
-            </tr>
-          </thead>
-          <tbody>
-            {page.data?.items.map((r) => (
-              <tr key={r.id} className={r.id === selected?.id ? 'selected' : undefined}>
-                <td>{time(r.timestamp)}</td>
-                <td>{r.action}</td>
-                <td className={`outcome-${r.outcome}`}>{r.outcome}</td>
-                <td>{r.tenant_id ?? '—'}</td>
-                <td>
-                  {r.actor.type} {r.actor.id}
-                </td>
-                <td>{r.subject ?? '—'}</td>
-                <td>{r.reason ?? '—'}</td>
-                <td>
-                  <button type="button" aria-label={`Details of ${r.action} at ${time(r.timestamp)}`} onClick={() => setSelected(r)}>
-                    Details
-                  </button>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-        {page.data?.items.length === 0 && <p>No records match.</p>}
+        <Table
+          rows={page.data?.items}
+          rowKey={(r) => r.id}
+          selected={selected?.id ?? null}
+          empty="No records match."
+          columns={[
+            { header: 'Time', cell: (r) => time(r.timestamp) },
+            { header: 'Action', cell: (r) => r.action },
+            { header: 'Outcome', cell: (r) => <span className={`outcome-${r.outcome}`}>{r.outcome}</span> },
+            { header: 'Tenant', cell: (r) => r.tenant_id ?? '—' },
+            { header: 'Actor', cell: (r) => `${r.actor.type} ${r.actor.id}` },
+            { header: 'Subject', cell: (r) => r.subject ?? '—' },
+            { header: 'Reason', cell: (r) => r.reason ?? '—' },
+            {
+              header: 'Record',
+              cell: (r) => (
+                <button type="button" aria-label={`Details of ${r.action} at ${time(r.timestamp)}`} onClick={() => setSelected(r)}>
+                  Details
+                </button>
+              ),
+            },
+          ]}
+        />
         <div className="row">
           {cursors.length > 1 && (
             <button type="button" onClick={() => setCursors((c) => c.slice(0, -1))}>

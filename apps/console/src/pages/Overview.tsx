@@ -3,6 +3,7 @@ import { api } from '../lib/api';
 import { chartPoints, pushPoint, type Point } from '../lib/series';
 import { usePoll } from '../lib/usePoll';
 import { ErrorNote, Section, time } from '../components/Common';
+import { Table } from '../components/Table';
 
 interface OverviewView {
   generated_at: string;
@@ -67,26 +68,16 @@ export function Overview() {
             </Section>
           )}
           <Section title="Nodes">
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">Node</th>
-                  <th scope="col">Sessions</th>
-                  <th scope="col">Messages/s</th>
-                  <th scope="col">Audit lag</th>
-                </tr>
-              </thead>
-              <tbody>
-                {data.nodes.map((n) => (
-                  <tr key={n.node_id}>
-                    <td>{n.node_id}</td>
-                    <td>{n.sessions}</td>
-                    <td>{n.messages_per_second === null ? '—' : n.messages_per_second.toFixed(1)}</td>
-                    <td>{lag(n.audit_lag_s)}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
+            <Table
+              rows={data.nodes}
+              rowKey={(n) => n.node_id}
+              columns={[
+                { header: 'Node', cell: (n) => n.node_id },
+                { header: 'Sessions', cell: (n) => n.sessions },
+                { header: 'Messages/s', cell: (n) => (n.messages_per_second === null ? '—' : n.messages_per_second.toFixed(1)) },
+                { header: 'Audit lag', cell: (n) => lag(n.audit_lag_s) },
+              ]}
+            />
             <p className="hint">Newest audit record: {time(data.audit.newest_record_at)}</p>
           </Section>
         </>

@@ -4,6 +4,7 @@ import { permissions } from '../lib/roles';
 import { useTenants } from '../lib/useTenants';
 import { usePoll } from '../lib/usePoll';
 import { DocumentEditor } from '../components/DocumentEditor';
+import { PolicyTest } from '../components/PolicyTest';
 import { ErrorNote, Section, Select, time } from '../components/Common';
 
 interface PolicyView {
@@ -56,7 +57,9 @@ export function Policies({ session }: { session: AdminSession }) {
                 await api('PUT', `/admin/v1/tenants/${encodeURIComponent(tenantId)}/policy`, document);
                 await policy.reload();
               }}
-            />
+            >
+              {(text) => <PolicyTest tenantId={tenantId} text={text} />}
+            </DocumentEditor>
           </>
         )}
         {!p && !policy.error && tenants.data?.length === 0 && <p>No tenant yet.</p>}

@@ -3,6 +3,7 @@ import { permissions } from '../lib/roles';
 import { usePoll } from '../lib/usePoll';
 import { DocumentEditor } from '../components/DocumentEditor';
 import { ErrorNote, Section, time } from '../components/Common';
+import { Table } from '../components/Table';
 
 interface RateLimitView {
   defaults?: Record<string, number>;
@@ -30,22 +31,14 @@ export function RateLimits({ session }: { session: AdminSession }) {
       {l && (
         <>
           <Section title="Effective defaults">
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">Limit</th>
-                  <th scope="col">Value</th>
-                </tr>
-              </thead>
-              <tbody>
-                {Object.entries(l.effective_defaults).map(([name, value]) => (
-                  <tr key={name}>
-                    <td>{name}</td>
-                    <td>{value}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
+            <Table
+              rows={Object.entries(l.effective_defaults)}
+              rowKey={([name]) => name}
+              columns={[
+                { header: 'Limit', cell: ([name]) => name },
+                { header: 'Value', cell: ([, value]) => value },
+              ]}
+            />
             <p className="hint">
               Version {l.version}
               {l.updated_at ? `, saved ${time(l.updated_at)} by ${l.updated_by ?? 'unknown'}` : ', never saved (RATE_LIMIT_DEFAULTS)'}.

@@ -1,8 +1,10 @@
 import { useState } from 'react';
-import { api, describeError, type Page } from '../lib/api';
+import { api, type Page } from '../lib/api';
 import type { SessionView } from '../lib/types';
+import { useAction } from '../lib/useAction';
 import { usePoll } from '../lib/usePoll';
 import { ErrorNote, Notice, Section, time } from '../components/Common';
+import { Table } from '../components/Table';
 
 const REFRESH_MS = 2000;
 
@@ -10,18 +12,14 @@ const REFRESH_MS = 2000;
 export function Sessions() {
   const [live, setLive] = useState(true);
   const list = usePoll(() => api<Page<SessionView>>('GET', '/admin/v1/sessions?limit=500'), live ? REFRESH_MS : null, []);
-  const [error, setError] = useState<string | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
-  const kick = async (s: SessionView) => {
-    setError(null);
-    try {
+  const { error, run } = useAction();
+  const kick = (s: SessionView) =>
+    void run(async () => {
       await api('DELETE', `/admin/v1/sessions/${encodeURIComponent(s.session_id)}`);
       setNotice(`Kicked ${s.agent_id}`);
       await list.reload();
-    } catch (e) {
-      setError(describeError(e));
-    }
-  };
+    });
   return (
     <>
       <h1>Sessions</h1>
@@ -40,39 +38,28 @@ export function Sessions() {
       >
         <ErrorNote error={list.error ?? error} />
         <Notice text={notice} />
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">Agent</th>
-              <th scope="col">Tenant</th>
-              <th scope="col">Node</th>
-              <th scope="col">Transport</th>
-              <th scope="col">Address</th>
-              <th scope="col">Connected</th>
-              <th scope="col">Last heartbeat</th>
-              <th scope="col">Actions</th>
-            </tr>
-          </thead>
-          <tbody>
-            {list.data?.items.map((s) => (
-              <tr key={s.session_id} data-agent-id={s.agent_id}>
-                <td>{s.agent_id}</td>
-                <td>{s.tenant_id}</td>
-                <td>{s.node_id}</td>
-                <td>{s.transport}</td>
-                <td>{s.remote_addr}</td>
-                <td>{time(s.connected_at)}</td>
-                <td>{time(s.last_heartbeat)}</td>
-                <td>
-                  <button type="button" className="danger" onClick={() => void kick(s)}>
-                    Kick
-                  </button>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-        {list.data?.items.length === 0 && <p>No live sessions.</p>}
+        <Table
+          rows={list.data?.items}
+          rowKey={(s) => s.session_id}
+          empty="No live sessions."
+          columns={[
+            { header: 'Agent', cell: (s) => s.agent_id },
+            { header: 'Tenant', cell: (s) => s.tenant_id },
+            { header: 'Node', cell: (s) => s.node_id },
+            { header: 'Transport', cell: (s) => s.transport },
+            { header: 'Address', cell: (s) => s.remote_addr },
+            { header: 'Connected', cell: (s) => time(s.connected_at) },
+            { header: 'Last heartbeat', cell: (s) => time(s.last_heartbeat) },
+            {
+              header: 'Actions',
+              cell: (s) => (
+                <button type="button" className="danger" onClick={() => kick(s)}>
+                  Kick
+                </button>
+              ),
+            },
+          ]}
+        />
       </Section>
     </>
   );
