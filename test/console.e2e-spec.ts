@@ -294,11 +294,21 @@ describe('web console (contract §11) in Chromium', () => {
   });
 
   it(
-    'signs in with ADMIN_TOKEN into an HttpOnly session cookie (admin.login, actor break-glass), and signs out',
+    'signs in with ADMIN_TOKEN into an HttpOnly session cookie (admin.login, actor break-glass), by keyboard alone, and signs out',
     async () => {
       const page = await newPage([401]);
-      await signInWithToken(page);
+      // By keyboard alone: type the token, Enter; then Tab to the second link, Enter.
+      await page.goto(`${publicUrl}/console/`);
+      await page.getByLabel('Admin token').focus();
+      await page.keyboard.type(TEST_ADMIN_TOKEN);
+      await page.keyboard.press('Enter');
       await expect.poll(() => page.getByText('break-glass · admin').count()).toBe(1);
+      await page.keyboard.press('Tab');
+      await page.keyboard.press('Tab');
+      await expect(page.evaluate('document.activeElement.textContent')).resolves.toBe('Agents');
+      await page.keyboard.press('Enter');
+      await expect.poll(() => page.getByRole('heading', { level: 1 }).textContent()).toBe('Agents');
+      expect(new URL(page.url()).pathname).toBe('/console/agents');
       const cookies = await page.context().cookies();
       expect(cookies).toHaveLength(1);
       expect(cookies[0]).toMatchObject({ name: 'agw_admin_session', httpOnly: true, sameSite: 'Lax', path: '/' });
