@@ -333,6 +333,20 @@ describe('web console (contract §11) in Chromium', () => {
     BROWSER_TEST_MS,
   );
 
+  it('returns to the sign-in page when the session ends elsewhere', async () => {
+    const page = await newPage([401]);
+    await signInWithToken(page);
+    await expect.poll(() => page.getByText('break-glass · admin').count()).toBe(1);
+    // The same session signed out by another client: the console's next call is refused.
+    const cookie = (await page.context().cookies()).map((c) => `${c.name}=${c.value}`).join('; ');
+    const me = (await (await fetch(`${publicUrl}/admin/session`, { headers: { cookie } })).json()) as { csrf_token: string };
+    const out = await fetch(`${publicUrl}/admin/logout`, { method: 'POST', headers: { cookie, 'x-csrf-token': me.csrf_token } });
+    expect(out.status).toBe(200);
+    await nav(page).getByRole('link', { name: 'Tenants', exact: true }).click();
+    await expect.poll(() => page.getByLabel('Admin token').count()).toBe(1);
+    await expect(nav(page).count()).resolves.toBe(0);
+  });
+
   it(
     "signs in with SSO through the provider's own login page",
     async () => {

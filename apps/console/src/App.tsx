@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useState } from 'react';
-import { api, ApiError, describeError, setCsrfToken, type AdminSession } from './lib/api';
+import { api, ApiError, describeError, SESSION_ENDED, setCsrfToken, type AdminSession } from './lib/api';
 import { PAGES, visiblePages, type PagePath } from './lib/roles';
 import { BASE, navigate, useRoute } from './lib/router';
 import { SignIn } from './pages/SignIn';
@@ -31,17 +31,23 @@ export function App() {
     }
   }, []);
 
-  useEffect(() => void refresh(), [refresh]);
+  useEffect(() => {
+    void refresh();
+    // A session that ends while the console is open (expiry, sign-out elsewhere) brings back the sign-in page.
+    const ended = () => void refresh();
+    window.addEventListener(SESSION_ENDED, ended);
+    return () => window.removeEventListener(SESSION_ENDED, ended);
+  }, [refresh]);
+
+  const pages = session ? visiblePages(session) : [];
+  const active = (pages as string[]).includes(route) ? (route as PagePath) : pages[0];
+  useEffect(() => {
+    // The first page this admin may use, for / and for pages of other roles.
+    if (active && active !== route) window.history.replaceState(null, '', `${BASE}${active}`);
+  }, [active, route]);
 
   if (session === undefined) return <p className="loading">Loading…</p>;
   if (session === null) return <SignIn onSignedIn={refresh} error={error} />;
-
-  const pages = visiblePages(session);
-  const active = (pages as string[]).includes(route) ? (route as PagePath) : pages[0];
-  if (active && active !== route) {
-    // The first page this admin may use, for / and for pages of other roles.
-    window.history.replaceState(null, '', `${BASE}${active}`);
-  }
 
   const signOut = async () => {
     try {

@@ -38,6 +38,9 @@ export function setCsrfToken(token: string | null): void {
 
 const SAFE = new Set(['GET', 'HEAD']);
 
+/** Dispatched on `window` when the API says the session is gone (expired, signed out elsewhere, token rotated). */
+export const SESSION_ENDED = 'agw:session-ended';
+
 export async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
   const headers: Record<string, string> = { accept: 'application/json' };
   if (body !== undefined) headers['content-type'] = 'application/json';
@@ -63,6 +66,7 @@ export async function api<T>(method: string, path: string, body?: unknown): Prom
   }
   if (!response.ok) {
     const error = (json as { error?: { code?: string; message?: string } } | null)?.error;
+    if (response.status === 401 && csrfToken !== null) window.dispatchEvent(new Event(SESSION_ENDED));
     throw new ApiError(response.status, error?.code ?? 'UNAVAILABLE', error?.message ?? `HTTP ${response.status}`);
   }
   return json as T;
