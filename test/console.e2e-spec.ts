@@ -548,6 +548,21 @@ describe('web console (contract §11) in Chromium', () => {
     BROWSER_TEST_MS,
   );
 
+  it("shows the server's message at the field of an invalid rate-limit document, and keeps the saved one", async () => {
+    const page = await newPage([400, 401]);
+    await signInWithToken(page);
+    await open(page, 'Rate limits');
+    const editor = page.getByLabel('Rate-limit document');
+    await expect.poll(() => editor.inputValue()).not.toBe('');
+    const before = (await admin.call('GET', '/admin/v1/rate-limits')).body.version;
+    await editor.fill(JSON.stringify({ defaults: { messages_per_second: 10, burst_size: 20 } }, null, 2));
+    await page.getByRole('button', { name: 'Save', exact: true }).click();
+    const alert = page.getByRole('alert');
+    await expect.poll(() => alert.textContent()).toContain('unknown field "burst_size" in defaults');
+    await expect.poll(() => alert.textContent()).toContain('At line 4, column 5 (defaults.burst_size)');
+    expect((await admin.call('GET', '/admin/v1/rate-limits')).body.version).toBe(before);
+  });
+
   it(
     'shows agent.connect in Audit, reports the chain intact on Verify, and exports the filtered records',
     async () => {

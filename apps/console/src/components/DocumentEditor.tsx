@@ -1,7 +1,7 @@
 import { useEffect, useId, useMemo, useRef, useState, type ReactNode } from 'react';
 import { ApiError, describeError } from '../lib/api';
 import { diffLines, hasChanges, normalizeJson } from '../lib/diff';
-import { locatePath, resolvePath, splitMessage, type TextPosition } from '../lib/json-path';
+import { formatPath, locatePath, resolvePath, splitMessage, type TextPosition } from '../lib/json-path';
 
 /**
  * A JSON document edited as text (contract §7.1/§7.2): the changes against the saved version shown
@@ -58,7 +58,7 @@ export function DocumentEditor(props: {
       if (e instanceof ApiError && e.code === 'INVALID_MESSAGE') {
         const { path } = splitMessage(e.message);
         const resolved = path && resolvePath(document, path);
-        showAt(e.message, resolved ? locatePath(text, resolved) : null, resolved ? resolved.join('.') : null);
+        showAt(e.message, resolved ? locatePath(text, resolved) : null, resolved ? formatPath(resolved) : null);
       } else {
         showAt(describeError(e), null, null);
       }

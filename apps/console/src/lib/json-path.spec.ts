@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { locatePath, resolvePath, splitMessage } from './json-path';
+import { formatPath, locatePath, resolvePath, splitMessage } from './json-path';
 
 const POLICY = `{
   "rules": [
@@ -21,6 +21,16 @@ describe('splitMessage', () => {
       text: 'Invalid option: expected one of "allow"|"deny"',
     });
     expect(splitMessage('defaults.burst: Too small')).toEqual({ path: ['defaults', 'burst'], text: 'Too small' });
+  });
+
+  it('points an unknown field at the key itself', () => {
+    expect(splitMessage('unknown field "burst_size" in defaults').path).toEqual(['defaults', 'burst_size']);
+    expect(splitMessage('unknown fields "a", "b" in tenants.acme').path).toEqual(['tenants', 'acme', 'a']);
+    expect(splitMessage('unknown field "extra"').path).toEqual(['extra']);
+  });
+
+  it('writes a path back as the API does', () => {
+    expect(formatPath(['rules', 1, 'to', 'topic'])).toBe('rules[1].to.topic');
   });
 
   it('finds no path in a message that names none', () => {

@@ -6,17 +6,32 @@
 
 export type PathSegment = string | number;
 
-/** The field path and the rest of a message like `rules[0].effect: Invalid option`; null path when it names none. */
+/**
+ * The field path and the rest of a message like `rules[0].effect: Invalid option`, or of
+ * `unknown field "burst_size" in defaults` (the unknown key itself); null path when it names none.
+ */
 export function splitMessage(message: string): { path: PathSegment[] | null; text: string } {
+  const unknown = /^unknown fields? "([^"]+)"(?:, "[^"]+")*(?: in (\S+))?$/.exec(message);
+  if (unknown) return { path: [...(unknown[2] ? parsePath(unknown[2]) : []), unknown[1] as string], text: message };
   const colon = message.indexOf(': ');
   if (colon <= 0) return { path: null, text: message };
   const head = message.slice(0, colon);
   if (/\s/.test(head)) return { path: null, text: message };
+  const path = parsePath(head);
+  return path.length > 0 ? { path, text: message.slice(colon + 2) } : { path: null, text: message };
+}
+
+function parsePath(text: string): PathSegment[] {
   const path: PathSegment[] = [];
   const pattern = /([^.[\]]+)|\[(\d+)\]/g;
   let match: RegExpExecArray | null;
-  while ((match = pattern.exec(head)) !== null) path.push(match[2] !== undefined ? Number(match[2]) : (match[1] as string));
-  return path.length > 0 ? { path, text: message.slice(colon + 2) } : { path: null, text: message };
+  while ((match = pattern.exec(text)) !== null) path.push(match[2] !== undefined ? Number(match[2]) : (match[1] as string));
+  return path;
+}
+
+/** A path as the API writes it: `rules[1].effect`. */
+export function formatPath(path: PathSegment[]): string {
+  return path.map((segment, i) => (typeof segment === 'number' ? `[${segment}]` : `${i > 0 ? '.' : ''}${segment}`)).join('');
 }
 
 /**
