@@ -11,10 +11,11 @@ export function pushPoint(series: Point[], point: Point, windowMs: number): Poin
 
 /**
  * SVG polyline points for a series in a `width`×`height` box, time on x (the window ending at the
- * last point), value on y from 0 to a round maximum at least `minMax`.
+ * last point), value on y from 0 to a round maximum above the largest value and at least `minMax`.
  */
 export function chartPoints(series: Point[], width: number, height: number, windowMs: number, minMax = 1): { points: string; max: number } {
-  const top = Math.max(minMax, ...series.map((p) => p.value));
+  // A tenth of headroom: the newest value never sits on the top edge.
+  const top = Math.max(minMax, ...series.map((p) => p.value * 1.1));
   const max = niceCeiling(top);
   const end = series.at(-1)?.at ?? 0;
   const points = series
