@@ -20,5 +20,5 @@ export type {
 export { ConfigModule, GATEWAY_CONFIG } from './config.module.js';
 export { renderConfigTable, replaceConfigTable } from './config-table.js';
 export { hostPortOf, redactUrl, scrubSecrets } from './redact.js';
-export { readVersion } from './version.js';
+export { projectRoot, readVersion } from './version.js';
 export { addressMatcher, parseCidr } from './cidr.js';
