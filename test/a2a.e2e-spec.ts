@@ -359,10 +359,13 @@ describe('A2A inbound (contract §9)', () => {
     await waitFor(
       async () => {
         const page = await admin.call('GET', `/admin/v1/audit?tenant_id=${tenant}&action=message.routed&limit=200`);
-        return (page.body.items as { details: Record<string, unknown> }[]).some((r) => r.details.conversation_id === done.id);
+        // The send's record and the result's: written by batches that may commit in either order.
+        return (
+          (page.body.items as { details: Record<string, unknown> }[]).filter((r) => r.details.conversation_id === done.id).length === 2
+        );
       },
       30_000,
-      'the audit record',
+      'the audit records of the send and of its result',
     );
     const page = await admin.call('GET', `/admin/v1/audit?tenant_id=${tenant}&action=message.routed&limit=200`);
     const records = page.body.items as { actor: { id: string }; subject: string; details: Record<string, unknown> }[];

@@ -9,7 +9,7 @@ import { AdminModule } from '#libs/admin';
 import { loadConfig } from '#libs/config';
 import { adminClient, type AdminClient } from './support/admin.js';
 import { connectAgent, waitFor, type TestAgent } from './support/agents.js';
-import { privateDatabaseUrl, uniqueId } from './support/env.js';
+import { TEST_ADMIN_TOKEN, privateDatabaseUrl, uniqueId } from './support/env.js';
 import { testEnv, startGateway, type GatewayProcess } from './support/gateway-process.js';
 import { startTestIssuer, type TestIssuer } from './support/oidc-issuer.js';
 
@@ -256,6 +256,15 @@ describe('admin OpenAPI document and HTTP hardening', () => {
         body: { rules: [{ effect: 'allow', actions: ['send'], from: { capability: 'plan' }, to: { agent_id: 'tool-*' } }] },
       });
       await exercise(admin, 'put', '/admin/v1/tenants/{tenantId}/policy', 400, { params: { tenantId: tenant }, body: { rules: 'all' } });
+      const dryRun = '/admin/v1/tenants/{tenantId}/policy/test';
+      await exercise(admin, 'post', dryRun, 200, {
+        params: { tenantId: tenant },
+        body: { action: 'send', from: { agent_id: agent }, to: { agent_id: other, capabilities: ['search'] } },
+      });
+      await exercise(admin, 'post', dryRun, 400, {
+        params: { tenantId: tenant },
+        body: { document: { rules: 'all' }, action: 'publish', from: { agent_id: agent }, topic: 'jobs/1' },
+      });
       await exercise(admin, 'get', '/admin/v1/tenants/{tenantId}/policy', 200, { params: { tenantId: tenant } });
       await exercise(admin, 'get', '/admin/v1/rate-limits', 200);
       await exercise(admin, 'put', '/admin/v1/rate-limits', 200, {
@@ -294,6 +303,13 @@ describe('admin OpenAPI document and HTTP hardening', () => {
       await exercise(anonymous, 'get', '/admin/session', 401);
       await exercise(sso, 'post', '/admin/logout', 200);
       await exercise(admin, 'get', '/admin/login', 404);
+      // The console's sign-in page and its break-glass form, and the Overview.
+      expect(await exercise(anonymous, 'get', '/admin/login/methods', 200)).toEqual({ sso: false, break_glass: true });
+      await exercise(anonymous, 'post', '/admin/login/token', 200, { body: { token: TEST_ADMIN_TOKEN } });
+      await exercise(anonymous, 'post', '/admin/login/token', 401, { body: { token: 'not-the-admin-token' } });
+      await exercise(anonymous, 'post', '/admin/login/token', 400, { body: { token: '' } });
+      await exercise(admin, 'get', '/admin/v1/overview', 200);
+      await exercise(auditor, 'get', '/admin/v1/overview', 403);
       await exercise(admin, 'get', '/admin/callback', 404, { query: 'code=x&state=y' });
 
       // Removals: no body on success, the documented error when there is nothing to remove.

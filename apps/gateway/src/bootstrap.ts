@@ -50,7 +50,7 @@ export async function bootstrap(env: NodeJS.ProcessEnv): Promise<RunningGateway>
   if (config.adminPlane.enabled) {
     const shared = { metrics: agent.app.get(MetricsService), readiness: agent.app.get(ReadinessState) };
     admin = await listen(
-      AdminModule.forRoot(config),
+      AdminModule.forRoot(config, { routesAgents: true }),
       config,
       {
         host: config.adminPlane.host,

@@ -38,6 +38,11 @@ interface LoginSetup {
 export class AdminLoginService {
   private readonly logger = new Logger('AdminLogin');
   private readonly setup: LoginSetup | null;
+  /** Console sessions exist when some sign-in can open one: SSO, or break-glass with `ADMIN_TOKEN`. */
+  private readonly consoleOn: boolean;
+  private readonly sessionTtlS: number;
+  private readonly secureCookie: boolean;
+  private readonly publicOrigin: string | null;
   private readonly sessionCookie: string;
   private readonly stateCookie: string;
   private readonly trusted: (address: string | undefined) => boolean;
@@ -50,10 +55,14 @@ export class AdminLoginService {
     private readonly access: AdminAccess,
   ) {
     this.setup = config.adminLogin && config.adminOidc && client ? { settings: config.adminLogin, sso: config.adminOidc, client } : null;
+    this.consoleOn = this.setup !== null || config.adminPlane.adminToken !== undefined;
+    this.sessionTtlS = config.adminPlane.sessionTtlS;
+    this.secureCookie = config.adminPlane.secureCookie;
+    this.publicOrigin = config.adminPlane.publicUrl ? new URL(config.adminPlane.publicUrl).origin : null;
     this.trusted = addressMatcher(config.auth.trustedProxies);
     // `__Host-` cookies are only accepted over https, for path `/`, without a Domain: they cannot be
     // planted by a sibling subdomain.
-    const prefix = config.adminLogin?.secureCookie ? '__Host-' : '';
+    const prefix = this.secureCookie ? '__Host-' : '';
     this.sessionCookie = `${prefix}agw_admin_session`;
     this.stateCookie = `${prefix}agw_admin_login`;
   }
@@ -113,26 +122,59 @@ export class AdminLoginService {
       const claims = await this.exchange(setup, new URL(`${redirectUri(settings)}?${query.toString()}`), state, pending);
       subject = typeof claims.sub === 'string' ? claims.sub : subject;
       const grant = grantOf(claims, setup.sso);
-      const id = randomBytes(32).toString('base64url');
-      const now = Date.now();
-      const record: AdminSessionRecord = {
-        subject: grant.subject,
-        roles: grant.roles,
-        tenantId: grant.tenantId,
-        createdAt: new Date(now).toISOString(),
-        expiresAt: new Date(now + settings.sessionTtlS * 1000).toISOString(),
-      };
-      await this.sessions.create(digest(id), record, settings.sessionTtlS);
+      const { cookie, expiresAt } = await this.openSession({ kind: 'sso', ...grant });
       this.record('admin.login', grant.subject, grant.tenantId, remoteAddr, 'allowed', null, {
         roles: grant.roles,
-        expires_at: record.expiresAt,
+        expires_at: expiresAt,
       });
-      return { cookie: this.cookie(this.sessionCookie, id, settings.sessionTtlS), clearState, returnTo: pending.returnTo };
+      return { cookie, clearState, returnTo: pending.returnTo };
     } catch (error) {
       const failure = asGatewayError(error, this.logger);
       this.record('admin.login', subject, null, remoteAddr, 'denied', failure.code, { why: failure.message });
       throw failure;
     }
+  }
+
+  /** Whether the browser can sign in with SSO (`/admin/login`) here. */
+  get ssoEnabled(): boolean {
+    return this.setup !== null;
+  }
+
+  /**
+   * Opens a console session: a random cookie value (256 bits), its record in Redis under the
+   * value's SHA-256, the same for SSO and break-glass sign-ins.
+   */
+  async openSession(grant: {
+    kind: 'sso' | 'break_glass';
+    subject: string;
+    roles: AdminSessionRecord['roles'];
+    tenantId: string | null;
+    credentialFingerprint?: string;
+  }): Promise<{ cookie: string; expiresAt: string }> {
+    const id = randomBytes(32).toString('base64url');
+    const now = Date.now();
+    const record: AdminSessionRecord = {
+      ...grant,
+      createdAt: new Date(now).toISOString(),
+      expiresAt: new Date(now + this.sessionTtlS * 1000).toISOString(),
+    };
+    await this.sessions.create(digest(id), record, this.sessionTtlS);
+    return { cookie: this.cookie(this.sessionCookie, id, this.sessionTtlS), expiresAt: record.expiresAt };
+  }
+
+  /** Ends a console session without the sign-out record (its credential no longer holds). */
+  async end(admin: AdminPrincipal): Promise<void> {
+    if (admin.console) await this.sessions.delete(admin.console.key);
+  }
+
+  /**
+   * FORBIDDEN when a browser request comes from another origin than the console's (`ADMIN_PUBLIC_URL`,
+   * or without it the request's own host): a sign-in form on another site cannot post here.
+   */
+  assertSameOrigin(request: Request, admin: AdminPrincipal | null): void {
+    const why = this.originProblem(request);
+    if (why && admin) throw this.access.deny(admin, why);
+    if (why) throw new GatewayError('FORBIDDEN', why);
   }
 
   /**
@@ -141,15 +183,20 @@ export class AdminLoginService {
    * origin, FORBIDDEN.
    */
   async principal(request: Request, route: string, remoteAddr: string): Promise<AdminPrincipal | null> {
-    if (!this.setup) return null;
+    if (!this.consoleOn) return null;
     const id = parseCookies(request.headers.cookie).get(this.sessionCookie);
     if (id === undefined) return null;
     const key = digest(id);
     const record = await this.sessions.find(key);
     if (!record) throw unauthorized('session_expired', 'admin session expired or signed out; sign in again at /admin/login');
-    const session: ConsoleSession = { key, expiresAt: record.expiresAt, csrfToken: csrfToken(id) };
+    const session: ConsoleSession = {
+      key,
+      expiresAt: record.expiresAt,
+      csrfToken: csrfToken(id),
+      credentialFingerprint: record.credentialFingerprint,
+    };
     const principal: AdminPrincipal = {
-      kind: 'sso',
+      kind: record.kind ?? 'sso',
       subject: record.subject,
       roles: record.roles,
       tenantId: record.tenantId,
@@ -157,7 +204,7 @@ export class AdminLoginService {
       remoteAddr,
       console: session,
     };
-    const why = SAFE_METHODS.has(request.method) ? null : this.csrfProblem(request, this.setup.settings, session.csrfToken);
+    const why = SAFE_METHODS.has(request.method) ? null : this.csrfProblem(request, session.csrfToken);
     if (why) throw this.access.deny(principal, why);
     return principal;
   }
@@ -167,9 +214,11 @@ export class AdminLoginService {
    * `admin.logout`, and names the IdP's end-session URL for a full sign-out.
    */
   async logout(admin: AdminPrincipal): Promise<{ signedOut: boolean; clear: string | null; endSessionUrl: string | null }> {
-    if (!admin.console || !this.setup) return { signedOut: false, clear: null, endSessionUrl: null };
+    if (!admin.console) return { signedOut: false, clear: null, endSessionUrl: null };
     const signedOut = await this.sessions.delete(admin.console.key);
-    if (signedOut) this.record('admin.logout', admin.subject, admin.tenantId, admin.remoteAddr, 'allowed', null, {});
+    if (signedOut) this.record('admin.logout', admin.subject, admin.tenantId, admin.remoteAddr, 'allowed', null, {}, admin.kind);
+    const clear = this.cookie(this.sessionCookie, '', 0);
+    if (admin.kind === 'break_glass' || !this.setup) return { signedOut, clear, endSessionUrl: null };
     let endSessionUrl: string | null = null;
     try {
       const configuration = await this.setup.client.metadata();
@@ -177,7 +226,7 @@ export class AdminLoginService {
     } catch {
       // The IdP being down does not stop a sign-out here.
     }
-    return { signedOut, clear: this.cookie(this.sessionCookie, '', 0), endSessionUrl };
+    return { signedOut, clear, endSessionUrl };
   }
 
   private enabled(): LoginSetup {
@@ -217,14 +266,19 @@ export class AdminLoginService {
   }
 
   private cookie(name: string, value: string, maxAgeS: number): string {
-    return serializeCookie(name, value, { maxAgeS, secure: this.setup?.settings.secureCookie ?? false, sameSite: 'Lax' });
+    return serializeCookie(name, value, { maxAgeS, secure: this.secureCookie, sameSite: 'Lax' });
   }
 
-  private csrfProblem(request: Request, settings: LoginSetup['settings'], expected: string): string | null {
+  private originProblem(request: Request): string | null {
     const origin = request.headers.origin;
-    if (origin !== undefined && origin !== new URL(settings.publicUrl).origin) {
-      return `cross-origin request from ${origin.slice(0, 100)} refused`;
-    }
+    if (origin === undefined) return null;
+    const expected = this.publicOrigin ?? `${request.protocol}://${request.headers.host ?? ''}`;
+    return origin === expected ? null : `cross-origin request from ${origin.slice(0, 100)} refused`;
+  }
+
+  private csrfProblem(request: Request, expected: string): string | null {
+    const origin = this.originProblem(request);
+    if (origin) return origin;
     const token = request.headers[CSRF_HEADER];
     if (typeof token !== 'string' || !equalText(token, expected)) {
       return 'cookie-authenticated changes need the session CSRF token in X-CSRF-Token (from GET /admin/session)';
@@ -240,17 +294,21 @@ export class AdminLoginService {
     outcome: 'allowed' | 'denied',
     reason: string | null,
     details: Record<string, unknown>,
+    kind: AdminPrincipal['kind'] = 'sso',
   ): void {
     this.audit.record({
       action,
       tenant_id: tenantId,
       actor: { type: 'admin', id: subject },
-      subject: 'oidc',
+      subject: kind === 'sso' ? 'oidc' : 'break-glass',
       outcome,
       reason,
       session_id: null,
       remote_addr: remoteAddr,
-      details: { method: 'authorization_code', issuer: this.setup?.sso.issuer, ...details },
+      details:
+        kind === 'sso'
+          ? { method: 'authorization_code', issuer: this.setup?.sso.issuer, ...details }
+          : { method: 'break_glass', ...details },
     });
   }
 }

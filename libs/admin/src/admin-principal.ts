@@ -26,6 +26,8 @@ export interface ConsoleSession {
   expiresAt: string;
   /** What changes must send back in `X-CSRF-Token`. */
   csrfToken: string;
+  /** Break-glass sessions: the fingerprint of the `ADMIN_TOKEN` they were opened with. */
+  credentialFingerprint?: string | undefined;
 }
 
 /** The admin as the author of an audit record. */

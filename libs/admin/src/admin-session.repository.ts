@@ -4,11 +4,15 @@ import type { AdminRole } from './admin-principal.js';
 
 /** A signed-in browser admin, as stored (under the SHA-256 of its cookie value, never the value). */
 export interface AdminSessionRecord {
+  /** How the session began; records written before break-glass sessions existed are `sso`. */
+  kind?: 'sso' | 'break_glass';
   subject: string;
   roles: AdminRole[];
   tenantId: string | null;
   createdAt: string;
   expiresAt: string;
+  /** Break-glass sessions: the fingerprint of `ADMIN_TOKEN` at sign-in (`BreakGlassCredential.fingerprint`). */
+  credentialFingerprint?: string;
 }
 
 /** A login between `/admin/login` and `/admin/callback`: the PKCE verifier, nonce and where to go after. */

@@ -1,4 +1,3 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { PassportStrategy } from '@nestjs/passport';
 import type { Request } from 'express';
@@ -10,6 +9,7 @@ import { GatewayError, unauthorized } from '#libs/protocol';
 import type { AdminPrincipal } from './admin-principal.js';
 import { ADMIN_OIDC_CLIENT, grantOf } from './admin-sso.js';
 import { AdminLoginService } from './admin-login.service.js';
+import { BreakGlassCredential } from './break-glass.credential.js';
 
 /**
  * The admin API's bearer authentication: `ADMIN_TOKEN`, the break-glass credential (role `admin`,
@@ -22,17 +22,15 @@ import { AdminLoginService } from './admin-login.service.js';
  */
 @Injectable()
 export class AdminTokenStrategy extends PassportStrategy(Strategy, 'admin-bearer') {
-  private readonly adminTokenDigest: Buffer | null;
-
   constructor(
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
     private readonly throttle: AuthThrottle,
     private readonly audit: AuditTrail,
     @Inject(ADMIN_OIDC_CLIENT) private readonly sso: OidcIssuerClient | null,
     private readonly login: AdminLoginService,
+    private readonly breakGlass: BreakGlassCredential,
   ) {
     super();
-    this.adminTokenDigest = config.adminPlane.adminToken ? digest(config.adminPlane.adminToken) : null;
   }
 
   async validate(request: Request): Promise<AdminPrincipal> {
@@ -46,12 +44,16 @@ export class AdminTokenStrategy extends PassportStrategy(Strategy, 'admin-bearer
         if (error instanceof GatewayError && error.code === 'UNAUTHORIZED') await this.throttle.fail(address);
         throw error;
       });
-      if (session) return session;
+      if (session && !this.stale(session)) return session;
+      if (session) {
+        // A break-glass session outlives no rotation of ADMIN_TOKEN.
+        await this.login.end(session);
+        throw unauthorized('session_expired', 'ADMIN_TOKEN changed since this console session began; sign in again');
+      }
     }
     const token = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? '')?.[1];
     if (token === undefined) throw unauthorized('no_credential', 'admin API needs Authorization: Bearer <token> (or a console session)');
-    // Digests of equal length, compared in constant time: neither the token nor its length leaks.
-    if (this.adminTokenDigest && timingSafeEqual(digest(token), this.adminTokenDigest)) {
+    if (this.breakGlass.matches(token)) {
       // Every use of the break-glass credential is on the record, reads included.
       this.audit.record({
         action: 'admin.break_glass',
@@ -97,13 +99,13 @@ export class AdminTokenStrategy extends PassportStrategy(Strategy, 'admin-bearer
     await this.throttle.fail(address);
     throw unauthorized(
       'invalid_admin_credential',
-      this.adminTokenDigest || this.sso
+      this.breakGlass.configured || this.sso
         ? 'invalid admin credential'
         : 'the admin API has no credential configured (set ADMIN_TOKEN or ADMIN_OIDC_ISSUER)',
     );
   }
-}
 
-function digest(value: string): Buffer {
-  return createHash('sha256').update(value).digest();
+  private stale(session: AdminPrincipal): boolean {
+    return session.kind === 'break_glass' && session.console?.credentialFingerprint !== this.breakGlass.fingerprint();
+  }
 }

@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { AGENT_ID_PATTERN, CAPABILITY_PATTERN, MAX_CURSOR_LENGTH, TENANT_ID_PATTERN } from '#libs/protocol';
+import { AGENT_ID_PATTERN, CAPABILITY_PATTERN, MAX_CURSOR_LENGTH, TENANT_ID_PATTERN, TOPIC_PATTERN } from '#libs/protocol';
 import { VERIFY_DEFAULT_LIMIT, VERIFY_MAX_LIMIT } from '#libs/audit';
 import { a2aCredentialSchema, a2aUrlSchema } from '#libs/a2a';
 import { API_TOKEN_NAME_PATTERN, API_TOKEN_NAME_RULE, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '#libs/identity';
@@ -145,3 +145,29 @@ export const callbackQuerySchema = z.object({
   error_description: z.string().max(2048).optional(),
 });
 export type CallbackQueryDto = z.infer<typeof callbackQuerySchema>;
+
+/** `POST /admin/login/token`: the console's break-glass sign-in. */
+export const breakGlassLoginSchema = z.strictObject({ token: z.string().min(1, { error: 'is required' }).max(1024) });
+export type BreakGlassLoginDto = z.infer<typeof breakGlassLoginSchema>;
+
+const policySubject = z.strictObject({ agent_id: agentId, capabilities: capabilities.optional() });
+
+/**
+ * `POST /admin/v1/tenants/{tenant_id}/policy/test`: a would-be request evaluated against a policy
+ * document, the saved one or `document` (checked as PUT would check it), without sending anything.
+ */
+export const policyTestSchema = z.discriminatedUnion('action', [
+  z.strictObject({
+    document: z.unknown().optional(),
+    action: z.literal('send'),
+    from: policySubject,
+    to: policySubject.extend({ tenant_id: tenantId.optional() }),
+  }),
+  z.strictObject({
+    document: z.unknown().optional(),
+    action: z.enum(['publish', 'subscribe']),
+    from: policySubject,
+    topic: z.string().regex(TOPIC_PATTERN, { error: 'must be a topic name matching ^[A-Za-z0-9][A-Za-z0-9._:/-]{0,199}$' }),
+  }),
+]);
+export type PolicyTestDto = z.infer<typeof policyTestSchema>;

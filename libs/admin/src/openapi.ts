@@ -17,6 +17,7 @@ import type { GatewayConfig } from '#libs/config';
 import { policyDocumentSchema } from '#libs/policy';
 import { ERROR_CODES } from '#libs/protocol';
 import { rateLimitDocumentSchema } from '#libs/ratelimit';
+import { serveConsole } from './console-assets.js';
 
 /**
  * The OpenAPI 3.0 Schema Object of a zod schema: as a request takes it (`input`: before coercion and
@@ -47,6 +48,13 @@ const errorBody = z.object({
 
 const iso = z.iso.datetime().describe('ISO 8601 time, UTC');
 const page = (item: z.ZodType) => z.object({ items: z.array(item), next_cursor: z.string().nullable() });
+
+const policyDecision = z.object({
+  tenant_id: z.string(),
+  allowed: z.boolean(),
+  reason: z.enum(['allowed_by_rule', 'no_allow_rule', 'denied_by_rule', 'evaluation_error']),
+  rule: z.number().int().nullable().describe('index in rules of the deciding rule'),
+});
 
 /** The response bodies of the admin API, by name. */
 export const ADMIN_RESPONSES = {
@@ -141,6 +149,32 @@ export const ADMIN_RESPONSES = {
     expires_at: iso.nullable().describe('console sessions only'),
     csrf_token: z.string().nullable().describe('console sessions only: send as X-CSRF-Token on every change'),
   }),
+  policyTest: z.object({
+    allowed: z.boolean().describe('what the router would decide'),
+    sender: policyDecision,
+    receiver: policyDecision.nullable().describe("a cross-tenant send: the receiver's saved policy, which must consent too"),
+  }),
+  overview: z.object({
+    generated_at: iso,
+    nodes: z.array(
+      z.object({
+        node_id: z.string(),
+        sessions: z.number().int(),
+        messages_per_second: z.number().nullable().describe('null: the node published none lately, or a tenant-bound caller'),
+        audit_lag_s: z.number().nullable().describe('mean event-to-row time of the audit records it wrote in its last interval'),
+      }),
+    ),
+    sessions: z.number().int(),
+    connected_agents: z.number().int(),
+    messages_per_second: z.number().nullable().describe('the whole cluster; null for a tenant-bound caller'),
+    audit: z.object({ lag_s: z.number().nullable(), newest_record_at: iso.nullable() }),
+    readiness: z.object({ postgres: z.enum(['ok', 'down']), redis: z.enum(['ok', 'down']) }),
+  }),
+  loginMethods: z.object({
+    sso: z.boolean().describe('GET /admin/login leads to the IdP'),
+    break_glass: z.boolean().describe('POST /admin/login/token takes ADMIN_TOKEN'),
+  }),
+  consoleLogin: z.object({ expires_at: iso.describe('when the session cookie set by this response ends') }),
   logout: z.object({
     signed_out: z.boolean(),
     end_session_url: z.string().nullable().describe("the IdP's end-session endpoint, to end the SSO session there too"),
@@ -212,11 +246,13 @@ export function adminOpenApi(app: NestExpressApplication, config: GatewayConfig)
 
 /**
  * What the admin listener adds to Nest's defaults: security headers (helmet), CORS only for
- * `ADMIN_CORS_ORIGINS`, and the OpenAPI document at `/admin/docs` (UI) and `/admin/docs/openapi.json`.
+ * `ADMIN_CORS_ORIGINS`, the OpenAPI document at `/admin/docs` (UI) and `/admin/docs/openapi.json`,
+ * and the web console at `/console` (its own, stricter CSP).
  */
 export function configureAdminPlane(config: GatewayConfig): (app: NestExpressApplication) => void {
   return (app) => {
     app.use(helmet());
+    serveConsole(app);
     if (config.adminPlane.corsOrigins.length > 0) app.enableCors({ origin: config.adminPlane.corsOrigins, credentials: true });
     SwaggerModule.setup('admin/docs', app, () => adminOpenApi(app, config), {
       jsonDocumentUrl: 'admin/docs/openapi.json',

@@ -1,4 +1,4 @@
-import { Body, Controller, Get, Param, Put } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post, Put } from '@nestjs/common';
 import { ApiRoute } from './openapi.js';
 import { policyDocumentSchema } from '#libs/policy';
 import { TenantService } from '#libs/identity';
@@ -6,7 +6,8 @@ import { PolicyService, type PolicyView } from '#libs/policy';
 import { AdminAccess, Roles } from './admin-access.js';
 import { CurrentAdmin } from './admin-auth.guard.js';
 import { actorOf, type AdminPrincipal } from './admin-principal.js';
-import { tenantIdParamSchema } from './admin.schemas.js';
+import { policyTestSchema, tenantIdParamSchema, type PolicyTestDto } from './admin.schemas.js';
+import { TestPolicy, type PolicyTestView } from './test-policy.js';
 
 /**
  * `/admin/v1/tenants/{tenant_id}/policy` (contract §7.1). The body of PUT is the policy document
@@ -18,6 +19,7 @@ export class PoliciesController {
     private readonly policies: PolicyService,
     private readonly tenants: TenantService,
     private readonly access: AdminAccess,
+    private readonly dryRun: TestPolicy,
   ) {}
 
   /** Operators read policies (they manage the agents the rules speak of); only admins change them. */
@@ -44,5 +46,26 @@ export class PoliciesController {
     this.access.tenant(admin, tenantId);
     await this.tenants.get(tenantId);
     return (await this.policies.put(tenantId, body, actorOf(admin))).after;
+  }
+
+  /** A dry run: who may read the policy may test it (nothing is changed or sent). */
+  @Post('test')
+  @HttpCode(200)
+  @Roles('operator')
+  @ApiRoute({
+    summary: 'Evaluate a would-be send, publish or subscribe against the saved or an unsaved policy (§7.1)',
+    body: policyTestSchema,
+    response: 'policyTest',
+  })
+  async test(
+    @Param('tenantId', { schema: tenantIdParamSchema }) tenantId: string,
+    @Body({ schema: policyTestSchema }) body: PolicyTestDto,
+    @CurrentAdmin() admin: AdminPrincipal,
+  ): Promise<PolicyTestView> {
+    this.access.tenant(admin, tenantId);
+    // The receiver's policy of another tenant is that tenant's business.
+    if (body.action === 'send' && body.to.tenant_id !== undefined) this.access.tenant(admin, body.to.tenant_id);
+    await this.tenants.get(tenantId);
+    return this.dryRun.execute(tenantId, body);
   }
 }

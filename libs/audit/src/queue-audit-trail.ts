@@ -22,12 +22,16 @@ const JOB_OPTIONS = { attempts: Number.MAX_SAFE_INTEGER, backoff: { type: 'custo
 // Retry of a failed flush: from 200 ms, doubling, up to 5 s.
 const RETRY_MIN_MS = 200;
 const RETRY_MAX_MS = 5_000;
+// `addBulk`s at once while Redis answers (one while it does not).
+const MAX_FLUSHES_IN_FLIGHT = 4;
 
 /**
  * The producer side of the audit trail. Events become records (id, time, node, content hash) at
  * once and wait in memory for at most `AUDIT_BATCH_MS` (or until `AUDIT_BATCH_MAX` are waiting);
- * each micro-batch becomes one BullMQ job whose id is the batch id, so a retried add never
- * duplicates it. Redis is the durable buffer from there on: Postgres can be down, the writer
+ * a record someone waits for (`recordDurably`: the sender's `delivered`) goes out at the next turn
+ * of the event loop instead, with whatever came in that turn, up to four `addBulk`s in flight, so
+ * the wait is one Redis round trip rather than a timer. Each micro-batch becomes one BullMQ job
+ * whose id is the batch id, so a retried add never duplicates it. Redis is the durable buffer from there on: Postgres can be down, the writer
  * retries. While Redis itself is unreachable, records wait in memory (up to `AUDIT_BUFFER_MAX`
  * records and `AUDIT_BUFFER_MAX_BYTES` of their estimated size, counting those of an `addBulk` still
  * in flight) and go out when it is back; a crash during that outage loses them (documented).
@@ -43,7 +47,11 @@ export class QueueAuditTrail extends AuditTrail implements OnModuleInit, OnAppli
   private held = 0;
   private heldBytes = 0;
   private timer: NodeJS.Timeout | null = null;
-  private flushing: Promise<void> | null = null;
+  /** A flush due at the next turn of the event loop (someone waits for a record). */
+  private immediate: NodeJS.Immediate | null = null;
+  private readonly flushing = new Set<Promise<void>>();
+  /** Records in the buffer that someone waits for. */
+  private awaited = 0;
   private retryMs = RETRY_MIN_MS;
   private healthy = true;
   private dropped = 0;
@@ -69,7 +77,7 @@ export class QueueAuditTrail extends AuditTrail implements OnModuleInit, OnAppli
       if (this.queue) return;
       this.queue = new Queue<AuditBatchJob>(AUDIT_QUEUE, { connection: this.connection, prefix: bullPrefix(config.redis.keyPrefix) });
       this.queue.on('error', () => undefined);
-      if (this.buffer.length > 0) this.schedule(0);
+      if (this.buffer.length > 0) this.fire();
     });
   }
 
@@ -98,9 +106,12 @@ export class QueueAuditTrail extends AuditTrail implements OnModuleInit, OnAppli
 
   async onApplicationShutdown(): Promise<void> {
     if (this.timer) clearTimeout(this.timer);
+    if (this.immediate) clearImmediate(this.immediate);
     this.timer = null;
+    this.immediate = null;
     // Flush everything accepted, while Redis answers (bounded: the process must stop).
     const deadline = Date.now() + 3_000;
+    await Promise.all(this.flushing);
     while (this.buffer.length > 0 && Date.now() < deadline) {
       await this.flush();
       if (this.buffer.length > 0) await new Promise((r) => setTimeout(r, 100));
@@ -126,8 +137,8 @@ export class QueueAuditTrail extends AuditTrail implements OnModuleInit, OnAppli
     this.held++;
     this.heldBytes += bytes;
     this.buffer.push({ record, bytes, ...(durable && { durable }) });
-    if (this.buffer.length >= this.config.audit.batchMax) this.schedule(0);
-    else this.schedule(this.config.audit.batchMs);
+    if (durable) this.awaited++;
+    this.schedule();
   }
 
   /** Counts and logs (the first of each cap, then every 10,000th) a record the buffer has no room for. */
@@ -145,22 +156,39 @@ export class QueueAuditTrail extends AuditTrail implements OnModuleInit, OnAppli
     }
   }
 
-  private schedule(delayMs: number): void {
-    if (this.flushing) return; // the running flush reschedules when it ends
-    if (this.timer && delayMs > 0) return;
+  /**
+   * Plans the next flush of the buffer: at the next turn of the event loop when someone waits for
+   * a record or a batch is full, after `AUDIT_BATCH_MS` otherwise; while Redis is unreachable,
+   * after the retry delay, one flush at a time. A flush that ends plans the next.
+   */
+  private schedule(): void {
+    if (this.buffer.length === 0) return;
+    if (this.flushing.size >= (this.healthy ? MAX_FLUSHES_IN_FLIGHT : 1)) return;
+    if (!this.healthy) {
+      this.timer ??= setTimeout(() => this.fire(), this.retryMs);
+      return;
+    }
+    if (this.awaited > 0 || this.buffer.length >= this.config.audit.batchMax) {
+      this.immediate ??= setImmediate(() => this.fire());
+      return;
+    }
+    this.timer ??= setTimeout(() => this.fire(), this.config.audit.batchMs);
+  }
+
+  private fire(): void {
     if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => {
-      this.timer = null;
-      void this.flush();
-    }, delayMs);
+    if (this.immediate) clearImmediate(this.immediate);
+    this.timer = null;
+    this.immediate = null;
+    void this.flush();
   }
 
   /** Sends what waits, one job per micro-batch, in one `addBulk`. */
   private flush(): Promise<void> {
-    if (this.flushing) return this.flushing;
     if (this.buffer.length === 0) return Promise.resolve();
     const taken = this.buffer;
     this.buffer = [];
+    this.awaited = 0;
     const jobs: { name: string; data: AuditBatchJob; opts: typeof JOB_OPTIONS & { jobId: string } }[] = [];
     for (let i = 0; i < taken.length; i += this.config.audit.batchMax) {
       jobs.push({
@@ -170,7 +198,7 @@ export class QueueAuditTrail extends AuditTrail implements OnModuleInit, OnAppli
       });
     }
     const added = this.queue ? this.queue.addBulk(jobs) : Promise.reject(new Error('not connected to Redis yet'));
-    this.flushing = added
+    const flushing: Promise<void> = added
       .then(
         () => {
           if (!this.healthy) this.logger.log('audit queue reachable again');
@@ -188,13 +216,15 @@ export class QueueAuditTrail extends AuditTrail implements OnModuleInit, OnAppli
           // Put them back in front. A retry makes new jobs of the same records (same ids): if the
           // first add did land after all, the writer skips the ids already written.
           this.buffer = [...taken, ...this.buffer];
+          this.awaited = this.buffer.reduce((n, pending) => n + (pending.durable ? 1 : 0), 0);
           this.retryMs = Math.min(RETRY_MAX_MS, this.retryMs * 2);
         },
       )
       .finally(() => {
-        this.flushing = null;
-        if (this.buffer.length > 0) this.schedule(this.healthy ? this.config.audit.batchMs : this.retryMs);
+        this.flushing.delete(flushing);
+        this.schedule();
       });
-    return this.flushing;
+    this.flushing.add(flushing);
+    return flushing;
   }
 }

@@ -267,7 +267,7 @@ export const CONFIG_KEYS = {
       .optional(),
   ),
   ADMIN_PUBLIC_URL: key(
-    'Base URL of the admin listener as browsers reach it (`https://gateway.example.com`). With `ADMIN_OIDC_CLIENT_ID` it enables the browser login; the IdP client must allow `<ADMIN_PUBLIC_URL>/admin/callback`. `https` makes the session cookie `Secure` (required when NODE_ENV=production).',
+    "Base URL of the admin listener as browsers reach it (`https://gateway.example.com`): the only origin console requests are accepted from (unset: the request's own host). With `ADMIN_OIDC_CLIENT_ID` it enables the browser SSO login; the IdP client must allow `<ADMIN_PUBLIC_URL>/admin/callback`. `https` makes the session cookie `Secure` (required when NODE_ENV=production).",
     undefined,
     url(['https:', 'http:']).optional(),
     'url',
@@ -277,7 +277,11 @@ export const CONFIG_KEYS = {
     'openid profile',
     z.string().regex(/(^|\s)openid(\s|$)/, { error: 'must include openid' }),
   ),
-  ADMIN_SESSION_TTL_S: key('Lifetime of a browser admin session (the cookie and its record in Redis).', '28800', int(60, 604800)),
+  ADMIN_SESSION_TTL_S: key(
+    'Lifetime of a browser admin session, SSO or break-glass (the cookie and its record in Redis).',
+    '28800',
+    int(60, 604800),
+  ),
   ADMIN_CORS_ORIGINS: key(
     'Comma list of origins allowed to call the admin API from a browser (CORS); unset: no CORS headers at all.',
     undefined,
@@ -568,6 +572,12 @@ export interface GatewayConfig {
     port: number;
     adminToken: string | undefined;
     corsOrigins: string[];
+    /** Lifetime of a console session (SSO or break-glass), `ADMIN_SESSION_TTL_S`. */
+    sessionTtlS: number;
+    /** `ADMIN_PUBLIC_URL` without a trailing slash: the console's origin; null when unset. */
+    publicUrl: string | null;
+    /** Console cookies are `Secure` (and `__Host-`): `ADMIN_PUBLIC_URL` is https. */
+    secureCookie: boolean;
   };
   /** Admin SSO: the IdP's access tokens for the admin API, and the browser login. */
   adminOidc: (OidcIssuerSettings & { roleClaim: string; roleMap: Record<string, AdminRoleGrant>; tenantClaim: string | undefined }) | null;
@@ -671,7 +681,8 @@ export function loadConfig(env: NodeJS.ProcessEnv, version: string): GatewayConf
     if (p.ADMIN_OIDC_ISSUER?.startsWith('http:') && !p.OIDC_ALLOW_HTTP)
       problems.push('ADMIN_OIDC_ISSUER must use https (set OIDC_ALLOW_HTTP=true for a local test IdP)');
     if (p.ADMIN_OIDC_CLIENT_SECRET && !p.ADMIN_OIDC_CLIENT_ID) problems.push('ADMIN_OIDC_CLIENT_SECRET needs ADMIN_OIDC_CLIENT_ID');
-    if (p.ADMIN_PUBLIC_URL && !(p.ADMIN_OIDC_ISSUER && p.ADMIN_OIDC_CLIENT_ID))
+    // Without any ADMIN_OIDC_ISSUER the URL serves the console's break-glass sign-in alone; with one, SSO is meant.
+    if (p.ADMIN_PUBLIC_URL && p.ADMIN_OIDC_ISSUER && !p.ADMIN_OIDC_CLIENT_ID)
       problems.push('ADMIN_PUBLIC_URL (browser login) needs ADMIN_OIDC_ISSUER and ADMIN_OIDC_CLIENT_ID');
     if (p.NODE_ENV === 'production' && p.ADMIN_PUBLIC_URL?.startsWith('http:'))
       problems.push('ADMIN_PUBLIC_URL must use https when NODE_ENV=production (the session cookie is only sent over TLS)');
@@ -723,6 +734,9 @@ export function loadConfig(env: NodeJS.ProcessEnv, version: string): GatewayConf
       port: p.ADMIN_PORT,
       adminToken: p.ADMIN_TOKEN,
       corsOrigins: p.ADMIN_CORS_ORIGINS ?? [],
+      sessionTtlS: p.ADMIN_SESSION_TTL_S,
+      publicUrl: p.ADMIN_PUBLIC_URL?.replace(/\/+$/, '') ?? null,
+      secureCookie: p.ADMIN_PUBLIC_URL?.startsWith('https:') ?? false,
     },
     adminOidc:
       p.ADMIN_OIDC_ISSUER && p.ADMIN_OIDC_AUDIENCE

@@ -20,7 +20,7 @@ export type {
 export { ConfigModule, GATEWAY_CONFIG } from './config.module.js';
 export { renderConfigTable, replaceConfigTable } from './config-table.js';
 export { hostPortOf, redactUrl, scrubSecrets } from './redact.js';
-export { readVersion } from './version.js';
+export { projectRoot, readVersion } from './version.js';
 export { addressMatcher, parseCidr } from './cidr.js';
 export { parseEgressEntry } from './egress-allow.js';
 export type { EgressAllowEntry } from './egress-allow.js';
