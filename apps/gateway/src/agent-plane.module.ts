@@ -7,19 +7,20 @@ import { CredentialExtractor } from './auth/credential-extractor.js';
 import { AgentAuthGuard } from './http/agent-auth.guard.js';
 import { AgentHttpController } from './http/agent-http.controller.js';
 import { AgentStrategy } from './http/agent.strategy.js';
+import { MCP_PROVIDERS, McpController } from './mcp/mcp.module.js';
 import { AgentGateway } from './socket/agent.gateway.js';
 import { TlsContextReloader } from './tls/tls-context.reloader.js';
 import { WebSocketTransport } from './websocket/websocket.transport.js';
 
-/** The agent plane: socket.io, plain WebSocket and the agent HTTP API over the routing core. */
+/** The agent plane: socket.io, plain WebSocket, the agent HTTP API and MCP over the routing core. */
 @Module({})
 export class AgentPlaneModule {
   static forRoot(config: GatewayConfig): DynamicModule {
     return {
       module: AgentPlaneModule,
       imports: [RoutingModule.forRoot(config), PassportModule],
-      controllers: [AgentHttpController, HealthController],
-      providers: [AgentGateway, WebSocketTransport, CredentialExtractor, AgentStrategy, AgentAuthGuard, TlsContextReloader],
+      controllers: [AgentHttpController, McpController, HealthController],
+      providers: [AgentGateway, WebSocketTransport, CredentialExtractor, AgentStrategy, AgentAuthGuard, TlsContextReloader, ...MCP_PROVIDERS],
     };
   }
 }

@@ -26,6 +26,7 @@ export const AGENT_PLANE_FEATURES = [
   'refresh',
   'policy',
   'rate-limits',
+  'mcp',
 ];
 export const AGENT_PLANE_TRANSPORTS: ManifestResponse['transports'] = ['socket.io', 'websocket', 'http'];
 
