@@ -126,7 +126,11 @@ describe('MCP on one node (token authentication)', () => {
   };
   const received: MessageEvent[] = [];
 
-  const register = async (tenantId: string, agentId: string, card: { agent_name?: string; description?: string; capabilities?: string[] } = {}) => {
+  const register = async (
+    tenantId: string,
+    agentId: string,
+    card: { agent_name?: string; description?: string; capabilities?: string[] } = {},
+  ) => {
     const created = await admin.call('POST', '/admin/v1/agents', { agent_id: agentId, tenant_id: tenantId, ...card });
     if (created.status !== 201) throw new Error(`register ${agentId}: ${JSON.stringify(created.body)}`);
     return (await admin.token(agentId)).token;
@@ -139,7 +143,11 @@ describe('MCP on one node (token authentication)', () => {
     const elsewhere = await admin.tenant();
     callerToken = await register(tenant, ids.caller);
     const tokens = {
-      sock: await register(tenant, ids.sock, { agent_name: 'Socket echo', description: 'Echoes what it gets.', capabilities: ['echo', 'text'] }),
+      sock: await register(tenant, ids.sock, {
+        agent_name: 'Socket echo',
+        description: 'Echoes what it gets.',
+        capabilities: ['echo', 'text'],
+      }),
       plain: await register(tenant, ids.plain, { agent_name: 'Plain adder', capabilities: ['math'] }),
       failing: await register(tenant, ids.failing),
       silent: await register(tenant, ids.silent),
@@ -156,7 +164,10 @@ describe('MCP on one node (token authentication)', () => {
     expect(policy.status).toBe(200);
     const echo: Answer = (message) => {
       received.push(message);
-      return { success: true, result: message.content.map((part) => (part.type === 'text' ? part.text : JSON.stringify(part.data))).join(' | ') };
+      return {
+        success: true,
+        result: message.content.map((part) => (part.type === 'text' ? part.text : JSON.stringify(part.data))).join(' | '),
+      };
     };
     await socketAgent(gateway.url, { agentId: ids.sock, token: tokens.sock }, echo);
     await wsAgent(gateway.url, tokens.plain, (message) => {
@@ -302,7 +313,9 @@ describe('MCP on one node (token authentication)', () => {
 
   it('answers GET and DELETE with 405: stateless, no stream and no session', async () => {
     for (const method of ['GET', 'DELETE']) {
-      const response = await http(method, `${gateway.url}/mcp`, { headers: { authorization: `Bearer ${callerToken}`, accept: 'text/event-stream' } });
+      const response = await http(method, `${gateway.url}/mcp`, {
+        headers: { authorization: `Bearer ${callerToken}`, accept: 'text/event-stream' },
+      });
       expect(response.status).toBe(405);
       expect(response.headers.get('allow')).toBe('POST');
     }
@@ -312,7 +325,8 @@ describe('MCP on one node (token authentication)', () => {
 describe('MCP across two nodes (AUTH_METHODS=none)', () => {
   let one: GatewayProcess;
   let two: GatewayProcess;
-  const tenantAgents = (prefix: string, n: number): string[] => Array.from({ length: n }, (_, i) => `${prefix}-${String(i).padStart(3, '0')}`);
+  const tenantAgents = (prefix: string, n: number): string[] =>
+    Array.from({ length: n }, (_, i) => `${prefix}-${String(i).padStart(3, '0')}`);
 
   beforeAll(async () => {
     const env = { AUTH_METHODS: 'none', REDIS_KEY_PREFIX: uniquePrefix(), NONE_TENANT_ID: uniqueId('none-tenant') };
@@ -325,7 +339,10 @@ describe('MCP across two nodes (AUTH_METHODS=none)', () => {
 
   it('lists on one node an agent connected to the other, and calls it there', async () => {
     const remote = uniqueId('remote');
-    await socketAgent(two.url, { agentId: remote }, (message) => ({ success: true, result: `node two got ${message.content.length} part(s)` }));
+    await socketAgent(two.url, { agentId: remote }, (message) => ({
+      success: true,
+      result: `node two got ${message.content.length} part(s)`,
+    }));
     const client = await mcpClient(one.url, { 'x-agent-id': uniqueId('mcp-user') });
     const { tools } = await allTools(client);
     expect(tools.map((tool) => tool.name)).toContain(remote);
@@ -402,7 +419,10 @@ describe('MCP with oidc on: RFC 9728 discovery and RFC 8707 audiences, against a
     issuer.addClient(clientId, `secret-${mcpAgent}`);
     expect((await admin.call('POST', `/admin/v1/agents/${mcpAgent}/oidc-subjects`, { subject: clientId })).status).toBe(201);
     const worker = await admin.agent(tenant);
-    await socketAgent(gateway.url, { agentId: worker, token: (await admin.token(worker)).token }, () => ({ success: true, result: 'via oauth' }));
+    await socketAgent(gateway.url, { agentId: worker, token: (await admin.token(worker)).token }, () => ({
+      success: true,
+      result: 'via oauth',
+    }));
 
     const client = new Client({ name: 'mcp-oauth-e2e', version: '1.0.0' });
     const authProvider = new ClientCredentialsProvider({ clientId, clientSecret: `secret-${mcpAgent}`, expectedIssuer: issuer.issuer });

@@ -110,7 +110,9 @@ const hostNames = csv.pipe(
     z
       .string()
       .toLowerCase()
-      .regex(/^([A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*|\[[0-9A-Fa-f:.]+\])$/, { error: 'must list host names without a port (gateway.example.com, localhost, [::1])' }),
+      .regex(/^([A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*|\[[0-9A-Fa-f:.]+\])$/, {
+        error: 'must list host names without a port (gateway.example.com, localhost, [::1])',
+      }),
   ),
 );
 
@@ -460,7 +462,7 @@ export const CONFIG_KEYS = {
   DELIVERY_TIMEOUT_MS: key("How long `send` waits for the recipient client's ack before answering `TIMEOUT`.", '10000', int(100, 600_000)),
   RESULT_TIMEOUT_MS: key('Default `timeout_ms` of `send` with `expect_result`.', '30000', int(100, 3_600_000)),
   MCP_TIMEOUT_MS: key(
-    'How long an MCP `tools/call` waits for the agent\'s result before answering `isError` with `TIMEOUT` (the `timeout_ms` of its `send`).',
+    "How long an MCP `tools/call` waits for the agent's result before answering `isError` with `TIMEOUT` (the `timeout_ms` of its `send`).",
     '30000',
     int(100, 3_600_000),
   ),

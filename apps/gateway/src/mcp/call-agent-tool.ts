@@ -54,7 +54,9 @@ export class CallAgentTool {
     } catch (error) {
       const where = target ? `mcp tools/call ${target}` : 'mcp tools/call';
       // The dispatcher noted (and audited) its own refusals; bad arguments and unknown tools are noted here.
-      return toolRefusalOf(mcpRefusal(error, { where, agentId: caller.agentId, remoteAddr: caller.remoteAddress }, this.refusals, this.logger));
+      return toolRefusalOf(
+        mcpRefusal(error, { where, agentId: caller.agentId, remoteAddr: caller.remoteAddress }, this.refusals, this.logger),
+      );
     }
   }
 

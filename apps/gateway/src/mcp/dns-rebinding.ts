@@ -15,11 +15,7 @@ export interface RebindingSettings {
  * a browser send none and the MCP specification requires servers to validate it. Returns the
  * refusal (`FORBIDDEN`), or null.
  */
-export function rebindingRefusal(
-  host: string | undefined,
-  origin: string | undefined,
-  settings: RebindingSettings,
-): GatewayError | null {
+export function rebindingRefusal(host: string | undefined, origin: string | undefined, settings: RebindingSettings): GatewayError | null {
   if (settings.allowedHosts.length > 0) {
     const name = hostNameOf(host);
     if (name === null || !settings.allowedHosts.includes(name))

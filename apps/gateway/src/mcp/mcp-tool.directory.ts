@@ -34,7 +34,12 @@ export class McpToolDirectory {
         cursor,
       );
     } catch (error) {
-      throw mcpRefusal(error, { where: 'mcp tools/list', agentId: caller.agentId, remoteAddr: caller.remoteAddress }, this.refusals, this.logger);
+      throw mcpRefusal(
+        error,
+        { where: 'mcp tools/list', agentId: caller.agentId, remoteAddr: caller.remoteAddress },
+        this.refusals,
+        this.logger,
+      );
     }
   }
 

@@ -1,7 +1,15 @@
 import { createHash } from 'node:crypto';
 import { ErrorCode as JsonRpcCode, McpError, type CallToolResult, type Tool } from '@modelcontextprotocol/sdk/types.js';
 import * as z from 'zod';
-import { CURSOR_KEYS, GatewayError, cursorCodec, describeSchemaError, type AgentCard, type ContentPart, type ResultEvent } from '#libs/protocol';
+import {
+  CURSOR_KEYS,
+  GatewayError,
+  cursorCodec,
+  describeSchemaError,
+  type AgentCard,
+  type ContentPart,
+  type ResultEvent,
+} from '#libs/protocol';
 
 /*
  * The pure half of contract §10: agents as MCP tools and results as tool results. No I/O here, so

@@ -30,7 +30,12 @@ export class McpController {
   @Post('mcp')
   @UseGuards(McpHostGuard, McpAuthGuard)
   async post(@CurrentCaller() caller: Caller, @Req() request: Request, @Res() response: Response): Promise<void> {
-    const server = mcpServerFor(caller, { tools: this.tools, call: this.call, version: this.config.version, name: this.config.manifest.name });
+    const server = mcpServerFor(caller, {
+      tools: this.tools,
+      call: this.call,
+      version: this.config.version,
+      name: this.config.manifest.name,
+    });
     const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
     // Also when the client goes away first: closing aborts the handlers' signals (a tool call gives up its wait).
     response.once('close', () => void server.close());
@@ -59,7 +64,8 @@ export class McpController {
    */
   @Get(PROTECTED_RESOURCE_METADATA_PATH.slice(1))
   metadata(@Req() request: Request, @Res({ passthrough: true }) response: Response): OAuthProtectedResourceMetadata {
-    if (!this.config.oidc) throw new GatewayError('NOT_FOUND', 'no such route: the gateway publishes this metadata with the oidc method on');
+    if (!this.config.oidc)
+      throw new GatewayError('NOT_FOUND', 'no such route: the gateway publishes this metadata with the oidc method on');
     const refusal = rebindingRefusal(request.headers.host, undefined, this.config.mcp);
     if (refusal) throw refusal;
     const resource = mcpResourceUrl(this.config, request);
