@@ -53,8 +53,10 @@ async function mcpClient(agentId: string, token?: string): Promise<Client> {
 const run = Math.random().toString(36).slice(2, 8);
 const credentials = credentialsFile ? (JSON.parse(readFileSync(credentialsFile, 'utf8')) as { agentId: string; token: string }[]) : null;
 const ids = Array.from({ length: pairs * 2 }, (_, i) => credentials?.[i]?.agentId ?? `bench-mcp-${run}-${i}`);
-const responders = await Promise.all(ids.map((id, i) => (i % 2 === 1 ? responder(id, credentials?.[i]?.token) : null)));
-const clients = await Promise.all(ids.map((id, i) => (i % 2 === 0 ? mcpClient(id, credentials?.[i]?.token) : null)));
+// Pair p: the MCP client is agent 2p, the responder agent 2p + 1 (as the routing load's sender and recipient).
+const pairIndexes = Array.from({ length: pairs }, (_, p) => p);
+const responders = await Promise.all(pairIndexes.map((p) => responder(ids[2 * p + 1]!, credentials?.[2 * p + 1]?.token)));
+const clients = await Promise.all(pairIndexes.map((p) => mcpClient(ids[2 * p]!, credentials?.[2 * p]?.token)));
 const text = 'x'.repeat(payloadBytes);
 const latencies: number[] = [];
 let errors = 0;
@@ -63,13 +65,10 @@ let stop = false;
 const loop = async (client: Client, tool: string): Promise<void> => {
   while (!stop) {
     const started = performance.now();
-    let ok = false;
-    try {
-      const result = await client.callTool({ name: tool, arguments: { text } });
-      ok = result.isError !== true;
-    } catch {
-      ok = false;
-    }
+    const ok = await client.callTool({ name: tool, arguments: { text } }).then(
+      (result) => result.isError !== true,
+      () => false,
+    );
     if (!measuring) continue;
     if (ok) latencies.push(performance.now() - started);
     else errors++;
@@ -77,7 +76,7 @@ const loop = async (client: Client, tool: string): Promise<void> => {
 };
 const loops: Promise<void>[] = [];
 for (let p = 0; p < pairs; p++) {
-  for (let k = 0; k < inflight; k++) loops.push(loop(clients[2 * p]!, ids[2 * p + 1]!));
+  for (let k = 0; k < inflight; k++) loops.push(loop(clients[p]!, ids[2 * p + 1]!));
 }
 await new Promise((r) => setTimeout(r, 1_000)); // warm-up
 measuring = true;
@@ -89,8 +88,8 @@ const count = latencies.length;
 stop = true;
 await Promise.allSettled(loops);
 latencies.sort((a, b) => a - b);
-for (const socket of responders) socket?.close();
-for (const client of clients) await client?.close();
+for (const socket of responders) socket.close();
+for (const client of clients) await client.close();
 console.log(
   JSON.stringify({
     msgs_per_s: Math.round(count / elapsed),

@@ -20,21 +20,23 @@ const responder = spawn(process.execPath, [fileURLToPath(new URL('./responder.js
   env: { ...process.env, GATEWAY_URL, AGENT_ID: 'demo-responder', ...(responderToken && { AGENT_TOKEN: responderToken }) },
 });
 
-let code = 1;
-try {
+/** Lists the tools and calls the responder, as any MCP host would; true when the call succeeded. */
+async function callThroughMcp(): Promise<boolean> {
   await new Promise((resolve) => setTimeout(resolve, 1_500));
   // The caller authenticates as an agent: its API token (or, with `none`, the id it claims).
   const headers: Record<string, string> = callerToken ? { authorization: `Bearer ${callerToken}` } : { 'x-agent-id': 'demo-mcp-client' };
   const client = new Client({ name: 'agent-gateway-example', version: '1.0.0' });
   await client.connect(new StreamableHTTPClientTransport(new URL('/mcp', GATEWAY_URL), { requestInit: { headers } }));
   const { tools } = await client.listTools();
-  for (const tool of tools) console.log(`[mcp] tool ${tool.name}: ${tool.title ?? ''}${tool.description ? ` (${tool.description.replace(/\n+/g, ' ')})` : ''}`);
+  for (const tool of tools) {
+    console.log(`[mcp] tool ${tool.name}: ${tool.title ?? ''}${tool.description ? ` (${tool.description.replace(/\n+/g, ' ')})` : ''}`);
+  }
   const result = (await client.callTool({ name: 'demo-responder', arguments: { text: 'hello over MCP' } })) as CallToolResult;
   const text = result.content.map((item) => (item.type === 'text' ? item.text : `[${item.type}]`)).join(' ');
   console.log(`[mcp] demo-responder answered${result.isError ? ' with an error' : ''}: ${text}`);
   await client.close();
-  code = result.isError ? 1 : 0;
-} finally {
-  responder.kill('SIGTERM');
+  return result.isError !== true;
 }
-process.exit(code);
+
+const ok = await callThroughMcp().finally(() => responder.kill('SIGTERM'));
+process.exit(ok ? 0 : 1);

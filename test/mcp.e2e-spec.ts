@@ -1,4 +1,7 @@
+import { execFile } from 'node:child_process';
 import { request as httpRequest } from 'node:http';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { discoverOAuthProtectedResourceMetadata, extractWWWAuthenticateParams } from '@modelcontextprotocol/sdk/client/auth.js';
 import { ClientCredentialsProvider } from '@modelcontextprotocol/sdk/client/auth-extensions.js';
@@ -8,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MessageEvent } from '#libs/protocol';
 import { adminClient, type AdminClient } from './support/admin.js';
 import { connectAgent, http, waitFor, type TestAgent } from './support/agents.js';
-import { uniqueId, uniquePrefix } from './support/env.js';
+import { TEST_DATABASE_URL, uniqueId, uniquePrefix } from './support/env.js';
 import { startGateway, type GatewayProcess } from './support/gateway-process.js';
 import { startTestIssuer, type TestIssuer } from './support/oidc-issuer.js';
 import { freePort } from './support/ports.js';
@@ -45,16 +48,17 @@ async function allTools(client: Client): Promise<{ tools: Tool[]; pages: number 
 
 /** A socket.io agent that answers each message as `answer` says, and remembers what it got. */
 async function socketAgent(url: string, options: { agentId?: string; token?: string }, answer: Answer): Promise<TestAgent> {
-  let self: TestAgent | undefined;
+  // Messages come only after the session, by which time the agent is here to answer them.
+  const self: { agent?: TestAgent } = {};
   const agent = await connectAgent(url, {
     ...options,
     onMessage: (message, ack) => {
       ack({ status: 'received' });
       const reply = answer(message);
-      if (reply) void self?.call('result', { conversation_id: message.conversation_id, ...reply });
+      if (reply) void self.agent?.call('result', { conversation_id: message.conversation_id, ...reply });
     },
   });
-  self = agent;
+  self.agent = agent;
   open.push(agent.socket);
   return agent;
 }
@@ -63,7 +67,7 @@ async function socketAgent(url: string, options: { agentId?: string; token?: str
 async function wsAgent(url: string, token: string, answer: Answer): Promise<WsAgent & { session: Frame }> {
   const agent = await connectWs(url, token);
   agent.socket.on('message', (data) => {
-    const frame = JSON.parse(String(data)) as Frame;
+    const frame = JSON.parse((data as Buffer).toString('utf8')) as Frame;
     if (frame.type !== 'message') return;
     const message = frame as unknown as MessageEvent;
     const reply = answer(message);
@@ -103,6 +107,9 @@ const INITIALIZE = {
   method: 'initialize',
   params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
 };
+
+const run = promisify(execFile);
+const RUN_MCP = fileURLToPath(new URL('../dist/examples/run-mcp.js', import.meta.url));
 
 afterAll(async () => {
   for (const item of open) await item.close();
@@ -364,7 +371,7 @@ describe('MCP across two nodes (AUTH_METHODS=none)', () => {
     expect(new Set(names).size).toBe(names.length);
     expect(names.filter((name) => name.startsWith(prefix))).toEqual(many);
     await expect(client.listTools({ cursor: 'bm90LWEtY3Vyc29y' })).rejects.toSatisfy(
-      (error) => error instanceof McpError && error.code === ErrorCode.InvalidParams && /INVALID_MESSAGE/.test(error.message),
+      (error) => error instanceof McpError && error.code === (ErrorCode.InvalidParams as number) && /INVALID_MESSAGE/.test(error.message),
     );
   }, 60_000);
 });
@@ -447,4 +454,28 @@ describe('MCP with oidc on: RFC 9728 discovery and RFC 8707 audiences, against a
     expect(response.body).toMatchObject({ error: { code: 'UNAUTHORIZED', reason: 'invalid_token' } });
     expect(response.headers.get('www-authenticate')).toContain('error="invalid_token"');
   });
+});
+
+// The README's MCP example, as a user runs it: a gateway with nothing configured (token auth), then
+// `npm run example:mcp`, which provisions with the operator CLI and runs the socket.io responder.
+describe('the MCP example (npm run example:mcp)', () => {
+  let gateway: GatewayProcess;
+
+  beforeAll(async () => {
+    gateway = await startGateway({});
+  });
+
+  afterAll(async () => {
+    await gateway?.stop();
+  });
+
+  it('lists the demo responder as a tool and calls it through /mcp', async () => {
+    const { stdout } = await run(process.execPath, [RUN_MCP], {
+      env: { ...process.env, GATEWAY_URL: gateway.url, DATABASE_URL: TEST_DATABASE_URL },
+      timeout: 30_000,
+    });
+    expect(stdout).toMatch(/\[mcp\] tool demo-responder: /);
+    expect(stdout).toContain('[responder] demo-mcp-client says: hello over MCP');
+    expect(stdout).toContain('[mcp] demo-responder answered: {"upper":"HELLO OVER MCP"}');
+  }, 40_000);
 });

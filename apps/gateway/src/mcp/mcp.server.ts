@@ -2,9 +2,9 @@ import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { CallToolRequestSchema, ErrorCode, ListToolsRequestSchema, McpError } from '@modelcontextprotocol/sdk/types.js';
 import { GatewayError } from '#libs/protocol';
 import type { Caller } from '#libs/routing';
-import { CallAgentTool } from './call-agent-tool.js';
+import type { CallAgentTool } from './call-agent-tool.js';
 import { mcpErrorOf } from './mcp-tool.mapping.js';
-import { McpToolDirectory } from './mcp-tool.directory.js';
+import type { McpToolDirectory } from './mcp-tool.directory.js';
 
 /** What one MCP server instance answers with. */
 export interface McpHandlers {
