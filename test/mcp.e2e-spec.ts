@@ -1,11 +1,13 @@
 import { execFile } from 'node:child_process';
 import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { discoverOAuthProtectedResourceMetadata, extractWWWAuthenticateParams } from '@modelcontextprotocol/sdk/client/auth.js';
 import { ClientCredentialsProvider } from '@modelcontextprotocol/sdk/client/auth-extensions.js';
 import { StreamableHTTPClientTransport, StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { FetchLike } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { ErrorCode, McpError, type CallToolResult, type Tool } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MessageEvent } from '#libs/protocol';
@@ -14,6 +16,7 @@ import { connectAgent, http, waitFor, type TestAgent } from './support/agents.js
 import { TEST_DATABASE_URL, uniqueId, uniquePrefix } from './support/env.js';
 import { startGateway, type GatewayProcess } from './support/gateway-process.js';
 import { startTestIssuer, type TestIssuer } from './support/oidc-issuer.js';
+import { createTestPki, type TestPki } from './support/pki.js';
 import { freePort } from './support/ports.js';
 import { connectWs, type Frame, type WsAgent } from './support/ws-agent.js';
 
@@ -47,7 +50,11 @@ async function allTools(client: Client): Promise<{ tools: Tool[]; pages: number 
 }
 
 /** A socket.io agent that answers each message as `answer` says, and remembers what it got. */
-async function socketAgent(url: string, options: { agentId?: string; token?: string }, answer: Answer): Promise<TestAgent> {
+async function socketAgent(
+  url: string,
+  options: { agentId?: string; token?: string; tls?: { ca: string } },
+  answer: Answer,
+): Promise<TestAgent> {
   // Messages come only after the session, by which time the agent is here to answer them.
   const self: { agent?: TestAgent } = {};
   const agent = await connectAgent(url, {
@@ -453,6 +460,78 @@ describe('MCP with oidc on: RFC 9728 discovery and RFC 8707 audiences, against a
     expect(response.status).toBe(401);
     expect(response.body).toMatchObject({ error: { code: 'UNAUTHORIZED', reason: 'invalid_token' } });
     expect(response.headers.get('www-authenticate')).toContain('error="invalid_token"');
+  });
+});
+
+/**
+ * A fetch over node:https with a client certificate, for the SDK client (the global fetch cannot
+ * present one without undici's dispatcher). Bodies are small JSON: read whole.
+ */
+function fetchWithCertificate(tls: { ca: string; cert: string; key: string }): FetchLike {
+  return (input, init) =>
+    new Promise((resolve, reject) => {
+      const headers = Object.fromEntries(new Headers(init?.headers).entries());
+      const request = httpsRequest(new URL(String(input)), { method: init?.method ?? 'GET', headers, ...tls }, (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('end', () => {
+          const responseHeaders = new Headers();
+          for (const [name, value] of Object.entries(response.headers)) if (typeof value === 'string') responseHeaders.set(name, value);
+          resolve(
+            new Response(chunks.length > 0 ? Buffer.concat(chunks) : null, { status: response.statusCode ?? 0, headers: responseHeaders }),
+          );
+        });
+      });
+      request.on('error', reject);
+      request.end(typeof init?.body === 'string' ? init.body : undefined);
+    });
+}
+
+describe('MCP over TLS with a client certificate (AUTH_METHODS=mtls)', () => {
+  let pki: TestPki;
+  let gateway: GatewayProcess;
+  let admin: AdminClient;
+
+  beforeAll(async () => {
+    pki = createTestPki();
+    gateway = await startGateway({
+      AUTH_METHODS: 'mtls,token',
+      TLS_CERT: pki.server.certPath,
+      TLS_KEY: pki.server.keyPath,
+      TLS_CLIENT_CA: pki.caCertPath,
+    });
+    admin = adminClient(gateway);
+  });
+
+  afterAll(async () => {
+    await gateway?.stop();
+    pki?.cleanup();
+  });
+
+  it('serves /mcp on the TLS listener to the agent its certificate is bound to', async () => {
+    expect(gateway.url.startsWith('https://')).toBe(true);
+    const tenant = await admin.tenant();
+    const host = await admin.agent(tenant);
+    const certificate = pki.issueClient({ cn: host });
+    expect(
+      (await admin.call('POST', `/admin/v1/agents/${host}/certificates`, { fingerprint_sha256: certificate.fingerprint256 })).status,
+    ).toBe(201);
+    const worker = await admin.agent(tenant);
+    await socketAgent(
+      gateway.url,
+      { agentId: worker, token: (await admin.token(worker)).token, tls: { ca: pki.caCertPem } },
+      (message) => ({
+        success: true,
+        result: { from: message.from_agent_id },
+      }),
+    );
+    const client = new Client({ name: 'mcp-mtls-e2e', version: '1.0.0' });
+    const fetch = fetchWithCertificate({ ca: pki.caCertPem, cert: certificate.certPem, key: certificate.keyPem });
+    await client.connect(new StreamableHTTPClientTransport(new URL('/mcp', gateway.url), { fetch }));
+    open.push(client);
+    expect((await client.listTools()).tools.map((tool) => tool.name)).toEqual([worker]);
+    const result = (await client.callTool({ name: worker, arguments: { text: 'who am I?' } })) as CallToolResult;
+    expect(result.structuredContent).toEqual({ from: host });
   });
 });
 
