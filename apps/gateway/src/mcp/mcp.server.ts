@@ -1,5 +1,6 @@
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { CallToolRequestSchema, ErrorCode, ListToolsRequestSchema, McpError } from '@modelcontextprotocol/sdk/types.js';
+import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv-provider.js';
 import { GatewayError } from '#libs/protocol';
 import type { Caller } from '#libs/routing';
 import type { CallAgentTool } from './call-agent-tool.js';
@@ -16,17 +17,25 @@ export interface McpHandlers {
 }
 
 /**
+ * One JSON Schema validator for every server. The SDK builds a new Ajv for each server by default,
+ * which was the largest single cost of a request; it is only used for elicitation, which these
+ * servers never request.
+ */
+const SCHEMA_VALIDATOR = new AjvJsonSchemaValidator();
+
+/**
  * The MCP server of one request, for one authenticated caller: `tools/list` and `tools/call`
  * only, handed to the use cases. The SDK's low-level `Server` rather than `McpServer`, whose tools
  * are registered ahead of time: here they are the agents connected right now, different for
  * every caller. A stateless transport needs a server per request (the SDK refuses to reuse one);
- * building it is a few object allocations.
+ * building one is cheap once the schema validator is shared.
  */
 export function mcpServerFor(caller: Caller, handlers: McpHandlers): Server {
   const server = new Server(
     { name: handlers.name, version: handlers.version },
     {
       capabilities: { tools: { listChanged: false } },
+      jsonSchemaValidator: SCHEMA_VALIDATOR,
       instructions: 'Each tool is an AI agent connected to this gateway; call it with text, data (any JSON) or both.',
     },
   );
