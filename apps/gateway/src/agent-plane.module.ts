@@ -20,7 +20,15 @@ export class AgentPlaneModule {
       module: AgentPlaneModule,
       imports: [RoutingModule.forRoot(config), PassportModule],
       controllers: [AgentHttpController, McpController, HealthController],
-      providers: [AgentGateway, WebSocketTransport, CredentialExtractor, AgentStrategy, AgentAuthGuard, TlsContextReloader, ...MCP_PROVIDERS],
+      providers: [
+        AgentGateway,
+        WebSocketTransport,
+        CredentialExtractor,
+        AgentStrategy,
+        AgentAuthGuard,
+        TlsContextReloader,
+        ...MCP_PROVIDERS,
+      ],
     };
   }
 }
