@@ -2,7 +2,8 @@
  * `npm run bench`: the gateway against a bare socket.io relay, in the same run on the same machine,
  * the gateway's plain WebSocket transport beside its socket.io transport (same agents, same
  * guards; on plain WebSocket `delivered` means written to the recipient's connection, as the seed's
- * protocol has no message ack), then connections per second per authentication method. Load comes from a separate process.
+ * protocol has no message ack), MCP `tools/call` round trips (bench/mcp-load.ts: a result, not only
+ * an ack, per call), then connections per second per authentication method. Load comes from a separate process.
  * Prints a table and a JSON summary.
  *
  * Routing: the two servers are measured alternately for BENCH_ROUNDS rounds (bare, gateway, bare,
@@ -131,8 +132,8 @@ async function startGateway(
   return { child, port: message.agent_port, adminPort: message.admin_port, nodeId: message.node_id };
 }
 
-function runLoad(args: string[]): Promise<LoadFigures> {
-  const [file, argv] = command(1, [here('./load.js'), ...args]);
+function runLoad(args: string[], script = './load.js'): Promise<LoadFigures> {
+  const [file, argv] = command(1, [here(script), ...args]);
   const child = spawn(file, argv, { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   child.stdout.on('data', (c: Buffer) => (out += c.toString()));
@@ -246,12 +247,15 @@ try {
   const gatewayRuns: LoadFigures[] = [];
   const noWaitRuns: LoadFigures[] = [];
   const websocketRuns: LoadFigures[] = [];
+  const mcpRuns: LoadFigures[] = [];
   const noWaitUrl = `http://127.0.0.1:${noWait.port}`;
   for (let round = 0; round < rounds; round++) {
     bareRuns.push(await runLoad(['roundtrip', bareUrl, ...loadArgs]));
     gatewayRuns.push(await runLoad(['roundtrip', gatewayUrl, ...gatewayArgs]));
     noWaitRuns.push(await runLoad(['roundtrip', noWaitUrl, ...gatewayArgs]));
     websocketRuns.push(await runLoad(['roundtrip-ws', gatewayUrl, ...gatewayArgs]));
+    // MCP tools/call round trips (POST /mcp → agent → result → tool result), same agents and guards.
+    mcpRuns.push(await runLoad([gatewayUrl, ...gatewayArgs], './mcp-load.js'));
   }
   bare.child.kill('SIGTERM');
 
@@ -293,6 +297,7 @@ try {
   const gatewayRun = medianFigures(gatewayRuns);
   const noWaitRun = medianFigures(noWaitRuns);
   const websocketRun = medianFigures(websocketRuns);
+  const mcpRun = medianFigures(mcpRuns);
   const transportRatios = websocketRuns.map((w, i) => w.msgs_per_s / (gatewayRuns[i]?.msgs_per_s ?? Number.NaN));
   const waitRatios = gatewayRuns.map((g, i) => g.msgs_per_s / (noWaitRuns[i]?.msgs_per_s ?? Number.NaN));
   const ratios = gatewayRuns.map((g, i) => g.msgs_per_s / (bareRuns[i]?.msgs_per_s ?? Number.NaN));
@@ -327,6 +332,13 @@ try {
     ratio_per_round: ratios.map((r) => +r.toFixed(3)),
     gateway_plain_websocket: { ...websocketRun, rss_bytes_per_idle_connection: Math.round(gatewayWsRss) },
     ratio_websocket_over_socketio: +median(transportRatios).toFixed(3),
+    gateway_mcp_tools_call: {
+      calls_per_s: mcpRun.msgs_per_s,
+      p50_ms: mcpRun.p50_ms,
+      p99_ms: mcpRun.p99_ms,
+      errors: mcpRun.errors,
+      count: mcpRun.count,
+    },
     gateway_no_durable_wait: noWaitRun,
     ratio_durable_wait_over_no_wait: +median(waitRatios).toFixed(3),
     a2a,
@@ -350,6 +362,9 @@ try {
   );
   console.log(
     `plain WebSocket / socket.io throughput on the gateway: ${summary.ratio_websocket_over_socketio} (rounds: ${transportRatios.map((r) => r.toFixed(3)).join(', ')})`,
+  );
+  console.log(
+    `MCP tools/call round trip (POST /mcp → result) ${String(mcpRun.msgs_per_s).padStart(6)} ${String(mcpRun.p50_ms).padStart(9)} ${String(mcpRun.p99_ms).padStart(8)}   (calls/s; the send's result, not only its ack)`,
   );
   console.log(
     `gateway / bare throughput: ${summary.ratio_throughput_gateway_over_bare} (median of rounds: ${summary.ratio_per_round.join(', ')})`,

@@ -224,7 +224,13 @@ async function listen(server: Server, port: number): Promise<void> {
 }
 
 /** Starts a real OpenID provider on 127.0.0.1 (random free port) and returns its handle. */
-export async function startTestIssuer(): Promise<TestIssuer> {
+export async function startTestIssuer(
+  options: {
+    /** More resource indicators (RFC 8707) it issues JWT access tokens for, beside `jwtAudience` (an MCP resource URL). */
+    resources?: string[];
+  } = {},
+): Promise<TestIssuer> {
+  const jwtResources = new Set([JWT_AUDIENCE, ...(options.resources ?? [])]);
   const { Provider, errors } = await importOidcProvider();
 
   const { privateKey } = await jose.generateKeyPair('RS256', { extractable: true });
@@ -299,14 +305,14 @@ export async function startTestIssuer(): Promise<TestIssuer> {
               oneOf ?? (webClients.has(client.clientId) ? undefined : JWT_AUDIENCE),
             useGrantedResource: () => true,
             getResourceServerInfo: (_ctx: unknown, resourceIndicator: string): ResourceServerInfo => {
-              if (resourceIndicator !== JWT_AUDIENCE && resourceIndicator !== OPAQUE_AUDIENCE) {
+              if (!jwtResources.has(resourceIndicator) && resourceIndicator !== OPAQUE_AUDIENCE) {
                 throw new errors.InvalidTarget();
               }
               return {
                 scope: 'agents',
                 audience: resourceIndicator,
                 accessTokenTTL: ACCESS_TOKEN_TTL,
-                accessTokenFormat: resourceIndicator === JWT_AUDIENCE ? 'jwt' : 'opaque',
+                accessTokenFormat: jwtResources.has(resourceIndicator) ? 'jwt' : 'opaque',
                 jwt: { sign: { alg: 'RS256' } },
               };
             },

@@ -107,6 +107,40 @@ describe('loadConfig', () => {
     expect(loadConfig({ WS_QUERY_TOKEN: 'false' }, '0').agentPlane.wsQueryToken).toBe(false);
   });
 
+  it('reads the MCP keys: time-out, public URL without a trailing slash, allowed hosts and origins, each validated', () => {
+    expect(loadConfig({}, '0').mcp).toEqual({ timeoutMs: 30_000, publicUrl: null, allowedHosts: [], allowedOrigins: [] });
+    const config = loadConfig(
+      {
+        MCP_TIMEOUT_MS: '5000',
+        MCP_PUBLIC_URL: 'https://gw.example.com/',
+        MCP_ALLOWED_HOSTS: 'GW.example.com, localhost,[::1]',
+        MCP_ALLOWED_ORIGINS: 'https://app.example.com,http://localhost:6274',
+      },
+      '0',
+    );
+    expect(config.mcp).toEqual({
+      timeoutMs: 5000,
+      publicUrl: 'https://gw.example.com',
+      allowedHosts: ['gw.example.com', 'localhost', '[::1]'],
+      allowedOrigins: ['https://app.example.com', 'http://localhost:6274'],
+    });
+    const problems = (env: NodeJS.ProcessEnv): string[] => {
+      try {
+        loadConfig(env, '0');
+      } catch (e) {
+        return (e as ConfigError).problems;
+      }
+      return [];
+    };
+    expect(problems({ MCP_ALLOWED_HOSTS: 'gw.example.com:443' })).toEqual([
+      expect.stringMatching(/^MCP_ALLOWED_HOSTS must list host names/),
+    ]);
+    expect(problems({ MCP_ALLOWED_ORIGINS: 'https://app.example.com/' })).toEqual([
+      expect.stringMatching(/^MCP_ALLOWED_ORIGINS must list origins/),
+    ]);
+    expect(problems({ MCP_TIMEOUT_MS: '50' })).toEqual(['MCP_TIMEOUT_MS must be at least 100 (got "50")']);
+  });
+
   it('dedupes AUTH_METHODS and trims spaces', () => {
     expect(loadConfig({ AUTH_METHODS: ' token , none,token' }, '0').auth.methods).toEqual(['token', 'none']);
   });

@@ -121,6 +121,35 @@ const egressAllow = csv.pipe(
 
 const secretsKey = z.string().min(32, { error: 'must be at least 32 characters' }).optional();
 
+// Host names as the `Host` header carries them, without the port (`[::1]` for IPv6).
+const hostNames = csv.pipe(
+  z.array(
+    z
+      .string()
+      .toLowerCase()
+      .regex(/^([A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*|\[[0-9A-Fa-f:.]+\])$/, {
+        error: 'must list host names without a port (gateway.example.com, localhost, [::1])',
+      }),
+  ),
+);
+
+// Origins exactly as browsers send them: scheme, host and a non-default port, nothing else.
+const origins = csv.pipe(
+  z.array(
+    z.string().refine(
+      (v) => {
+        try {
+          const parsed = new URL(v);
+          return (parsed.protocol === 'https:' || parsed.protocol === 'http:') && parsed.origin === v;
+        } catch {
+          return false;
+        }
+      },
+      { error: 'must list origins like https://app.example.com (scheme, host, optional port; no path or trailing slash)' },
+    ),
+  ),
+);
+
 /** The `defaults` of a rate-limit document (contract §7.2). */
 export const rateLimitDefaultsSchema = z.strictObject({
   messages_per_second: z.number().positive().max(1_000_000),
@@ -453,6 +482,26 @@ export const CONFIG_KEYS = {
   HEARTBEAT_TIMEOUT_S: key('A connection silent this long is closed (`heartbeat_timeout`) and leaves the directory.', '60', int(2, 7200)),
   DELIVERY_TIMEOUT_MS: key("How long `send` waits for the recipient client's ack before answering `TIMEOUT`.", '10000', int(100, 600_000)),
   RESULT_TIMEOUT_MS: key('Default `timeout_ms` of `send` with `expect_result`.', '30000', int(100, 3_600_000)),
+  MCP_TIMEOUT_MS: key(
+    "How long an MCP `tools/call` waits for the agent's result before answering `isError` with `TIMEOUT` (the `timeout_ms` of its `send`).",
+    '30000',
+    int(100, 3_600_000),
+  ),
+  MCP_PUBLIC_URL: key(
+    'Base URL of the agent plane as MCP clients reach it (`https://gateway.example.com`): the `resource` of the RFC 9728 metadata is `<MCP_PUBLIC_URL>/mcp`. Default: the origin of each request.',
+    undefined,
+    url(['https:', 'http:']).optional(),
+  ),
+  MCP_ALLOWED_HOSTS: key(
+    'DNS-rebinding protection of `/mcp`: comma list of host names (no port) the `Host` header may name; empty: any host.',
+    '',
+    hostNames,
+  ),
+  MCP_ALLOWED_ORIGINS: key(
+    'Comma list of browser origins (`https://app.example.com`) allowed to call `/mcp`; a request with any other `Origin` header is refused `FORBIDDEN` (empty: every request carrying an `Origin`).',
+    '',
+    origins,
+  ),
   CONVERSATION_TTL_S: key(
     'How long the route of a `send` that names its `conversation_id` (without `expect_result`) is kept for a `result` to come back; a `send` with `expect_result` keeps its route for its `timeout_ms` plus a minute, and one with neither keeps none.',
     '3600',
@@ -620,6 +669,8 @@ export interface GatewayConfig {
   secrets: { key: string | undefined; previousKeys: string[] };
   /** Calls to remote A2A agents: where they may go and how long and large they may be. */
   a2aOutbound: { egressAllow: EgressAllowEntry[]; timeoutMs: number; connectTimeoutMs: number; maxResponseBytes: number };
+  /** The MCP endpoint (contract §10). */
+  mcp: { timeoutMs: number; publicUrl: string | null; allowedHosts: string[]; allowedOrigins: string[] };
   manifest: { name: string; description: string };
   log: { level: 'error' | 'warn' | 'log' | 'debug' | 'verbose'; format: 'json' | 'text' };
 }
@@ -818,6 +869,12 @@ export function loadConfig(env: NodeJS.ProcessEnv, version: string): GatewayConf
       timeoutMs: p.A2A_EGRESS_TIMEOUT_MS,
       connectTimeoutMs: p.A2A_EGRESS_CONNECT_TIMEOUT_MS,
       maxResponseBytes: p.A2A_EGRESS_MAX_RESPONSE_BYTES,
+    },
+    mcp: {
+      timeoutMs: p.MCP_TIMEOUT_MS,
+      publicUrl: p.MCP_PUBLIC_URL?.replace(/\/+$/, '') ?? null,
+      allowedHosts: p.MCP_ALLOWED_HOSTS,
+      allowedOrigins: p.MCP_ALLOWED_ORIGINS,
     },
     manifest: { name: p.GATEWAY_NAME, description: p.GATEWAY_DESCRIPTION },
     policy: { cacheTtlS: p.POLICY_CACHE_TTL_S },

@@ -4,6 +4,7 @@ import {
   GATEWAY_NAMESPACE,
   GatewayError,
   WEBSOCKET_PATH,
+  type AgentCard,
   type AgentDetailResponse,
   type DirectoryEntry,
   type DirectoryResponse,
@@ -43,6 +44,23 @@ export class DirectoryService {
     );
     const online = new Set(entries.map((e) => e.agent_id));
     return { agents: [...entries.map(toDirectoryEntry), ...remotes.filter((r) => !online.has(r.agentId)).map(remoteEntry)] };
+  }
+
+  /**
+   * The cards of the agents connected in a tenant, wherever they are connected, ordered by agent id
+   * (at most `DIRECTORY_LIMIT`): what MCP lists as tools, before the policy's say.
+   */
+  async tenantCards(tenantId: string): Promise<AgentCard[]> {
+    const entries = await this.unavailableIfDown(async () => this.membership.filterLive(await this.presence.listTenant(tenantId)));
+    return entries.map((entry) => entry.card);
+  }
+
+  /** The card of one agent connected in `tenantId`, or null (not connected, or of another tenant). */
+  async tenantCard(tenantId: string, agentId: string): Promise<AgentCard | null> {
+    return this.unavailableIfDown(async () => {
+      const entry = await this.presence.get(agentId);
+      return entry && entry.tenant_id === tenantId && (await this.membership.isLive(entry.node_id)) ? entry.card : null;
+    });
   }
 
   /**

@@ -12,6 +12,7 @@ export { Session } from './session.js';
 export type { AdmittedSession, AgentConnection, Caller } from './session.js';
 export { MESSAGE_GUARDS } from './guards.js';
 export type { MessageContext, MessageGuard } from './guards.js';
+export { subjectOf } from './guards/policy-subject.js';
 export { TtlCache } from './ttl-cache.js';
 export { SessionAdminModule, SessionAdminService } from './session-admin.service.js';
 export type { SessionView } from './session-admin.service.js';

@@ -27,6 +27,7 @@ export const AGENT_PLANE_FEATURES = [
   'policy',
   'rate-limits',
   'a2a',
+  'mcp',
 ];
 export const AGENT_PLANE_TRANSPORTS: ManifestResponse['transports'] = ['socket.io', 'websocket', 'http'];
 
