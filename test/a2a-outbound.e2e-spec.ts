@@ -412,6 +412,10 @@ describe('A2A outbound (contract §9): remote A2A agents reached by a send', () 
       headers: { authorization: `Bearer ${gateway.env.ADMIN_TOKEN}` },
     });
     expect(await exported.text()).not.toContain(remoteToken);
+    const metrics = await (await fetch(`${gateway.adminUrl}/metrics`)).text();
+    expect(metrics).toMatch(/agw_a2a_outbound_total\{stage="send",outcome="accepted"\} [1-9]/);
+    expect(metrics).toMatch(/agw_a2a_outbound_total\{stage="result",outcome="success"\} [1-9]/);
+    expect(metrics).not.toContain(remoteToken);
     expect(gateway.output.length).toBeGreaterThan(0);
     expect(gateway.output.join('\n')).not.toContain(remoteToken);
   });
@@ -543,6 +547,8 @@ describe('A2A outbound: SECRETS_KEY missing or changed, and a remote that does n
     try {
       const ack = await agent.call('send', { to_agent_id: silentId, content: [{ type: 'text', text: 'anyone?' }], expect_result: true });
       expect(ack).toMatchObject({ error: { code: 'TIMEOUT' } });
+      const metrics = await (await fetch(`${noKey.adminUrl}/metrics`)).text();
+      expect(metrics).toMatch(/agw_a2a_outbound_total\{stage="send",outcome="a2a_remote_timeout"\} [1-9]/);
     } finally {
       agent.socket.close();
     }

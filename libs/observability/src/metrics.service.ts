@@ -108,6 +108,14 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  /** Sends to remote A2A agents (`stage="send"`: `accepted` or the refusal's reason) and their results (`stage="result"`). */
+  readonly a2aOutbound = new Counter({
+    name: 'agw_a2a_outbound_total',
+    help: 'Sends to remote A2A agents (accepted, or refused by reason) and their results (success, failure, dropped)',
+    labelNames: ['stage', 'outcome'],
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'agw_' });
     // Both series from the start, so `agw_audit_dropped_total > 0` alerts have a zero to compare to.

@@ -3,6 +3,7 @@ import type { Client } from '@a2a-js/sdk/client';
 import type { Message, Task } from '@a2a-js/sdk';
 import { AuditTrail } from '#libs/audit';
 import { GATEWAY_CONFIG, type GatewayConfig } from '#libs/config';
+import { MetricsService } from '#libs/observability';
 import { GatewayError, exceedsJsonDepth, type MessageEvent, type ResultEvent } from '#libs/protocol';
 import type { RemoteAgent, RemoteAgents } from '#libs/routing';
 import { A2AClientPool } from './a2a-client.pool.js';
@@ -36,6 +37,7 @@ export class A2AOutboundService implements RemoteAgents {
     private readonly directory: RemoteAgentDirectory,
     private readonly clients: A2AClientPool,
     private readonly audit: AuditTrail,
+    private readonly metrics: MetricsService,
   ) {}
 
   find(agentId: string): Promise<RemoteAgent | null> {
@@ -67,12 +69,15 @@ export class A2AOutboundService implements RemoteAgents {
       remote = await untilAborted(this.clients.get(row), accept);
       first = await remote.client.sendMessage(toSendMessageRequest(message), { signal: accept });
     } catch (error) {
-      throw this.explain(error, row.id, 'did not accept the message', remote?.secret ?? null);
+      const refusal = this.explain(error, row.id, 'did not accept the message', remote?.secret ?? null);
+      this.metrics.a2aOutbound.labels('send', refusal.reason ?? refusal.code).inc();
+      throw refusal;
     } finally {
       const left = (this.inflight.get(row.id) ?? 1) - 1;
       if (left > 0) this.inflight.set(row.id, left);
       else this.inflight.delete(row.id);
     }
+    this.metrics.a2aOutbound.labels('send', 'accepted').inc();
     if (!message.expect_result || !message.result_deadline) return;
     const deadline = Date.parse(message.result_deadline);
     void this.follow(remote.client, remote.secret, first, message, target, deadline, reply).catch((error: Error) =>
@@ -125,7 +130,9 @@ export class A2AOutboundService implements RemoteAgents {
       );
     }
     if (secret) result = scrub(result, secret);
-    if (!(await reply(result))) return;
+    const delivered = await reply(result);
+    this.metrics.a2aOutbound.labels('result', delivered ? (result.success ? 'success' : 'failure') : 'dropped').inc();
+    if (!delivered) return;
     this.audit.record({
       action: 'message.routed',
       tenant_id: target.tenantId,
