@@ -421,8 +421,8 @@ describe('A2A outbound (contract §9): remote A2A agents reached by a send', () 
   });
 });
 
-/** An A2A "remote" that serves a card but never answers a JSON-RPC call. */
-async function startSilentRemote(): Promise<{ url: string; port: number; close(): Promise<void> }> {
+/** An A2A "remote" that serves a card (naming `rpcUrl`, or itself) but never answers a JSON-RPC call. */
+async function startSilentRemote(rpcUrl?: string): Promise<{ url: string; port: number; close(): Promise<void> }> {
   const server = createServer((req, res) => {
     if (req.method === 'GET') {
       const port = (server.address() as AddressInfo).port;
@@ -432,7 +432,7 @@ async function startSilentRemote(): Promise<{ url: string; port: number; close()
           name: 'silent',
           description: 'accepts connections, never answers',
           version: '1.0.0',
-          supportedInterfaces: [{ url: `http://127.0.0.1:${port}/rpc`, protocolBinding: 'JSONRPC', protocolVersion: '1.0' }],
+          supportedInterfaces: [{ url: rpcUrl ?? `http://127.0.0.1:${port}/rpc`, protocolBinding: 'JSONRPC', protocolVersion: '1.0' }],
           capabilities: { streaming: false },
           defaultInputModes: ['text/plain'],
           defaultOutputModes: ['text/plain'],
@@ -460,6 +460,7 @@ describe('A2A outbound: SECRETS_KEY missing or changed, and a remote that does n
   const KEY_B = `key-b-${randomBytes(16).toString('hex')}`;
   let remote: RemoteServer;
   let silent: Awaited<ReturnType<typeof startSilentRemote>>;
+  let pointsAtMetadata: Awaited<ReturnType<typeof startSilentRemote>>;
   let withKey: GatewayProcess;
   let otherKey: GatewayProcess;
   let noKey: GatewayProcess;
@@ -470,7 +471,9 @@ describe('A2A outbound: SECRETS_KEY missing or changed, and a remote that does n
   beforeAll(async () => {
     remote = await startRemote();
     silent = await startSilentRemote();
-    const allow = `127.0.0.1:${remote.port},127.0.0.1:${silent.port}`;
+    // Its card sends the gateway to the metadata service: allowed at registration, refused at send.
+    pointsAtMetadata = await startSilentRemote('http://169.254.169.254/latest/meta-data');
+    const allow = `127.0.0.1:${remote.port},127.0.0.1:${silent.port},127.0.0.1:${pointsAtMetadata.port}`;
     // Three gateways on the same database: the credential sealed by the first is read by the
     // others. Started one after the other: three cold starts at once are slow on a loaded machine.
     withKey = await startGateway({ SECRETS_KEY: KEY_A, A2A_EGRESS_ALLOW: allow });
@@ -492,7 +495,7 @@ describe('A2A outbound: SECRETS_KEY missing or changed, and a remote that does n
 
   afterAll(async () => {
     await Promise.all([withKey?.stop(), otherKey?.stop(), noKey?.stop()]);
-    await Promise.all([remote?.close(), silent?.close()]);
+    await Promise.all([remote?.close(), silent?.close(), pointsAtMetadata?.close()]);
   });
 
   it('refuses to store a credential without SECRETS_KEY, with a 400 naming it; a remote without credential is fine', async () => {
@@ -531,6 +534,23 @@ describe('A2A outbound: SECRETS_KEY missing or changed, and a remote that does n
     try {
       expect(await agent.call('send', { to_agent_id: remoteId, content: [{ type: 'text', text: 'hi' }] })).toMatchObject({
         status: 'delivered',
+      });
+    } finally {
+      agent.socket.close();
+    }
+  });
+
+  it('refuses at send time, FORBIDDEN egress_refused, a remote whose card names an endpoint on the metadata address', async () => {
+    const admin = adminClient(noKey);
+    const id = uniqueId('rebound');
+    expect(await admin.call('POST', '/admin/v1/agents', { agent_id: id, tenant_id: tenant, a2a_url: pointsAtMetadata.url })).toMatchObject({
+      status: 201,
+    });
+    const agent = await connectAgent(noKey.url, { token: senderToken });
+    try {
+      const ack = await agent.call('send', { to_agent_id: id, content: [{ type: 'text', text: 'hi' }], expect_result: true });
+      expect(ack).toMatchObject({
+        error: { code: 'FORBIDDEN', reason: 'egress_refused', message: expect.stringContaining('metadata address') },
       });
     } finally {
       agent.socket.close();
