@@ -116,7 +116,7 @@ describe('admin browser login (authorization code + PKCE, session cookie, CSRF)'
     const me = JSON.parse(landed.body) as Record<string, unknown>;
     expect(me).toMatchObject({ subject: 'alice', roles: ['admin'], tenant_id: null, kind: 'sso' });
     expect(me.csrf_token).toMatch(/^[A-Za-z0-9_-]{43}$/);
-    await waitFor(async () => (await records('admin.login', 'alice')).length === 1, 10_000, 'the admin.login record');
+    await waitFor(async () => (await records('admin.login', 'alice')).length === 1, 30_000, 'the admin.login record');
     expect((await records('admin.login', 'alice'))[0]).toMatchObject({ outcome: 'allowed', details: { roles: ['admin'] } });
   });
 
@@ -139,8 +139,8 @@ describe('admin browser login (authorization code + PKCE, session cookie, CSRF)'
     ).toBe(403);
     const created = create();
     expect((await consoleCall(browser, nodeB, 'POST', '/admin/v1/tenants', { body: created, csrf, origin: publicUrl })).status).toBe(201);
-    await waitFor(async () => (await records('admin.denied', 'alice')).length === deniedBefore + 3, 10_000, 'three CSRF denials');
-    await waitFor(async () => (await records('tenant.created', 'alice')).length >= 1, 10_000, 'tenant.created by alice');
+    await waitFor(async () => (await records('admin.denied', 'alice')).length === deniedBefore + 3, 30_000, 'three CSRF denials');
+    await waitFor(async () => (await records('tenant.created', 'alice')).length >= 1, 30_000, 'tenant.created by alice');
   });
 
   it("applies the session's roles and tenant binding like a bearer token's", async () => {
@@ -223,7 +223,7 @@ describe('admin browser login (authorization code + PKCE, session cookie, CSRF)'
     });
     expect(await bearer.json()).toEqual({ signed_out: false, end_session_url: null });
     expect((await consoleCall(other, nodeA, 'GET', '/admin/session')).body).toMatchObject({ subject: 'alice' });
-    await waitFor(async () => (await records('admin.logout', 'olga')).length === 1, 10_000, 'the admin.logout record');
+    await waitFor(async () => (await records('admin.logout', 'olga')).length === 1, 30_000, 'the admin.logout record');
   });
 
   it('uses a __Host- Secure cookie when the public URL is https', async () => {
