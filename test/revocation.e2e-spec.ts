@@ -52,6 +52,20 @@ describe('revocation on every node', () => {
     await expect(connectAgent(one.url, { agentId, token })).rejects.toMatchObject({ data: { code: 'UNAUTHORIZED' } });
   });
 
+  it('a revoked token is refused on the HTTP API of the other node within 1 s, although verified tokens are cached there', async () => {
+    const agentId = await admin.agent(tenant);
+    const { token, token_id } = await admin.token(agentId);
+    const status = () => http('GET', `${two.url}/gateway/status`, { headers: { authorization: `Bearer ${token}` } });
+    // Verified once, so node two holds the token's record in its cache.
+    expect((await status()).status).toBe(200);
+    expect((await status()).status).toBe(200);
+    const started = Date.now();
+    expect((await admin.call('DELETE', `/admin/v1/tokens/${token_id}`)).status).toBe(204);
+    await waitFor(async () => (await status()).status === 401, 1_000, 'the revoked token refused on node two');
+    expect(Date.now() - started).toBeLessThan(1_000);
+    expect((await status()).body).toMatchObject({ error: { code: 'UNAUTHORIZED', reason: 'revoked' } });
+  });
+
   it('disabling an agent disconnects it within 1 s, and its token no longer connects', async () => {
     const { agentId, token, agent } = await connectOnTwo();
     expect(await timeToRevoked(agent, () => admin.call('PATCH', `/admin/v1/agents/${agentId}`, { status: 'disabled' }))).toBeLessThan(
