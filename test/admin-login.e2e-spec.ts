@@ -20,11 +20,13 @@ describe('admin browser login (authorization code + PKCE, session cookie, CSRF)'
   let tenant: string;
   let otherTenant: string;
 
+  // Records of this suite's two nodes only: other suites sign in users of the same names (the
+  // console's `alice`) into the same database.
   const records = async (action: string, actor: string) =>
     (
       await db.query<{ outcome: string; reason: string | null; tenant_id: string | null; details: Record<string, unknown> }>(
-        'SELECT outcome, reason, tenant_id, details FROM audit_records WHERE action = $1 AND actor_id = $2 ORDER BY seq',
-        [action, actor],
+        'SELECT outcome, reason, tenant_id, details FROM audit_records WHERE action = $1 AND actor_id = $2 AND node_id = ANY($3) ORDER BY seq',
+        [action, actor, [nodeA.nodeId, nodeB.nodeId]],
       )
     ).rows;
 
