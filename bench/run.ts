@@ -35,6 +35,7 @@ import { benchA2A } from './a2a.js';
 import { BENCH_ADMIN_TOKEN, adminCall } from './admin.js';
 import { exportMillion, routingLag, writerAgainstCopy } from './audit.js';
 import { benchConnects, type ConnectFigures } from './connects.js';
+import { perMessage, sampleCpu, type CpuSample } from './cpu.js';
 
 const here = (file: string): string => fileURLToPath(new URL(file, import.meta.url));
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);
@@ -244,14 +245,23 @@ try {
   const loadArgs = [String(pairs), String(inflight), String(seconds), String(payload)];
   const gatewayArgs = credentialsFile ? [...loadArgs, credentialsFile] : loadArgs;
   const bareRuns: LoadFigures[] = [];
+  // CPU µs per message of each round: the server process, every redis-server, every postgres.
+  const bareCpu: CpuSample[] = [];
+  const gatewayCpu: CpuSample[] = [];
   const gatewayRuns: LoadFigures[] = [];
   const noWaitRuns: LoadFigures[] = [];
   const websocketRuns: LoadFigures[] = [];
   const mcpRuns: LoadFigures[] = [];
   const noWaitUrl = `http://127.0.0.1:${noWait.port}`;
   for (let round = 0; round < rounds; round++) {
-    bareRuns.push(await runLoad(['roundtrip', bareUrl, ...loadArgs]));
-    gatewayRuns.push(await runLoad(['roundtrip', gatewayUrl, ...gatewayArgs]));
+    let before = sampleCpu(bare.child.pid!);
+    const bareRun = await runLoad(['roundtrip', bareUrl, ...loadArgs]);
+    bareCpu.push(perMessage(before, sampleCpu(bare.child.pid!), bareRun.count));
+    bareRuns.push(bareRun);
+    before = sampleCpu(gateway.child.pid!);
+    const gatewayRun = await runLoad(['roundtrip', gatewayUrl, ...gatewayArgs]);
+    gatewayCpu.push(perMessage(before, sampleCpu(gateway.child.pid!), gatewayRun.count));
+    gatewayRuns.push(gatewayRun);
     noWaitRuns.push(await runLoad(['roundtrip', noWaitUrl, ...gatewayArgs]));
     websocketRuns.push(await runLoad(['roundtrip-ws', gatewayUrl, ...gatewayArgs]));
     // MCP tools/call round trips (POST /mcp → agent → result → tool result), same agents and guards.
@@ -313,6 +323,16 @@ try {
     seconds,
   });
 
+  const medianCpu = (samples: CpuSample[]): CpuSample & { total: number } => {
+    const m = {
+      server: median(samples.map((s) => s.server)),
+      redis: median(samples.map((s) => s.redis)),
+      postgres: median(samples.map((s) => s.postgres)),
+    };
+    return { ...m, total: +(m.server + m.redis + m.postgres).toFixed(1) };
+  };
+  const cpu = { gateway: medianCpu(gatewayCpu), bare_relay: medianCpu(bareCpu) };
+  const cpuRatio = +(cpu.gateway.total / cpu.bare_relay.total).toFixed(2);
   const summary = {
     setup: {
       rounds,
@@ -329,6 +349,8 @@ try {
     gateway: { ...gatewayRun, rss_bytes_per_idle_connection: Math.round(gatewayRss) },
     bare_relay: { ...bareRun, rss_bytes_per_idle_connection: Math.round(bareRss) },
     ratio_throughput_gateway_over_bare: +median(ratios).toFixed(3),
+    cpu_us_per_message: cpu,
+    ratio_cpu_gateway_over_bare: cpuRatio,
     ratio_per_round: ratios.map((r) => +r.toFixed(3)),
     gateway_plain_websocket: { ...websocketRun, rss_bytes_per_idle_connection: Math.round(gatewayWsRss) },
     ratio_websocket_over_socketio: +median(transportRatios).toFixed(3),
@@ -368,6 +390,9 @@ try {
   );
   console.log(
     `gateway / bare throughput: ${summary.ratio_throughput_gateway_over_bare} (median of rounds: ${summary.ratio_per_round.join(', ')})`,
+  );
+  console.log(
+    `CPU µs per routed message (median of rounds, /proc utime+stime): gateway ${cpu.gateway.server} + Redis ${cpu.gateway.redis} + Postgres ${cpu.gateway.postgres} = ${cpu.gateway.total}; bare relay ${cpu.bare_relay.total}; ratio ${cpuRatio}`,
   );
   console.log(
     `gateway, delivered not waiting for the audit record ${String(noWaitRun.msgs_per_s).padStart(6)} ${String(noWaitRun.p50_ms).padStart(9)} ${String(noWaitRun.p99_ms).padStart(8)}`,
