@@ -134,6 +134,9 @@ describe('web console (contract §11) in Chromium', () => {
       ADMIN_OIDC_CLIENT_ID: 'gateway-console',
       ADMIN_OIDC_CLIENT_SECRET: 'console-secret',
       OIDC_ALLOW_HTTP: 'true',
+      // Remote A2A agents can be registered (their URL on this machine, their credential sealed).
+      A2A_EGRESS_ALLOW: '127.0.0.1/32',
+      SECRETS_KEY: 'console-test-secrets-key-0123456789abcdef',
       ADMIN_ROLE_CLAIM: 'groups',
       ADMIN_ROLE_MAP: JSON.stringify({ 'gw-admins': 'admin', 'gw-audit': 'auditor' }),
       ADMIN_TENANT_CLAIM: 'tenant',
@@ -430,6 +433,33 @@ describe('web console (contract §11) in Chromium', () => {
     await expect.poll(() => page.locator('pre.details').textContent()).toContain('content_sha256');
     await screenshot(page, 'audit');
   }, 90_000);
+
+  it(
+    'registers a remote A2A agent in the UI: its URL and that a credential is stored are shown, never the credential',
+    async () => {
+      const page = await newPage([401]);
+      await signInWithToken(page);
+      await open(page, 'Agents');
+      const agentId = uniqueId('ui-remote');
+      const secret = `remote-bearer-${uniqueId('s')}`;
+      const register = page.getByRole('region', { name: 'Register an agent' });
+      await register.getByLabel('Agent ID').fill(agentId);
+      await register.getByLabel('Tenant').selectOption(tenant);
+      await register.getByLabel('Remote A2A URL').fill('http://127.0.0.1:9/a2a');
+      await register.getByLabel('A2A bearer token').fill(secret);
+      await register.getByRole('button', { name: 'Register' }).click();
+      await expect.poll(() => page.getByRole('heading', { name: `Agent ${agentId}` }).count()).toBe(1);
+      await expect.poll(() => page.getByText('Remote A2A agent at').textContent()).toContain('http://127.0.0.1:9/a2a');
+      await expect(page.getByText('Remote A2A agent at').textContent()).resolves.toContain('bearer, stored');
+      expect((await admin.call('GET', `/admin/v1/agents/${agentId}`)).body).toMatchObject({
+        a2a_url: 'http://127.0.0.1:9/a2a',
+        a2a_credential: { type: 'bearer', configured: true },
+      });
+      await expect(register.getByLabel('A2A bearer token').inputValue()).resolves.toBe('');
+      expect(await page.content()).not.toContain(secret);
+    },
+    BROWSER_TEST_MS,
+  );
 
   it(
     'registers an agent and creates its token in the UI: shown once, and it connects',

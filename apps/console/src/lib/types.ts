@@ -15,6 +15,9 @@ export interface Agent {
   status: 'enabled' | 'disabled';
   created_at: string;
   updated_at: string;
+  /** Remote A2A agents only (contract §9): where the gateway sends, and whether a credential is stored (never the credential). */
+  a2a_url?: string;
+  a2a_credential?: { type: 'bearer' | 'header'; configured: true } | null;
 }
 
 export interface ApiToken {

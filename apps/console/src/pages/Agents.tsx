@@ -118,6 +118,8 @@ function RegisterAgent({ tenants, onRegistered }: { tenants: string[]; onRegiste
   const [name, setName] = useState('');
   const [capabilities, setCapabilities] = useState('');
   const [description, setDescription] = useState('');
+  const [a2aUrl, setA2aUrl] = useState('');
+  const [a2aToken, setA2aToken] = useState('');
   const [notice, setNotice] = useState<string | null>(null);
   const { error, run } = useAction();
   useEffect(() => {
@@ -132,12 +134,16 @@ function RegisterAgent({ tenants, onRegistered }: { tenants: string[]; onRegiste
         ...(name && { agent_name: name }),
         capabilities: capabilityList(capabilities),
         ...(description && { description }),
+        // A remote A2A agent: the gateway carries its sends out (A2A_EGRESS_ALLOW must list the host).
+        ...(a2aUrl && { a2a_url: a2aUrl.trim(), ...(a2aToken && { a2a_credential: { type: 'bearer', token: a2aToken } }) }),
       });
       setNotice(`Registered ${agent.agent_id}`);
       setAgentId('');
       setName('');
       setCapabilities('');
       setDescription('');
+      setA2aUrl('');
+      setA2aToken('');
       onRegistered(agent.agent_id);
     });
   };
@@ -149,6 +155,19 @@ function RegisterAgent({ tenants, onRegistered }: { tenants: string[]; onRegiste
         <Field label="Agent name" value={name} onChange={setName} />
         <Field label="Capabilities" value={capabilities} onChange={setCapabilities} hint="comma-separated, e.g. plan, search" />
         <Field label="Description" value={description} onChange={setDescription} />
+        <Field
+          label="Remote A2A URL"
+          value={a2aUrl}
+          onChange={setA2aUrl}
+          hint="only for an external A2A agent: its base or card URL, e.g. https://agent.example.com"
+        />
+        <Field
+          label="A2A bearer token"
+          type="password"
+          value={a2aToken}
+          onChange={setA2aToken}
+          hint="sent by the gateway to the remote agent; stored encrypted, never shown again"
+        />
         <div className="actions">
           <button type="submit" className="primary">
             Register
@@ -198,6 +217,12 @@ function AgentDetail({ agentId, onChanged, onDeleted }: { agentId: string; onCha
           <p>
             Tenant <strong>{a.tenant_id}</strong> · status <strong>{a.status}</strong> · created {time(a.created_at)}
           </p>
+          {a.a2a_url && (
+            <p>
+              Remote A2A agent at <strong>{a.a2a_url}</strong> · credential{' '}
+              <strong>{a.a2a_credential ? `${a.a2a_credential.type}, stored` : 'none'}</strong>
+            </p>
+          )}
           <form
             className="grid-form"
             onSubmit={(e) => {
