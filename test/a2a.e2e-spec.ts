@@ -129,7 +129,7 @@ describe('A2A inbound (contract §9)', () => {
                 ? { success: false, error: { code: 'AGENT_ERROR', message: 'cannot do that' } }
                 : { success: true, result: first.text.toUpperCase() }
               : { success: true, result: { received: first?.type === 'data' ? first.data : null, metadata: message.metadata } };
-          void echoAgent.call('result', { conversation_id: message.conversation_id, ...answer });
+          void echoAgent.call('result', { conversation_id: message.conversation_id, ...answer }).catch(() => undefined);
         }, delay);
       },
     });

@@ -376,7 +376,9 @@ describe('web console (contract §11) in Chromium', () => {
     let sent = 0;
     const traffic = setInterval(() => {
       for (let i = 0; i < 5; i++)
-        void from.call('send', { to_agent_id: to.session.agent.agent_id, content: [{ type: 'text', text: `m${sent++}` }] });
+        void from
+          .call('send', { to_agent_id: to.session.agent.agent_id, content: [{ type: 'text', text: `m${sent++}` }] })
+          .catch(() => undefined);
     }, 100);
     try {
       await open(page, 'Overview');

@@ -62,7 +62,7 @@ async function socketAgent(
     onMessage: (message, ack) => {
       ack({ status: 'received' });
       const reply = answer(message);
-      if (reply) void self.agent?.call('result', { conversation_id: message.conversation_id, ...reply });
+      if (reply) void self.agent?.call('result', { conversation_id: message.conversation_id, ...reply }).catch(() => undefined);
     },
   });
   self.agent = agent;

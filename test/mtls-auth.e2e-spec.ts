@@ -121,7 +121,7 @@ describe('mTLS client certificates (AUTH_METHODS=mtls)', () => {
       tls: tlsOf(pki.issueClient({ cn: targetId })),
       onMessage: (message, ack) => {
         ack({ status: 'received' });
-        void target.call('result', { conversation_id: message.conversation_id, success: true, result: 'over tls' });
+        void target.call('result', { conversation_id: message.conversation_id, success: true, result: 'over tls' }).catch(() => undefined);
       },
     });
     open.push(target);
