@@ -418,8 +418,16 @@ try {
       cpus: cpus().length,
       pinned: pin,
     },
-    gateway: { ...gatewayRun, rss_bytes_per_idle_connection: Math.round(gatewayRss), rss_mb_before_first_connection: +(gatewayBaseKb / 1024).toFixed(1) },
-    bare_relay: { ...bareRun, rss_bytes_per_idle_connection: Math.round(bareRss), rss_mb_before_first_connection: +(bareBaseKb / 1024).toFixed(1) },
+    gateway: {
+      ...gatewayRun,
+      rss_bytes_per_idle_connection: Math.round(gatewayRss),
+      rss_mb_before_first_connection: +(gatewayBaseKb / 1024).toFixed(1),
+    },
+    bare_relay: {
+      ...bareRun,
+      rss_bytes_per_idle_connection: Math.round(bareRss),
+      rss_mb_before_first_connection: +(bareBaseKb / 1024).toFixed(1),
+    },
     one_pair: onePair,
     ratio_one_pair_gateway_over_bare: onePairRatio,
     open_loop_half_saturation: openLoop,
