@@ -1,5 +1,4 @@
 import { Logger, type INestApplication } from '@nestjs/common';
-import { AdminModule, configureAdminPlane } from '#libs/admin';
 import { loadConfig, readVersion, type GatewayConfig } from '#libs/config';
 import { MetricsService, ReadinessState } from '#libs/observability';
 import { GatewayLogger, listen, preflight } from '#libs/platform';
@@ -48,6 +47,8 @@ export async function bootstrap(env: NodeJS.ProcessEnv): Promise<RunningGateway>
   );
   let admin: { app: INestApplication; port: number } | null = null;
   if (config.adminPlane.enabled) {
+    // Loaded only here: a node with ADMIN_ENABLED=false never loads the admin plane (OpenAPI, SSO, console).
+    const { AdminModule, configureAdminPlane } = await import('#libs/admin');
     const shared = { metrics: agent.app.get(MetricsService), readiness: agent.app.get(ReadinessState) };
     admin = await listen(
       AdminModule.forRoot(config, { routesAgents: true }),
