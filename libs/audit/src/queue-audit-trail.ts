@@ -1,9 +1,8 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
 import { GATEWAY_CONFIG, type GatewayConfig } from '#libs/config';
 import { MetricsService } from '#libs/observability';
-import { createRedis } from '#libs/redis';
+import { createRedis, isCluster, type RedisClient } from '#libs/redis';
 import type { AuditEvent } from './audit-event.js';
 import { AUDIT_QUEUE, bullPrefix, type AuditBatchJob } from './audit-queue.js';
 import { estimatedRecordBytes, toRecord, uuidv7, type AuditRecord } from './audit-record.js';
@@ -39,7 +38,7 @@ const MAX_FLUSHES_IN_FLIGHT = 4;
 @Injectable()
 export class QueueAuditTrail extends AuditTrail implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger('Audit');
-  private readonly connection: Redis;
+  private readonly connection: RedisClient;
   /** Made once the connection is first ready (see the constructor). */
   private queue: Queue<AuditBatchJob> | null = null;
   private buffer: Pending[] = [];
@@ -63,7 +62,7 @@ export class QueueAuditTrail extends AuditTrail implements OnModuleInit, OnAppli
   ) {
     super();
     // Its own connection, failing fast: a down Redis must not stall the flush loop.
-    this.connection = createRedis(config.redis.url, {
+    this.connection = createRedis(config.redis.topology, {
       connectionName: `${config.nodeId}:audit`,
       enableOfflineQueue: false,
       maxRetriesPerRequest: 1,
@@ -75,7 +74,8 @@ export class QueueAuditTrail extends AuditTrail implements OnModuleInit, OnAppli
     // ready (ioredis keeps reconnecting after a failed first connect); records wait until then.
     this.connection.on('ready', () => {
       if (this.queue) return;
-      this.queue = new Queue<AuditBatchJob>(AUDIT_QUEUE, { connection: this.connection, prefix: bullPrefix(config.redis.keyPrefix) });
+      this.queue = new Queue<AuditBatchJob>(AUDIT_QUEUE, { connection: this.connection, prefix: bullPrefix(config.redis.keyPrefix, isCluster(this.connection)),
+      });
       this.queue.on('error', () => undefined);
       if (this.buffer.length > 0) this.fire();
     });
