@@ -74,7 +74,9 @@ export class QueueAuditTrail extends AuditTrail implements OnModuleInit, OnAppli
     // ready (ioredis keeps reconnecting after a failed first connect); records wait until then.
     this.connection.on('ready', () => {
       if (this.queue) return;
-      this.queue = new Queue<AuditBatchJob>(AUDIT_QUEUE, { connection: this.connection, prefix: bullPrefix(config.redis.keyPrefix, isCluster(this.connection)),
+      this.queue = new Queue<AuditBatchJob>(AUDIT_QUEUE, {
+        connection: this.connection,
+        prefix: bullPrefix(config.redis.keyPrefix, isCluster(this.connection)),
       });
       this.queue.on('error', () => undefined);
       if (this.buffer.length > 0) this.fire();

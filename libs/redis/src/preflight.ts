@@ -21,7 +21,12 @@ export class RedisUnavailableError extends Error {
  */
 export async function checkRedis(topology: RedisTopology): Promise<RedisPersistence> {
   const where = topology.where;
-  const client = createRedis(topology, { lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0, enableOfflineQueue: false });
+  const client = createRedis(topology, {
+    lazyConnect: true,
+    retryStrategy: () => null,
+    maxRetriesPerRequest: 0,
+    enableOfflineQueue: false,
+  });
   // ioredis rejects `connect()` with a generic "Connection is closed"; the cause comes as an event.
   const seen: { cause?: Error & { code?: string } } = {};
   client.on('error', (error: Error) => (seen.cause ??= error));

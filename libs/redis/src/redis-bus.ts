@@ -67,6 +67,15 @@ export class RedisBus implements OnModuleInit {
     return this.sharded(kind) ? Number(await this.redis.command.spublish(full, raw)) : this.redis.command.publish(full, raw);
   }
 
+  /**
+   * True while a Redis failover may still be settling for this node (see
+   * {@link RedisService.recentlyDisrupted}): a publish that reached nobody may have gone out
+   * before the receiver re-subscribed, rather than to a node that is gone.
+   */
+  settling(): boolean {
+    return this.redis.recentlyDisrupted();
+  }
+
   private sharded(kind: ChannelKind): boolean {
     return kind === 'node' && this.redis.cluster;
   }

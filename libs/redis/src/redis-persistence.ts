@@ -121,7 +121,10 @@ export async function readPersistenceOf(client: RedisClient): Promise<RedisPersi
   const nodes = client.nodes('all');
   if (nodes.length === 0) throw new Error('no cluster node is known yet');
   const each = await Promise.all(
-    nodes.map(async (node) => ({ where: `${node.options.host ?? '?'}:${node.options.port ?? '?'}`, persistence: await readRedisPersistence(node) })),
+    nodes.map(async (node) => ({
+      where: `${node.options.host ?? '?'}:${node.options.port ?? '?'}`,
+      persistence: await readRedisPersistence(node),
+    })),
   );
   const worst = each.reduce((a, b) => (RANK[b.persistence.mode] < RANK[a.persistence.mode] ? b : a));
   const same = each.every((e) => e.persistence.mode === worst.persistence.mode);

@@ -23,12 +23,21 @@ export class RedisService implements OnApplicationShutdown {
   /** True on a Redis Cluster (`REDIS_CLUSTER_NODES`). */
   readonly cluster: boolean;
   private closing = false;
+  /** When a connection last dropped, reconnected or saw the cluster's nodes change (a failover). */
+  private lastDisruptionAt = 0;
 
   constructor(@Inject(GATEWAY_CONFIG) config: GatewayConfig) {
     this.prefix = config.redis.keyPrefix;
     const topology = config.redis.topology;
     this.command = createRedis(topology, { enableAutoPipelining: true, connectionName: `${config.nodeId}:cmd` });
-    this.subscriber = createRedis(topology, { connectionName: `${config.nodeId}:sub`, shardedSubscribers: topology.kind === 'cluster' });
+    this.subscriber = createRedis(topology, {
+      connectionName: `${config.nodeId}:sub`,
+      shardedSubscribers: topology.kind === 'cluster',
+      // ioredis writes SUBSCRIBE as soon as the socket is up, before its ready check; the check's
+      // INFO then fails in subscriber mode and drops the connection (seen behind Sentinel with a
+      // password). SUBSCRIBE needs no ready check: it works while Redis loads its data set.
+      ...(topology.kind !== 'cluster' && { enableReadyCheck: false }),
+    });
     this.cluster = isCluster(this.command);
     for (const [name, client] of [
       ['command', this.command],
@@ -43,7 +52,9 @@ export class RedisService implements OnApplicationShutdown {
       client.on('ready', () => {
         if (down) this.logger.log(`Redis ${name} connection restored`);
         down = false;
+        this.lastDisruptionAt = Date.now();
       });
+      for (const event of ['error', 'reconnecting', 'node error', '-node']) client.on(event, () => (this.lastDisruptionAt = Date.now()));
     }
   }
 
@@ -60,6 +71,14 @@ export class RedisService implements OnApplicationShutdown {
     if (keys.length === 0) return [];
     if (!this.cluster) return this.command.mget(keys);
     return Promise.all(keys.map((key) => this.command.get(key)));
+  }
+
+  /**
+   * True within `windowMs` of a connection of this node dropping, reconnecting, or a cluster node
+   * going away: a failover may still be settling (other nodes re-subscribing on the new master).
+   */
+  recentlyDisrupted(windowMs = 10_000): boolean {
+    return this.lastDisruptionAt > 0 && Date.now() - this.lastDisruptionAt < windowMs;
   }
 
   /** True when Redis answers PING (for `/readyz`). */

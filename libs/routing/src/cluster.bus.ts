@@ -104,13 +104,25 @@ export class ClusterBus implements OnModuleInit {
     });
     let receivers: number;
     try {
-      receivers = await this.bus.publish(`node:${nodeId}`, { kind: 'request', rid, reply_to: this.nodeId, body } satisfies Envelope, 'node');
+      receivers = await this.bus.publish(
+        `node:${nodeId}`,
+        { kind: 'request', rid, reply_to: this.nodeId, body } satisfies Envelope,
+        'node',
+      );
     } catch (error) {
       this.settle(rid, { code: 'UNAVAILABLE', message: 'routing between nodes is unavailable' });
       this.logger.error(`cluster request to ${nodeId} failed: ${(error as Error).message}`);
       return done;
     }
-    if (receivers === 0) this.settle(rid, { code: 'AGENT_NOT_FOUND', message: 'agent is not connected' });
+    // Nobody listens on the node's channel: the node is gone, or, just after a Redis failover, it
+    // has not re-subscribed on the new master yet (then the caller may retry).
+    if (receivers === 0)
+      this.settle(
+        rid,
+        this.bus.settling()
+          ? { code: 'UNAVAILABLE', message: "the recipient's node is not reachable while Redis fails over; retry" }
+          : { code: 'AGENT_NOT_FOUND', message: 'agent is not connected' },
+      );
     return done;
   }
 
@@ -144,7 +156,9 @@ export class ClusterBus implements OnModuleInit {
       if (!(caught instanceof GatewayError)) this.logger.error(`cluster request failed: ${(caught as Error).message}`);
     }
     const reply: Envelope = error ? { kind: 'reply', rid: envelope.rid, error } : { kind: 'reply', rid: envelope.rid };
-    await this.bus.publish(`node:${envelope.reply_to}`, reply, 'node').catch((e: Error) => this.logger.warn(`cluster reply lost: ${e.message}`));
+    await this.bus
+      .publish(`node:${envelope.reply_to}`, reply, 'node')
+      .catch((e: Error) => this.logger.warn(`cluster reply lost: ${e.message}`));
   }
 
   private settle(rid: string, error: ErrorBody | undefined): void {

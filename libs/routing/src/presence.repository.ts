@@ -117,7 +117,9 @@ export class PresenceRepository {
     if (gone.length === 0) return;
     const c = this.redis.command;
     const all = this.redis.key('presence', 'all');
-    await Promise.all(gone.flatMap((g) => [c.zrem(this.redis.key('presence', 'tenant', g.tenant_id), g.agent_id), c.zrem(all, g.agent_id)]));
+    await Promise.all(
+      gone.flatMap((g) => [c.zrem(this.redis.key('presence', 'tenant', g.tenant_id), g.agent_id), c.zrem(all, g.agent_id)]),
+    );
     const now = await Promise.all(gone.map((g) => c.eval(READ_WITH_TTL, 1, this.agentKey(g.agent_id)) as Promise<[string | null, number]>));
     await Promise.all(
       now.map(([raw, ttlMs]) => {
@@ -146,7 +148,9 @@ export class PresenceRepository {
     if (entries.length === 0) return [];
     const expiry = Date.now() + ttlMs;
     const results = (await Promise.all(
-      entries.map((entry) => this.redis.command.eval(REFRESH, 1, this.agentKey(entry.agent_id), JSON.stringify(entry), ttlMs, entry.session_id)),
+      entries.map((entry) =>
+        this.redis.command.eval(REFRESH, 1, this.agentKey(entry.agent_id), JSON.stringify(entry), ttlMs, entry.session_id),
+      ),
     )) as number[];
     const outcomes = results.map((value): RefreshOutcome => (value === 1 ? 'refreshed' : value === 0 ? 'recreated' : 'taken'));
     await Promise.all(entries.map((entry, i) => (outcomes[i] === 'taken' ? undefined : this.index(entry, ttlMs, expiry))));
