@@ -143,6 +143,7 @@ describe('what the gateway keeps in Redis', () => {
     expect(withoutTtl).toEqual([]);
     // And the kinds of keys are the documented ones.
     const kinds = new Set((await keys()).map((k) => k.split(':')[0]));
-    for (const kind of kinds) expect(['presence', 'node', 'nodes', 'conv', 'topic', 'stats', 'node-stats', 'rl', 'authfail', 'bull']).toContain(kind);
+    for (const kind of kinds)
+      expect(['presence', 'node', 'nodes', 'conv', 'topic', 'stats', 'node-stats', 'rl', 'authfail', 'bull']).toContain(kind);
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, scrubConfigSecrets } from './config.schema.js';
+import { loadConfig, scrubConfigSecrets, type ConfigError } from './config.schema.js';
 import { redactUrl } from './redact.js';
 import { parseSentinelUrl, redisTopology } from './redis-topology.js';
 

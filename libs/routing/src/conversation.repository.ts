@@ -80,11 +80,9 @@ export class ConversationRepository implements OnApplicationShutdown {
     const now = Date.now();
     try {
       // One SET per route, auto-pipelined into one round trip (per master on a cluster).
+      const live = batch.filter(({ route }) => route.expiresAt > now);
       await Promise.all(
-        batch.map(({ key, route }) => {
-          const ttl = route.expiresAt - now;
-          return ttl > 0 ? this.redis.command.set(this.redis.key('conv', key), route.value, 'PX', ttl) : undefined;
-        }),
+        live.map(({ key, route }) => this.redis.command.set(this.redis.key('conv', key), route.value, 'PX', route.expiresAt - now)),
       );
       if (this.failing) this.logger.log('conversation routes are persisted again');
       this.failing = false;

@@ -121,25 +121,18 @@ export class PresenceRepository {
       gone.flatMap((g) => [c.zrem(this.redis.key('presence', 'tenant', g.tenant_id), g.agent_id), c.zrem(all, g.agent_id)]),
     );
     const now = await Promise.all(gone.map((g) => c.eval(READ_WITH_TTL, 1, this.agentKey(g.agent_id)) as Promise<[string | null, number]>));
-    await Promise.all(
-      now.map(([raw, ttlMs]) => {
-        if (!raw || ttlMs <= 0) return undefined;
-        const entry = JSON.parse(raw) as PresenceEntry;
-        return this.index(entry, ttlMs, Date.now() + ttlMs);
-      }),
-    );
+    const back = now.filter((found): found is [string, number] => found[0] !== null && found[1] > 0);
+    await Promise.all(back.map(([raw, ttlMs]) => this.index(JSON.parse(raw) as PresenceEntry, ttlMs, Date.now() + ttlMs)));
   }
 
   /** Writes the entry and returns the one it replaced, if any (another session of the same agent). */
   async claim(entry: PresenceEntry, ttlMs: number): Promise<PresenceEntry | null> {
     const raw = (await this.redis.command.eval(CLAIM, 1, this.agentKey(entry.agent_id), JSON.stringify(entry), ttlMs)) as string | null;
     const previous = raw ? (JSON.parse(raw) as PresenceEntry) : null;
-    await Promise.all([
-      this.index(entry, ttlMs, Date.now() + ttlMs),
-      previous && previous.session_id !== entry.session_id
-        ? this.redis.command.del(this.redis.key('presence', 'session', previous.session_id))
-        : undefined,
-    ]);
+    const writes: Promise<unknown>[] = [this.index(entry, ttlMs, Date.now() + ttlMs)];
+    if (previous && previous.session_id !== entry.session_id)
+      writes.push(this.redis.command.del(this.redis.key('presence', 'session', previous.session_id)));
+    await Promise.all(writes);
     return previous;
   }
 
@@ -153,7 +146,7 @@ export class PresenceRepository {
       ),
     )) as number[];
     const outcomes = results.map((value): RefreshOutcome => (value === 1 ? 'refreshed' : value === 0 ? 'recreated' : 'taken'));
-    await Promise.all(entries.map((entry, i) => (outcomes[i] === 'taken' ? undefined : this.index(entry, ttlMs, expiry))));
+    await Promise.all(entries.filter((_, i) => outcomes[i] !== 'taken').map((entry) => this.index(entry, ttlMs, expiry)));
     return outcomes;
   }
 
