@@ -50,9 +50,11 @@ export class RedisService implements OnApplicationShutdown {
         this.logger.error(`Redis ${name} connection lost (${topology.where}): ${error.message}; reconnecting`);
       });
       client.on('ready', () => {
-        if (down) this.logger.log(`Redis ${name} connection restored`);
+        if (down) {
+          this.logger.log(`Redis ${name} connection restored`);
+          this.lastDisruptionAt = Date.now();
+        }
         down = false;
-        this.lastDisruptionAt = Date.now();
       });
       for (const event of ['error', 'reconnecting', 'node error', '-node']) client.on(event, () => (this.lastDisruptionAt = Date.now()));
     }
