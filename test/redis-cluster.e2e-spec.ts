@@ -1,4 +1,5 @@
-import { afterAll, describe } from 'vitest';
+import { Redis } from 'ioredis';
+import { afterAll, describe, expect } from 'vitest';
 import { uniqueId } from './support/env.js';
 import { haScenario } from './support/ha-scenario.js';
 import { startRedisCluster, type RedisNode, type TestRedisCluster } from './support/redis-topology.js';
@@ -35,6 +36,21 @@ describe('three gateway nodes on a Redis Cluster', () => {
         return at;
       },
       promoted: () => c.healthy(),
+      // Node-to-node channels are sharded pub/sub (each on the one shard that owns its slot); no node channel is classic pub/sub.
+      async afterwards(nodeIds) {
+        const sharded = new Set<string>();
+        const classic = new Set<string>();
+        for (const node of c.nodes.filter((n) => n.running())) {
+          const r = new Redis({ port: node.port, host: '127.0.0.1', lazyConnect: true });
+          await r.connect();
+          for (const ch of (await r.call('PUBSUB', 'SHARDCHANNELS', `${prefix}bus:node:*`)) as string[]) sharded.add(ch);
+          for (const ch of (await r.call('PUBSUB', 'CHANNELS', `${prefix}bus:*`)) as string[]) classic.add(ch);
+          r.disconnect();
+        }
+        expect([...sharded].sort()).toEqual(nodeIds.map((id) => `${prefix}bus:node:${id}`).sort());
+        expect([...classic].filter((ch) => ch.startsWith(`${prefix}bus:node:`))).toEqual([]);
+        expect(classic).toContain(`${prefix}bus:identity`);
+      },
       async describe() {
         return `audit queue's master on ${(await c.masterOf(queueKey)).port}`;
       },

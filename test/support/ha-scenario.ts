@@ -20,6 +20,8 @@ export interface HaTopology {
   describe(): Promise<string>;
   /** The node id of the gateway the burst's receivers connect to (the cluster suite picks one on the master it kills). */
   receiverNodeId(prefix: string): Promise<string>;
+  /** Checks of the topology itself once the scenario ran (the cluster suite: node channels are sharded). */
+  afterwards?(nodeIds: string[]): Promise<void>;
 }
 
 const text = (t: string) => [{ type: 'text', text: t }];
@@ -170,10 +172,13 @@ export function haScenario(name: string, setup: (prefix: string) => Promise<HaTo
     stop = true;
     await Promise.all(running);
     await topology.promoted();
+    const after = await topology.describe();
+    // The kill did move the master: this is a failover, not a blip.
+    expect(after).not.toBe(before);
     const failoverMs = firstAfter - killedAt;
     console.log(
       `[${name}] failover: first routed send ${failoverMs} ms after the master was killed; ${delivered.length} delivered, ` +
-        `${failed.length} refused (${[...new Set(failed.map((f) => f.code))].join(', ') || 'none'}); ${before} → ${await topology.describe()}`,
+        `${failed.length} refused (${[...new Set(failed.map((f) => f.code))].join(', ') || 'none'}); ${before} → ${after}`,
     );
     // Refusals say what happened, in the contract's codes.
     for (const f of failed) expect(FAILOVER_CODES).toContain(f.code);
@@ -208,6 +213,7 @@ export function haScenario(name: string, setup: (prefix: string) => Promise<HaTo
       const ids = (body.agents as { agent_id: string }[]).map((x) => x.agent_id).sort();
       expect(ids).toEqual(connected.filter((id) => tenantOf.get(id) === tenant).sort());
     }
+    await topology.afterwards?.(gateways.map((g) => g.nodeId));
     // And routing works in every direction again.
     for (const s of senders) {
       for (const r of receivers) {
