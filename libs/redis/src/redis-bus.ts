@@ -76,6 +76,11 @@ export class RedisBus implements OnModuleInit {
     return this.redis.recentlyDisrupted();
   }
 
+  /** Calls `listener` when this node's subscription may have missed messages (its connection dropped). */
+  onMissedMessages(listener: () => void): void {
+    this.redis.onSubscriberLost(listener);
+  }
+
   private sharded(kind: ChannelKind): boolean {
     return kind === 'node' && this.redis.cluster;
   }

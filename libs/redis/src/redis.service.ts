@@ -25,6 +25,7 @@ export class RedisService implements OnApplicationShutdown {
   private closing = false;
   /** When a connection last dropped, reconnected or saw the cluster's nodes change (a failover). */
   private lastDisruptionAt = 0;
+  private readonly subscriberLost: (() => void)[] = [];
 
   constructor(@Inject(GATEWAY_CONFIG) config: GatewayConfig) {
     this.prefix = config.redis.keyPrefix;
@@ -58,6 +59,15 @@ export class RedisService implements OnApplicationShutdown {
       });
       for (const event of ['error', 'reconnecting', 'node error', '-node']) client.on(event, () => (this.lastDisruptionAt = Date.now()));
     }
+    // The subscriber's connection dropped (on a cluster: one of its shard connections): whatever was
+    // published to this node meanwhile is lost (pub/sub does not replay).
+    for (const event of this.cluster ? ['-node'] : ['close']) {
+      this.subscriber.on(event, () => {
+        if (this.closing) return;
+        this.lastDisruptionAt = Date.now();
+        for (const listener of this.subscriberLost) listener();
+      });
+    }
   }
 
   /** A key under the configured prefix: `key('presence', 'agent', id)` → `agw:presence:agent:<id>`. */
@@ -81,6 +91,11 @@ export class RedisService implements OnApplicationShutdown {
    */
   recentlyDisrupted(windowMs = 10_000): boolean {
     return this.lastDisruptionAt > 0 && Date.now() - this.lastDisruptionAt < windowMs;
+  }
+
+  /** Calls `listener` whenever the subscriber connection drops (a Redis restart or failover). */
+  onSubscriberLost(listener: () => void): void {
+    this.subscriberLost.push(listener);
   }
 
   /** True when Redis answers PING (for `/readyz`). */

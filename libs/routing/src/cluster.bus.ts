@@ -77,6 +77,12 @@ export class ClusterBus implements OnModuleInit {
   }
 
   async onModuleInit(): Promise<void> {
+    // A reply published while this node's subscription was down never arrives: fail what waits for
+    // one now (the caller may retry) instead of at the delivery time-out.
+    this.bus.onMissedMessages(() => {
+      for (const rid of [...this.pending.keys()])
+        this.settle(rid, { code: 'UNAVAILABLE', message: 'routing between nodes was interrupted (Redis failover); delivery unconfirmed' });
+    });
     const onEnvelope = (raw: unknown): void => this.onEnvelope(raw as Envelope);
     await this.bus.subscribe(`node:${this.nodeId}`, onEnvelope, 'node');
     await this.bus.subscribe('broadcast', onEnvelope);
