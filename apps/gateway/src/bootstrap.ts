@@ -3,7 +3,7 @@ import { AdminModule, configureAdminPlane } from '#libs/admin';
 import { loadConfig, readVersion, type GatewayConfig } from '#libs/config';
 import { MetricsService, ReadinessState } from '#libs/observability';
 import { GatewayLogger, listen, preflight } from '#libs/platform';
-import { SessionService } from '#libs/routing';
+import { SessionDrain } from '#libs/routing';
 import { AgentPlaneModule } from './agent-plane.module.js';
 import { GatewayIoAdapter } from './socket/socket-io.adapter.js';
 import { tlsOptions } from './tls/tls-options.js';
@@ -81,7 +81,7 @@ export async function bootstrap(env: NodeJS.ProcessEnv): Promise<RunningGateway>
     shutdown: () =>
       (stopping ??= (async () => {
         log.log('shutting down');
-        await agent.app.get(SessionService).drain();
+        await agent.app.get(SessionDrain).drain();
         await admin?.app.close();
         await agent.app.close();
         log.log('stopped');

@@ -4,5 +4,6 @@ export { MetricsService } from './metrics.service.js';
 export { ReadinessState } from './readiness.state.js';
 export { RefusalLog } from './refusal-log.js';
 export type { RefusalContext } from './refusal-log.js';
+export { DependencyHealthRepository } from './dependency-health.repository.js';
 export { HealthController } from './health.controller.js';
 export { PUBLIC_ROUTE, Public } from './public-route.js';

@@ -20,7 +20,15 @@ import { NodeRepository } from './node.repository.js';
 import { PresenceRepository } from './presence.repository.js';
 import { RoutingService } from './routing.service.js';
 import { SessionRegistry } from './session.registry.js';
-import { SessionService } from './session.service.js';
+import {
+  PresenceSweep,
+  SessionAdmission,
+  SessionCapacity,
+  SessionCards,
+  SessionDrain,
+  SessionLifecycle,
+  SessionRefresh,
+} from './sessions/index.js';
 
 /**
  * The transport-agnostic routing core. `remoteAgents`: a module exporting `REMOTE_AGENTS` (the
@@ -42,7 +50,13 @@ export class RoutingModule {
         ClusterMembership,
         ClusterBus,
         RoutingService,
-        SessionService,
+        SessionCapacity,
+        SessionCards,
+        SessionLifecycle,
+        SessionAdmission,
+        SessionRefresh,
+        PresenceSweep,
+        SessionDrain,
         CredentialWatch,
         DirectoryService,
         AgentCommandDispatcher,
@@ -53,7 +67,17 @@ export class RoutingModule {
         RateLimitGuard,
         { provide: MESSAGE_GUARDS, inject: [AuthorizationGuard, RateLimitGuard], useFactory: (...guards: MessageGuard[]) => guards },
       ],
-      exports: [AuthModule, PolicyModule, RateLimitModule, SessionService, RoutingService, DirectoryService, AgentCommandDispatcher],
+      exports: [
+        AuthModule,
+        PolicyModule,
+        RateLimitModule,
+        SessionAdmission,
+        SessionLifecycle,
+        SessionDrain,
+        RoutingService,
+        DirectoryService,
+        AgentCommandDispatcher,
+      ],
     };
   }
 }
