@@ -175,6 +175,7 @@ export class PresenceRepository {
     await c.del(nodeKey);
     return removed.length;
   }
+
   async get(agentId: string): Promise<PresenceEntry | null> {
     const raw = await this.redis.command.get(this.agentKey(agentId));
     return raw ? (JSON.parse(raw) as PresenceEntry) : null;
