@@ -133,7 +133,10 @@ class TripCounter {
     const marker = `barrier-${randomBytes(6).toString('hex')}`;
     await this.client.echo(marker);
     await waitFor(() => this.markers.has(marker), 5_000, 'MONITOR to catch up');
-    return this.calls.get(`${this.prefix}rl:m:${agentId}`) ?? 0;
+    // The agent's bucket is under its tenant's hash tag: `rl:{t:<tenant>}:m:<agent>`.
+    let trips = 0;
+    for (const [key, n] of this.calls) if (key.endsWith(`}:m:${agentId}`)) trips += n;
+    return trips;
   }
 
   stop(): void {

@@ -70,7 +70,8 @@ export class RateLimiterService {
     const held = this.heldRefusal(key);
     if (held) throw refusal(held, limits.burst, 'message rate limit reached');
     const tenant = limits.tenant ? { key: `t:${tenantId}`, rate: limits.tenant.ratePerSecond, burst: limits.tenant.burst } : undefined;
-    const answer = await this.take(key, limits.ratePerSecond, limits.burst, leaseSize, tenant);
+    // Both buckets under the tenant's hash tag: one slot on a Redis Cluster, whether or not a tenant limit is set.
+    const answer = await this.take(key, limits.ratePerSecond, limits.burst, leaseSize, tenant, `t:${tenantId}`);
     if (answer === 'local') return this.consumeLocally(key, limits.ratePerSecond, limits.burst, limits.burst);
     if (answer.granted < 1) throw refusal(answer, limits.burst, 'message rate limit reached');
   }
@@ -134,6 +135,7 @@ export class RateLimiterService {
     burst: number,
     want: number,
     tenant?: { key: string; rate: number; burst: number },
+    slot?: string,
   ): Promise<BucketAnswer | 'local'> {
     for (let inflight = this.pending.get(key); inflight; inflight = this.pending.get(key)) {
       const shared = await inflight.catch(() => null);
@@ -141,7 +143,7 @@ export class RateLimiterService {
       if (shared && shared.granted < 1) return shared;
     }
     const trip = this.buckets
-      .take(key, rate, burst, want, tenant)
+      .take(key, rate, burst, want, tenant, slot)
       .then((answer) => {
         if (answer.granted > 1) this.leases.set(key, { tokens: answer.granted - 1, expiresAt: Date.now() + LEASE_MAX_AGE_MS });
         else if (answer.granted < 1 && want > 1)
