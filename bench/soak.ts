@@ -107,7 +107,14 @@ function initPostgres(): void {
 }
 
 const startPostgres = (): void =>
-  pgCtl(['-w', '-l', join(DIR, 'postgres.log'), '-o', `-p ${PG_PORT} -k ${DIR} -c listen_addresses=127.0.0.1 -c max_connections=100`, 'start']);
+  pgCtl([
+    '-w',
+    '-l',
+    join(DIR, 'postgres.log'),
+    '-o',
+    `-p ${PG_PORT} -k ${DIR} -c listen_addresses=127.0.0.1 -c max_connections=100`,
+    'start',
+  ]);
 const stopPostgres = (): void => pgCtl(['-w', '-m', 'fast', 'stop']);
 
 // ---------------------------------------------------------------- gateway nodes
@@ -279,11 +286,14 @@ class SoakAgent {
         .emitWithAck('subscribe', { topic: this.topic })
         .catch(() => fail('subscribe', 'NO_ACK'));
       // Churn: this agent leaves on its own after 45 to 120 s, and comes back 1 to 3 s later.
-      this.churnTimer = setTimeout(() => {
-        counts.churnDisconnects++;
-        this.drop();
-        setTimeout(() => this.connect(), randomBetween(1_000, 3_000));
-      }, randomBetween(45_000, 120_000));
+      this.churnTimer = setTimeout(
+        () => {
+          counts.churnDisconnects++;
+          this.drop();
+          setTimeout(() => this.connect(), randomBetween(1_000, 3_000));
+        },
+        randomBetween(45_000, 120_000),
+      );
     });
     socket.once('connect_error', () => {
       counts.connectFailures++;
@@ -526,7 +536,9 @@ async function cleanup(): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  log(`soak: ${MINUTES} min, ${AGENTS} agents, ${RATE} operations/s, three nodes; Redis :${REDIS_PORT} (AOF everysec), Postgres :${PG_PORT}; logs in ${DIR}`);
+  log(
+    `soak: ${MINUTES} min, ${AGENTS} agents, ${RATE} operations/s, three nodes; Redis :${REDIS_PORT} (AOF everysec), Postgres :${PG_PORT}; logs in ${DIR}`,
+  );
   redisChild = startRedis();
   initPostgres();
   startPostgres();
@@ -560,7 +572,9 @@ async function main(): Promise<void> {
   while (Date.now() - START < durationMs) {
     const since = Date.now() - START;
     if (next < durationMs - quiet && since >= next) {
-      await injectFault(kinds[round % kinds.length]!, Math.floor(round / kinds.length)).catch((error: Error) => log(`fault failed: ${error.message}`));
+      await injectFault(kinds[round % kinds.length]!, Math.floor(round / kinds.length)).catch((error: Error) =>
+        log(`fault failed: ${error.message}`),
+      );
       round++;
       next += interval;
     }
@@ -589,8 +603,7 @@ async function main(): Promise<void> {
   const db = new pg.Client({ connectionString: DATABASE_URL });
   await db.connect();
   await db.query('CREATE TEMP TABLE acked (message_id text NOT NULL)');
-  for (let i = 0; i < acked.length; i += 5_000)
-    await db.query('INSERT INTO acked SELECT unnest($1::text[])', [acked.slice(i, i + 5_000)]);
+  for (let i = 0; i < acked.length; i += 5_000) await db.query('INSERT INTO acked SELECT unnest($1::text[])', [acked.slice(i, i + 5_000)]);
   const joined = await db.query<{ acked: string; distinct_acked: string; lost: string; duplicated: string; extra_rows: string }>(`
     SELECT count(*) AS acked, count(DISTINCT a.message_id) AS distinct_acked,
            count(*) FILTER (WHERE r.n IS NULL) AS lost,
@@ -634,7 +647,9 @@ async function main(): Promise<void> {
   console.log(`message.routed message ids with more than one row, all of them: ${dupAll.rows[0]?.n}`);
   console.log(`audit rows by action: ${totals.rows.map((r) => `${r.action}=${r.n}`).join(', ')}`);
   console.log(`audit rows by partition: ${partitions.rows.map((r) => `${r.name}=${r.n}`).join(', ')}`);
-  console.log(`verify (every chain): ok=${String(verify.ok)} complete=${String(verify.complete)} checked=${checked}${verify.problem ? ` problem=${String(verify.problem)}` : ''}`);
+  console.log(
+    `verify (every chain): ok=${String(verify.ok)} complete=${String(verify.complete)} checked=${checked}${verify.problem ? ` problem=${JSON.stringify({ problem: verify.problem, chain: verify.chain, first_bad_seq: verify.first_bad_seq })}` : ''}`,
+  );
   console.log(`failures by operation and code: ${[...failures.entries()].map(([k, v]) => `${k}=${v}`).join(', ') || 'none'}`);
   console.log(
     `connections: ${counts.connects} sessions, ${counts.connectFailures} refused/failed connects, ${counts.churnDisconnects} churn disconnects, ${counts.droppedDisconnects} dropped by a fault`,
@@ -646,7 +661,9 @@ async function main(): Promise<void> {
     );
   console.log('faults:');
   for (const f of faults)
-    console.log(`  at ${String(f.at_s).padStart(5)} s  ${f.kind.padEnd(14)} ${f.target.padEnd(9)} down ${f.down_ms} ms, recovered after ${f.recovered_ms} ms`);
+    console.log(
+      `  at ${String(f.at_s).padStart(5)} s  ${f.kind.padEnd(14)} ${f.target.padEnd(9)} down ${f.down_ms} ms, recovered after ${f.recovered_ms} ms`,
+    );
   process.exitCode = Number(j.lost) === 0 && Number(j.duplicated) === 0 && verify.ok === true ? 0 : 1;
 }
 

@@ -49,7 +49,8 @@ describe('ProcessModule: the two planes of one process share one Postgres pool',
 
     // Both planes busy at once: never more connections than the one pool holds.
     const held = await Promise.all(Array.from({ length: 3 }, () => prisma.pool.connect()));
-    const waiting = admin.get(PrismaService).$queryRaw`SELECT 1 AS one`;
+    // (A Prisma query runs once it is awaited or `then`-ed.)
+    const waiting = admin.get(PrismaService).$queryRaw`SELECT 1 AS one`.then((rows) => rows);
     await new Promise((r) => setTimeout(r, 200));
     expect(prisma.pool.waitingCount).toBeGreaterThanOrEqual(1);
     for (const client of held) client.release();
