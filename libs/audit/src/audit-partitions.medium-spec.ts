@@ -25,6 +25,14 @@ describe('audit_records in time partitions', () => {
   let db: pg.Pool;
 
   beforeAll(async () => {
+    // A fresh database each run: the test's ranges (2001, 1990) must start without partitions.
+    const maintenance = new URL(DATABASE_URL);
+    const name = maintenance.pathname.slice(1);
+    maintenance.pathname = '/postgres';
+    const admin = new pg.Client({ connectionString: maintenance.toString() });
+    await admin.connect();
+    await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+    await admin.end();
     await migrateDatabase(DATABASE_URL);
     prisma = new PrismaService(loadConfig({ DATABASE_URL, DATABASE_POOL_SIZE: '2' }, '0'));
     repository = new AuditRepository(prisma);
