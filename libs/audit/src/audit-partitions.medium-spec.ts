@@ -2,7 +2,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '#libs/config';
 import { MetricsService } from '#libs/observability';
-import { PrismaService, migrateDatabase } from '#libs/persistence';
+import { PrismaService, loadMigrations, migrateDatabase } from '#libs/persistence';
 import { privateDatabaseUrl, uniqueId, uniquePrefix } from '../../../test/support/env.js';
 import { startTestRedis } from '../../../test/support/redis-server.js';
 import { DEFAULT_PARTITION, wantedPartitions } from './audit-partitions.js';
@@ -17,6 +17,89 @@ import { VerifyAuditChains } from './verify-audit-chains.js';
 // Faked: the clock of upkeep and retention (each takes its date), so ranges in 2001 stand for months
 // long past; nothing else.
 const DATABASE_URL = privateDatabaseUrl('partitions');
+const MIGRATION_URL = privateDatabaseUrl('partitions_migration');
+
+/** Drops the database of `url` if it exists (its tests start from nothing). */
+async function dropDatabase(url: string): Promise<void> {
+  const maintenance = new URL(url);
+  const name = maintenance.pathname.slice(1);
+  maintenance.pathname = '/postgres';
+  const admin = new pg.Client({ connectionString: maintenance.toString() });
+  await admin.connect();
+  await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+  await admin.end();
+}
+
+const recordAt = (iso: string, tenant: string, n: number): AuditRecord => ({
+  ...toRecord(
+    {
+      action: 'message.routed',
+      tenant_id: tenant,
+      actor: { type: 'agent', id: 'a' },
+      subject: 'b',
+      outcome: 'allowed',
+      reason: null,
+      session_id: null,
+      remote_addr: null,
+      details: { n },
+    },
+    'medium-node',
+    false,
+  ),
+  timestamp: iso,
+});
+
+describe('migration 0007 on a database with records', () => {
+  it('moves every row, unchanged, into the partition of its month; the chains still verify', async () => {
+    await dropDatabase(MIGRATION_URL);
+    const all = await loadMigrations();
+    const before = all.filter((m) => m.id < '0007');
+    expect(all.map((m) => m.id)).toContain('0007_audit_partitions');
+    await migrateDatabase(MIGRATION_URL, before);
+    const prisma = new PrismaService(loadConfig({ DATABASE_URL: MIGRATION_URL, DATABASE_POOL_SIZE: '2' }, '0'));
+    const db = new pg.Client({ connectionString: MIGRATION_URL });
+    await db.connect();
+    try {
+      const repository = new AuditRepository(prisma);
+      // Written by the writer into the table of 0004 (not partitioned): three months, two chains.
+      await repository.writeBatch([
+        recordAt('2025-10-31T23:59:59.999Z', 'm-a', 1),
+        recordAt('2025-11-01T00:00:00.000Z', 'm-a', 2),
+        recordAt('2025-12-15T12:00:00.000Z', 'm-b', 3),
+      ]);
+      await repository.writeBatch([recordAt('2025-11-20T00:00:00.000Z', 'm-a', 4), recordAt(new Date().toISOString(), 'm-b', 5)]);
+      const snapshot =
+        'SELECT id::text, seq, chain_key, "timestamp", details, prev_hash, hash, written_at FROM audit_records ORDER BY chain_key, seq';
+      const old = (await db.query(snapshot)).rows;
+      expect(old).toHaveLength(5);
+
+      expect((await migrateDatabase(MIGRATION_URL)).applied).toEqual(['0007_audit_partitions']);
+      expect((await db.query(snapshot)).rows).toEqual(old);
+      const placed = await db.query<{ n: number; partition: string }>(
+        `SELECT (details->>'n')::int AS n, tableoid::regclass::text AS partition FROM audit_records ORDER BY 1`,
+      );
+      const month = new Date().toISOString().slice(0, 7).replace('-', '');
+      expect(placed.rows).toEqual([
+        { n: 1, partition: 'audit_records_p20251001' },
+        { n: 2, partition: 'audit_records_p20251101' },
+        { n: 3, partition: 'audit_records_p20251201' },
+        { n: 4, partition: 'audit_records_p20251101' },
+        { n: 5, partition: `audit_records_p${month}01` },
+      ]);
+      expect(await new VerifyAuditChains(repository).execute({ limit: 100 })).toEqual({
+        ok: true,
+        checked: 5,
+        complete: true,
+        next_cursor: null,
+      });
+      // The chains go on in the partitioned table.
+      expect((await repository.writeBatch([recordAt(new Date().toISOString(), 'm-a', 6)])).map((r) => r.seq)).toEqual([4]);
+    } finally {
+      await db.end();
+      await prisma.onApplicationShutdown();
+    }
+  });
+});
 
 describe('audit_records in time partitions', () => {
   let prisma: PrismaService;
@@ -26,13 +109,7 @@ describe('audit_records in time partitions', () => {
 
   beforeAll(async () => {
     // A fresh database each run: the test's ranges (2001, 1990) must start without partitions.
-    const maintenance = new URL(DATABASE_URL);
-    const name = maintenance.pathname.slice(1);
-    maintenance.pathname = '/postgres';
-    const admin = new pg.Client({ connectionString: maintenance.toString() });
-    await admin.connect();
-    await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-    await admin.end();
+    await dropDatabase(DATABASE_URL);
     await migrateDatabase(DATABASE_URL);
     prisma = new PrismaService(loadConfig({ DATABASE_URL, DATABASE_POOL_SIZE: '2' }, '0'));
     repository = new AuditRepository(prisma);
@@ -45,24 +122,7 @@ describe('audit_records in time partitions', () => {
     await db?.end();
   });
 
-  const at = (iso: string, tenant: string, n: number): AuditRecord => ({
-    ...toRecord(
-      {
-        action: 'message.routed',
-        tenant_id: tenant,
-        actor: { type: 'agent', id: 'a' },
-        subject: 'b',
-        outcome: 'allowed',
-        reason: null,
-        session_id: null,
-        remote_addr: null,
-        details: { n },
-      },
-      'medium-node',
-      false,
-    ),
-    timestamp: iso,
-  });
+  const at = recordAt;
 
   /** Where each record of the tenant is, in chain order. */
   const placed = async (tenant: string): Promise<{ seq: number; partition: string }[]> =>
