@@ -2,11 +2,10 @@ import { Module } from '@nestjs/common';
 import { Test, type TestingModule } from '@nestjs/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig, type GatewayConfig } from '#libs/config';
-import { MetricsService, ReadinessState } from '#libs/observability';
 import { PrismaService } from '#libs/persistence';
 import { mediumDatabase, mediumLogger } from '../../../test/support/medium.js';
 import { startTestRedis, type TestRedis } from '../../../test/support/redis-server.js';
-import { ProcessModule } from './process.module.js';
+import { ProcessModule, sharedStateOf } from './process.module.js';
 
 // Real: the two root modules of one gateway process wired as `bootstrap` wires them (the second
 // with the first's shared state), their Prisma client and pg pool on the medium Postgres, a private
@@ -43,7 +42,8 @@ describe('ProcessModule: the two planes of one process share one Postgres pool',
   it('one PrismaService and one pg pool of DATABASE_POOL_SIZE; the pool closes with the last plane, whichever goes first', async () => {
     const agent = await boot(AgentPlane);
     const prisma = agent.get(PrismaService);
-    const admin = await boot(AdminPlane, { metrics: agent.get(MetricsService), readiness: agent.get(ReadinessState), prisma });
+    // As bootstrap wires it.
+    const admin = await boot(AdminPlane, sharedStateOf(agent));
     expect(admin.get(PrismaService)).toBe(prisma);
     expect(prisma.pool.options.max).toBe(3);
 

@@ -1,9 +1,9 @@
-import { Module, type DynamicModule, type Type } from '@nestjs/common';
+import { Module, type DynamicModule, type INestApplicationContext, type Type } from '@nestjs/common';
 import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import { AuditModule } from '#libs/audit';
 import { ConfigModule, type GatewayConfig } from '#libs/config';
 import { MetricsService, ObservabilityModule, ReadinessState } from '#libs/observability';
-import { PersistenceModule, SharedPersistenceModule, type PrismaService } from '#libs/persistence';
+import { PersistenceModule, PrismaService, SharedPersistenceModule } from '#libs/persistence';
 import { RedisModule } from '#libs/redis';
 import { HttpErrorFilter } from './http-error.filter.js';
 import { JsonDepthPipe } from './json-depth.pipe.js';
@@ -13,6 +13,11 @@ export interface SharedState {
   metrics: MetricsService;
   readiness: ReadinessState;
   prisma: PrismaService;
+}
+
+/** What the second application of a process takes from the first: its metrics, readiness and Postgres pool. */
+export function sharedStateOf(app: INestApplicationContext): SharedState {
+  return { metrics: app.get(MetricsService), readiness: app.get(ReadinessState), prisma: app.get(PrismaService) };
 }
 
 /**
