@@ -343,9 +343,11 @@ class SoakAgent {
           }, 30_000);
         })
       : null;
+    // Only a request names its conversation: a plain send naming one would keep its route in Redis
+    // for CONVERSATION_TTL_S (an hour), one key per send.
     const payload = {
       to_agent_id: to,
-      conversation_id: conversation,
+      ...(request && { conversation_id: conversation }),
       content: [{ type: 'text', text: `soak ${Date.now()}` }],
       ...(request && { expect_result: true, timeout_ms: 10_000, metadata: { soak_request: true } }),
     };
