@@ -1,7 +1,6 @@
 import { Logger, type INestApplication } from '@nestjs/common';
 import { loadConfig, readVersion, type GatewayConfig } from '#libs/config';
-import { MetricsService, ReadinessState } from '#libs/observability';
-import { GatewayLogger, listen, preflight } from '#libs/platform';
+import { GatewayLogger, listen, preflight, sharedStateOf } from '#libs/platform';
 import { SessionDrain } from '#libs/routing';
 import { AgentPlaneModule } from './agent-plane.module.js';
 import { GatewayIoAdapter } from './socket/socket-io.adapter.js';
@@ -49,7 +48,8 @@ export async function bootstrap(env: NodeJS.ProcessEnv): Promise<RunningGateway>
   if (config.adminPlane.enabled) {
     // Loaded only here: a node with ADMIN_ENABLED=false never loads the admin plane (OpenAPI, SSO, console).
     const { AdminModule, configureAdminPlane } = await import('#libs/admin');
-    const shared = { metrics: agent.app.get(MetricsService), readiness: agent.app.get(ReadinessState) };
+    // One process, one pg pool: the admin plane runs on the agent plane's Prisma client (and its metrics and readiness).
+    const shared = sharedStateOf(agent.app);
     admin = await listen(
       AdminModule.forRoot(config, { routesAgents: true }),
       config,

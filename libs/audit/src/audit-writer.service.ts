@@ -3,6 +3,7 @@ import { Worker, type Job } from 'bullmq';
 import { GATEWAY_CONFIG, type GatewayConfig } from '#libs/config';
 import { MetricsService } from '#libs/observability';
 import { createRedis, isCluster, type RedisClient } from '#libs/redis';
+import { wantedPartitions } from './audit-partitions.js';
 import { AUDIT_QUEUE, bullPrefix, type AuditBatchJob } from './audit-queue.js';
 import type { ChainedAuditRecord } from './audit-record.js';
 import { AuditRepository } from './audit.repository.js';
@@ -14,6 +15,9 @@ const BACKOFF_MAX_MS = 30_000;
 const PURGE_INTERVAL_MS = 6 * 60 * 60_000;
 // The first purge, soon after start: a node that restarts often still purges.
 const FIRST_PURGE_MS = 2_000;
+// Partitions are created ahead at start and then hourly; a failed attempt is tried again a minute later.
+const PARTITION_INTERVAL_MS = 60 * 60_000;
+const PARTITION_RETRY_MS = 60_000;
 // Jobs taken from the queue at once; those that arrive while a transaction runs go into the next.
 const CONCURRENCY = 32;
 // Most records in one transaction.
@@ -24,8 +28,11 @@ const GROUP_MAX_RECORDS = 5_000;
  * transaction. When Postgres is down, the batch's job fails and is retried with capped backoff,
  * indefinitely: nothing is dropped, and an id already written is skipped, so nothing is doubled.
  * Jobs live in Redis, so a writer that stops (SIGTERM, crash) leaves them for the next one. Runs in
- * the gateway when `AUDIT_WORKER=true`, or alone in `apps/audit-worker`. It also purges records
- * older than `AUDIT_RETENTION_DAYS` every six hours.
+ * the gateway when `AUDIT_WORKER=true`, or alone in `apps/audit-worker`. It keeps the partitions of
+ * `audit_records` created ahead (the current `AUDIT_PARTITION_PERIOD` and `AUDIT_PARTITIONS_AHEAD`
+ * more; at start, before it takes a job, then hourly) and, every six hours, drops the partitions
+ * older than `AUDIT_RETENTION_DAYS` (see `AuditRepository.purgeBefore`). Several writers may run:
+ * one at a time does either (an advisory lock), and both are idempotent.
  *
  * Group commit (`GroupCommit`): the worker holds up to 32 jobs at once, and one transaction at a
  * time writes every batch that is waiting (up to 5,000 records); a job completes when its
@@ -38,6 +45,8 @@ export class AuditWriterService implements OnModuleInit, OnApplicationShutdown {
   private readonly connection: RedisClient;
   private worker: Worker<AuditBatchJob> | null = null;
   private purgeTimer: NodeJS.Timeout | null = null;
+  private partitionTimer: NodeJS.Timeout | null = null;
+  private stopped = false;
   private failing = false;
   private readonly group: GroupCommit;
 
@@ -56,7 +65,9 @@ export class AuditWriterService implements OnModuleInit, OnApplicationShutdown {
     this.group = new GroupCommit(audit, GROUP_MAX_RECORDS, (records) => this.written(records), config.audit.writeLingerMs);
   }
 
-  onModuleInit(): void {
+  async onModuleInit(): Promise<void> {
+    // Before the first job: the partitions a batch goes to exist (the default partition catches the rest).
+    await this.upkeep();
     this.worker = new Worker<AuditBatchJob>(AUDIT_QUEUE, (job: Job<AuditBatchJob>) => this.group.submit(job.data.records), {
       connection: this.connection,
       prefix: bullPrefix(this.config.redis.keyPrefix, isCluster(this.connection)),
@@ -78,7 +89,9 @@ export class AuditWriterService implements OnModuleInit, OnApplicationShutdown {
   }
 
   async onApplicationShutdown(): Promise<void> {
+    this.stopped = true;
     if (this.purgeTimer) clearInterval(this.purgeTimer);
+    if (this.partitionTimer) clearTimeout(this.partitionTimer);
     // Finishes the batch in hand; what is still queued stays in Redis for the next writer.
     await this.worker?.close().catch(() => undefined);
     this.connection.disconnect();
@@ -92,11 +105,32 @@ export class AuditWriterService implements OnModuleInit, OnApplicationShutdown {
     for (const record of records) this.metrics.auditLagSeconds.observe((now - Date.parse(record.timestamp)) / 1000);
   }
 
+  /** Creates the partitions due now; schedules the next run (sooner after a failure). */
+  private async upkeep(): Promise<void> {
+    let next = PARTITION_INTERVAL_MS;
+    try {
+      const { partitionPeriod, partitionsAhead } = this.config.audit;
+      const done = await this.audit.ensurePartitions(wantedPartitions(new Date(), partitionPeriod, partitionsAhead));
+      if (done.created.length > 0)
+        this.logger.log(
+          `partitions: created ${done.created.join(', ')}${done.moved > 0 ? ` (moved ${done.moved} record(s) from the default partition)` : ''}`,
+        );
+    } catch (error) {
+      next = PARTITION_RETRY_MS;
+      this.logger.warn(`partition upkeep failed, will retry: ${(error as Error).message}`);
+    }
+    if (this.stopped) return;
+    this.partitionTimer = setTimeout(() => void this.upkeep(), next);
+    this.partitionTimer.unref();
+  }
+
   private async purge(): Promise<void> {
     const cutoff = new Date(Date.now() - this.config.audit.retentionDays * 86_400_000);
     try {
-      const deleted = await this.audit.purgeBefore(cutoff);
-      if (deleted > 0) this.logger.log(`retention: purged ${deleted} audit record(s) older than ${cutoff.toISOString()}`);
+      const done = await this.audit.purgeBefore(cutoff);
+      if (done.deleted > 0) this.logger.log(`retention: purged ${done.deleted} audit record(s) older than ${cutoff.toISOString()}`);
+      for (const p of done.dropped)
+        this.logger.log(`retention: dropped partition ${p.name} (about ${p.estimatedRows} record(s)), older than ${cutoff.toISOString()}`);
     } catch (error) {
       this.logger.warn(`retention purge failed, will retry: ${(error as Error).message}`);
     }

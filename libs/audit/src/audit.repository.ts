@@ -4,6 +4,7 @@ import { Injectable } from '@nestjs/common';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { PrismaService, type Prisma } from '#libs/persistence';
+import { DEFAULT_PARTITION, isAuditPartition, overlaps, type PartitionRange } from './audit-partitions.js';
 import { GENESIS_HASH, chainHash, chainKeyOf, type AuditRecord, type ChainedAuditRecord } from './audit-record.js';
 
 /** Filters of the audit reads (contract §7). */
@@ -95,10 +96,51 @@ function csvRows(chained: ChainedAuditRecord[]): string {
   return out;
 }
 
-/** A write that found a record of the batch already there (a retried job whose first commit went through). */
-function isDuplicateId(error: unknown): boolean {
-  const e = error as { code?: unknown; constraint?: unknown };
-  return e.code === '23505' && e.constraint === 'audit_records_pkey';
+/**
+ * A write that found a record of the batch already there (a retried job whose first commit went
+ * through). The table is partitioned: Postgres names the primary key of the partition the row went
+ * to (`audit_records_p20261201_pkey`), whose key is (id, timestamp) — a retried record carries the
+ * timestamp its producer gave it, so it collides with its first write.
+ */
+export function isDuplicateId(error: unknown): boolean {
+  const e = error as { code?: unknown; constraint?: unknown; table?: unknown };
+  if (e.code !== '23505' || typeof e.constraint !== 'string') return false;
+  if (e.constraint === 'audit_records_pkey') return true;
+  return typeof e.table === 'string' && isAuditPartition(e.table) && e.constraint === `${e.table}_pkey`;
+}
+
+/** A partition of `audit_records` as the catalog has it; `from`/`to` null for the default one. */
+export interface AuditPartition {
+  name: string;
+  from: Date | null;
+  to: Date | null;
+}
+
+/** What one retention run did. */
+export interface PurgeReport {
+  /** Rows deleted one by one: those in the default partition and the few of a kept partition before a chain's cut. */
+  deleted: number;
+  /** Partitions dropped whole, with the row count the statistics estimated for each. */
+  dropped: { name: string; estimatedRows: number }[];
+  /** Another node held the maintenance lock: nothing was done. */
+  busy: boolean;
+}
+
+// pg_advisory_xact_lock key of partition upkeep and retention: one node at a time does either.
+const PARTITION_LOCK_KEY = 0x61677732;
+// DDL on audit_records waits at most this long for its lock (then gives up and tries again later),
+// so a long reader never queues every writer behind a waiting DETACH.
+const DDL_LOCK_TIMEOUT = '5s';
+
+/** A UTC instant as an SQL literal (DDL takes no parameters; the text comes from a Date, never from input). */
+function timestampLiteral(at: Date): string {
+  return `'${at.toISOString()}'`;
+}
+
+/** A partition's name as an SQL identifier (only names of the audit_records_p… pattern get here). */
+function partitionIdentifier(name: string): string {
+  if (!isAuditPartition(name)) throw new Error(`not an audit partition name: ${name}`);
+  return `"${name}"`;
 }
 
 const COLUMNS =
@@ -249,32 +291,181 @@ export class AuditRepository {
     return rows.map(fromRow);
   }
 
-  /**
-   * Retention: per chain, deletes the records up to the last one older than `cutoff` (by sequence,
-   * so what remains is contiguous), and records that last one as the chain's anchor. Batched.
-   */
-  async purgeBefore(cutoff: Date, batch = 10_000): Promise<number> {
-    const targets = await this.prisma.$queryRaw<{ chain_key: string; seq: bigint }[]>`
-      SELECT chain_key, max(seq) AS seq FROM audit_records WHERE "timestamp" < ${cutoff} GROUP BY chain_key`;
-    let deleted = 0;
-    for (const target of targets) {
-      const last = await this.prisma.$queryRaw<
-        { hash: string }[]
-      >`SELECT hash FROM audit_records WHERE chain_key = ${target.chain_key} AND seq = ${target.seq}`;
-      if (!last[0]) continue;
-      await this.prisma.$executeRaw`
-        INSERT INTO audit_chain_anchors (chain_key, seq, hash) VALUES (${target.chain_key}, ${target.seq}, ${last[0].hash})
-        ON CONFLICT (chain_key) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, purged_at = now()
-        WHERE audit_chain_anchors.seq < excluded.seq`;
-      for (;;) {
-        const n = await this.prisma.$executeRaw`
-          DELETE FROM audit_records WHERE id IN (
-            SELECT id FROM audit_records WHERE chain_key = ${target.chain_key} AND seq <= ${target.seq} ORDER BY seq LIMIT ${batch})`;
-        deleted += n;
-        if (n < batch) break;
-      }
+  /** The partitions of `audit_records`, in range order (the default one last). */
+  async partitions(): Promise<AuditPartition[]> {
+    const client = await this.prisma.pool.connect();
+    try {
+      return await listPartitions(client);
+    } finally {
+      client.release();
     }
-    return deleted;
+  }
+
+  /**
+   * Creates the partitions of `wanted` that are missing, under the maintenance lock (when another
+   * node holds it, it is doing the same work: nothing happens here). A wanted range that overlaps an
+   * existing partition is left as it is (the period was changed: the new one applies from the first
+   * range nothing covers). Records that went to the default partition meanwhile are moved into the
+   * new partition in the same transaction. Returns the partitions created.
+   */
+  async ensurePartitions(wanted: PartitionRange[]): Promise<{ created: string[]; moved: number; busy: boolean }> {
+    const client = await this.prisma.pool.connect();
+    let broken = false;
+    const onError = (): void => {
+      broken = true;
+    };
+    client.on('error', onError);
+    try {
+      const existing = (await listPartitions(client)).filter(
+        (p): p is AuditPartition & { from: Date; to: Date } => p.from !== null && p.to !== null,
+      );
+      const missing = wanted.filter((w) => !existing.some((e) => overlaps(w, e)));
+      if (missing.length === 0) return { created: [], moved: 0, busy: false };
+      await client.query('BEGIN');
+      try {
+        await client.query(`SET LOCAL lock_timeout = '${DDL_LOCK_TIMEOUT}'`);
+        const lock = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_xact_lock($1) AS ok', [PARTITION_LOCK_KEY]);
+        if (!lock.rows[0]?.ok) {
+          await client.query('COMMIT');
+          return { created: [], moved: 0, busy: true };
+        }
+        // Re-read under the lock: another node may have created some since.
+        const present = (await listPartitions(client)).filter((p) => p.from !== null && p.to !== null) as { from: Date; to: Date }[];
+        const created: string[] = [];
+        let moved = 0;
+        for (const range of missing) {
+          if (present.some((e) => overlaps(range, e))) continue;
+          const from = timestampLiteral(range.from);
+          const to = timestampLiteral(range.to);
+          const name = partitionIdentifier(range.name);
+          // Rows of this range in the default partition would make the CREATE fail: they move over.
+          const stray = await client.query(
+            `SELECT 1 FROM "${DEFAULT_PARTITION}" WHERE "timestamp" >= ${from} AND "timestamp" < ${to} LIMIT 1`,
+          );
+          if (stray.rowCount) {
+            await client.query(
+              `CREATE TEMP TABLE audit_moving ON COMMIT DROP AS
+               WITH gone AS (DELETE FROM "${DEFAULT_PARTITION}" WHERE "timestamp" >= ${from} AND "timestamp" < ${to} RETURNING *) SELECT * FROM gone`,
+            );
+            await client.query(`CREATE TABLE ${name} PARTITION OF audit_records FOR VALUES FROM (${from}) TO (${to})`);
+            const inserted = await client.query('INSERT INTO audit_records SELECT * FROM audit_moving');
+            await client.query('DROP TABLE audit_moving');
+            moved += inserted.rowCount ?? 0;
+          } else {
+            await client.query(`CREATE TABLE ${name} PARTITION OF audit_records FOR VALUES FROM (${from}) TO (${to})`);
+          }
+          created.push(range.name);
+          present.push(range);
+        }
+        await client.query('COMMIT');
+        return { created, moved, busy: false };
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw error;
+      }
+    } catch (error) {
+      broken = true;
+      throw error;
+    } finally {
+      client.off('error', onError);
+      client.release(broken);
+    }
+  }
+
+  /**
+   * Retention. The partitions whose whole range is before `cutoff` are detached and dropped; the
+   * default partition's records before `cutoff` are deleted. Each chain is first anchored at the
+   * last record (by sequence) among those, and the records of the chain up to that one that sit in
+   * a kept partition (a record written late, its timestamp before an earlier one's) are deleted
+   * too: what remains of a chain is contiguous and starts right after its anchor, as `verify`
+   * expects. A record newer than `cutoff` in a partition is kept until its whole partition is past.
+   *
+   * Dropping runs in one transaction holding `audit_records` exclusively (writers wait, no record
+   * lands in a partition while it is cut): the per-chain work there is index lookups, and the lock
+   * is waited for at most {@link DDL_LOCK_TIMEOUT}. Only one node at a time (maintenance lock).
+   */
+  async purgeBefore(cutoff: Date): Promise<PurgeReport> {
+    const client = await this.prisma.pool.connect();
+    let broken = false;
+    const onError = (): void => {
+      broken = true;
+    };
+    client.on('error', onError);
+    try {
+      const droppable = (await listPartitions(client)).filter(
+        (p) => p.name !== DEFAULT_PARTITION && p.to !== null && p.to.getTime() <= cutoff.getTime(),
+      );
+      const old = await client.query(`SELECT 1 FROM "${DEFAULT_PARTITION}" WHERE "timestamp" < $1 LIMIT 1`, [cutoff]);
+      if (droppable.length === 0 && !old.rowCount) return { deleted: 0, dropped: [], busy: false };
+      // Everything before `cut` goes with the dropped partitions (-infinity: none is dropped).
+      const cut = droppable.reduce<Date | null>((max, p) => (max === null || p.to! > max ? p.to! : max), null);
+      const cutLiteral = cut ? timestampLiteral(cut) : "'-infinity'";
+      await client.query('BEGIN');
+      try {
+        await client.query(`SET LOCAL lock_timeout = '${DDL_LOCK_TIMEOUT}'`);
+        const lock = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_xact_lock($1) AS ok', [PARTITION_LOCK_KEY]);
+        if (!lock.rows[0]?.ok) {
+          await client.query('COMMIT');
+          return { deleted: 0, dropped: [], busy: true };
+        }
+        if (droppable.length > 0) await client.query('LOCK TABLE audit_records IN ACCESS EXCLUSIVE MODE');
+        // Per chain, the last record (by sequence) of what goes: index lookups, chain by chain.
+        const cuts = await client.query<{ chain_key: string; seq: string }>(
+          `SELECT chain_key, seq FROM (
+             SELECT h.chain_key, greatest(
+               (SELECT max(r.seq) FROM audit_records r WHERE r.chain_key = h.chain_key AND r."timestamp" < ${cutLiteral}),
+               (SELECT max(d.seq) FROM "${DEFAULT_PARTITION}" d WHERE d.chain_key = h.chain_key AND d."timestamp" < $1)) AS seq
+             FROM audit_chain_heads h) c
+           WHERE seq IS NOT NULL ORDER BY chain_key`,
+          [cutoff],
+        );
+        let deleted = 0;
+        for (const c of cuts.rows) {
+          const last = await client.query<{ hash: string }>(
+            'SELECT hash FROM audit_records WHERE chain_key = $1 AND seq = $2 ORDER BY "timestamp" LIMIT 1',
+            [c.chain_key, c.seq],
+          );
+          if (!last.rows[0]) continue;
+          await client.query(
+            `INSERT INTO audit_chain_anchors (chain_key, seq, hash) VALUES ($1, $2, $3)
+             ON CONFLICT (chain_key) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, purged_at = now()
+             WHERE audit_chain_anchors.seq < excluded.seq`,
+            [c.chain_key, c.seq, last.rows[0].hash],
+          );
+          // What the drop does not take: kept partitions (pruned at plan time: the bound is a literal), then the default one.
+          const kept = await client.query(`DELETE FROM audit_records WHERE chain_key = $1 AND seq <= $2 AND "timestamp" >= ${cutLiteral}`, [
+            c.chain_key,
+            c.seq,
+          ]);
+          const stray = await client.query(
+            `DELETE FROM "${DEFAULT_PARTITION}" WHERE chain_key = $1 AND seq <= $2 AND "timestamp" < ${cutLiteral}`,
+            [c.chain_key, c.seq],
+          );
+          deleted += (kept.rowCount ?? 0) + (stray.rowCount ?? 0);
+        }
+        const dropped: PurgeReport['dropped'] = [];
+        for (const p of droppable) {
+          const estimate = await client.query<{ n: number }>(
+            'SELECT greatest(reltuples, 0)::float8 AS n FROM pg_class WHERE oid = $1::regclass',
+            [p.name],
+          );
+          await client.query(`ALTER TABLE audit_records DETACH PARTITION ${partitionIdentifier(p.name)}`);
+          await client.query(`DROP TABLE ${partitionIdentifier(p.name)}`);
+          dropped.push({ name: p.name, estimatedRows: Math.round(estimate.rows[0]?.n ?? 0) });
+        }
+        await client.query('COMMIT');
+        return { deleted, dropped, busy: false };
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw error;
+      }
+    } catch (error) {
+      broken = true;
+      throw error;
+    } finally {
+      client.off('error', onError);
+      client.release(broken);
+    }
   }
 
   private selectNewestFirst(filter: AuditFilter, limit: number, cursor?: AuditCursor): [string, ...unknown[]] {
@@ -316,4 +507,17 @@ function fromRow(row: Row): ChainedAuditRecord {
     prev_hash: row.prev_hash,
     hash: row.hash,
   };
+}
+
+/** The partitions of `audit_records` with their bounds, read back from the catalog (any session time zone). */
+async function listPartitions(client: pg.PoolClient): Promise<AuditPartition[]> {
+  const { rows } = await client.query<{ name: string; from: Date | null; to: Date | null }>(
+    `SELECT c.relname AS name,
+            (regexp_match(pg_get_expr(c.relpartbound, c.oid), 'FROM \\(''([^'']+)''\\) TO'))[1]::timestamptz AS "from",
+            (regexp_match(pg_get_expr(c.relpartbound, c.oid), 'TO \\(''([^'']+)''\\)'))[1]::timestamptz AS "to"
+     FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+     WHERE i.inhparent = 'audit_records'::regclass
+     ORDER BY 3 NULLS LAST`,
+  );
+  return rows;
 }

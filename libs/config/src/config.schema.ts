@@ -243,7 +243,7 @@ export const CONFIG_KEYS = {
     url(['postgresql:', 'postgres:']),
     'url',
   ),
-  DATABASE_POOL_SIZE: key('Most Postgres connections one process opens.', '10', int(1, 200)),
+  DATABASE_POOL_SIZE: key('Most Postgres connections one process opens (its agent and admin planes share one pool).', '10', int(1, 200)),
   REDIS_URL: key(
     'Redis (presence, routing between nodes, rate limits, queues): `redis://` or `rediss://` for one server, `redis+sentinel://[user:pass@]host:26379,…/<master>[?sentinelPassword=…&sentinelUsername=…&db=N]` (or `rediss+sentinel://`) for Sentinel; with `REDIS_CLUSTER_NODES`, only its user, password and TLS are used. See docs/operations.md, Redis topologies.',
     'redis://localhost:6379',
@@ -420,9 +420,19 @@ export const CONFIG_KEYS = {
   ),
   AUDIT_PAYLOADS: key('Store message content in audit records (`details.content`); its size and SHA-256 are always stored.', 'false', bool),
   AUDIT_RETENTION_DAYS: key(
-    'Audit records older than this are purged (every six hours, oldest first, each chain anchored where it was cut).',
+    'Audit records older than this are purged (every six hours): whole partitions past it are dropped, each chain anchored where it was cut, so a record stays up to one `AUDIT_PARTITION_PERIOD` longer.',
     '365',
     int(1, 36_500),
+  ),
+  AUDIT_PARTITION_PERIOD: key(
+    'Span of one partition of `audit_records` the writer creates: `month` or `day` (finer retention, more partitions). Existing partitions are kept; a changed period applies from the first period they do not cover.',
+    'month',
+    z.enum(['month', 'day'], { error: 'must be month or day' }),
+  ),
+  AUDIT_PARTITIONS_AHEAD: key(
+    'Partitions of `audit_records` the writer keeps created ahead of the current one (at start and hourly).',
+    '3',
+    int(1, 366),
   ),
   AUDIT_WORKER: key('Run the audit writer in this process (set `false` when `apps/audit-worker` runs it).', 'true', bool),
   AUDIT_BATCH_MS: key('Longest time an audit event waits in memory before its micro-batch goes to the queue.', '5', int(1, 1000)),
@@ -694,6 +704,9 @@ export interface GatewayConfig {
   audit: {
     payloads: boolean;
     retentionDays: number;
+    /** Span of one partition of `audit_records`, and how many the writer keeps created ahead of the current one. */
+    partitionPeriod: 'month' | 'day';
+    partitionsAhead: number;
     worker: boolean;
     batchMs: number;
     batchMax: number;
@@ -934,6 +947,8 @@ export function loadConfig(env: NodeJS.ProcessEnv, version: string): GatewayConf
     audit: {
       payloads: p.AUDIT_PAYLOADS,
       retentionDays: p.AUDIT_RETENTION_DAYS,
+      partitionPeriod: p.AUDIT_PARTITION_PERIOD,
+      partitionsAhead: p.AUDIT_PARTITIONS_AHEAD,
       worker: p.AUDIT_WORKER,
       batchMs: p.AUDIT_BATCH_MS,
       batchMax: p.AUDIT_BATCH_MAX,

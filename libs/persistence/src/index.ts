@@ -1,5 +1,5 @@
 /** Postgres through Prisma 7 (driver adapter `pg`), and the migrations applied on start. */
-export { PersistenceModule } from './persistence.module.js';
+export { PersistenceModule, SharedPersistenceModule } from './persistence.module.js';
 export { PrismaService } from './prisma.service.js';
 export { DatabaseUnavailableError, explainConnectError, findMigrationsDir, loadMigrations, migrateDatabase } from './migrator.js';
 export type { Migration, MigrationReport } from './migrator.js';

@@ -10,11 +10,14 @@ import { PrismaClient } from './generated/client.js';
  *
  * The adapter runs on a pool this service owns, and `pool` is open to repositories for the one
  * bulk path where Prisma's per-query processing is the cost (the audit writer's batch
- * transaction): one set of connections, one `DATABASE_POOL_SIZE`.
+ * transaction): one set of connections, one `DATABASE_POOL_SIZE`. The two applications of a gateway
+ * process (agent and admin plane) share one instance (`SharedPersistenceModule`): each one that
+ * holds it counts, and the pool closes when the last one shuts down.
  */
 @Injectable()
 export class PrismaService extends PrismaClient implements OnApplicationShutdown {
   readonly pool: pg.Pool;
+  private holders = 1;
 
   constructor(@Inject(GATEWAY_CONFIG) config: GatewayConfig) {
     const pool = new pg.Pool({ connectionString: config.databaseUrl, max: config.databasePoolSize, connectionTimeoutMillis: 5_000 });
@@ -24,7 +27,14 @@ export class PrismaService extends PrismaClient implements OnApplicationShutdown
     this.pool = pool;
   }
 
+  /** One more application uses this client (and its pool); each one's shutdown releases it. */
+  retain(): this {
+    this.holders++;
+    return this;
+  }
+
   async onApplicationShutdown(): Promise<void> {
+    if (--this.holders > 0) return;
     await this.$disconnect();
     await this.pool.end().catch(() => undefined);
   }

@@ -1,5 +1,5 @@
 /** Process plumbing shared by the deployable apps: the root module, the HTTP error mapping, the logger. */
-export { ProcessModule } from './process.module.js';
+export { ProcessModule, sharedStateOf } from './process.module.js';
 export type { SharedState } from './process.module.js';
 export { HttpErrorFilter } from './http-error.filter.js';
 export { GatewayLogger } from './gateway.logger.js';

@@ -1,23 +1,30 @@
-import { Module, type DynamicModule, type Type } from '@nestjs/common';
+import { Module, type DynamicModule, type INestApplicationContext, type Type } from '@nestjs/common';
 import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import { AuditModule } from '#libs/audit';
 import { ConfigModule, type GatewayConfig } from '#libs/config';
 import { MetricsService, ObservabilityModule, ReadinessState } from '#libs/observability';
-import { PersistenceModule } from '#libs/persistence';
+import { PersistenceModule, PrismaService, SharedPersistenceModule } from '#libs/persistence';
 import { RedisModule } from '#libs/redis';
 import { HttpErrorFilter } from './http-error.filter.js';
 import { JsonDepthPipe } from './json-depth.pipe.js';
 
-/** Process-wide state shared by both listeners of one process (metrics, readiness). */
+/** Process-wide state shared by both listeners of one process (metrics, readiness, the Postgres pool). */
 export interface SharedState {
   metrics: MetricsService;
   readiness: ReadinessState;
+  prisma: PrismaService;
+}
+
+/** What the second application of a process takes from the first: its metrics, readiness and Postgres pool. */
+export function sharedStateOf(app: INestApplicationContext): SharedState {
+  return { metrics: app.get(MetricsService), readiness: app.get(ReadinessState), prisma: app.get(PrismaService) };
 }
 
 /**
  * The root module of one listener: configuration, Postgres, Redis and observability around a
  * plane module. When both planes run in one process, the second reuses the first's metrics and
- * readiness so `/metrics` and `/readyz` speak for the whole process; the first also hosts the
+ * readiness so `/metrics` and `/readyz` speak for the whole process, and its Prisma client, so the
+ * process has one Postgres pool of `DATABASE_POOL_SIZE` connections; the first also hosts the
  * process's one watch of Redis's persistence.
  */
 @Module({})
@@ -33,7 +40,7 @@ export class ProcessModule {
       imports: [
         ConfigModule.forRoot(config),
         shared ? ObservabilityModule.withInstances(shared.metrics, shared.readiness) : ObservabilityModule.forRoot(),
-        PersistenceModule,
+        shared ? SharedPersistenceModule.withInstance(shared.prisma) : PersistenceModule,
         RedisModule,
         AuditModule.forRoot(config, { writer: options.auditWriter, watchRedisPersistence: !shared }),
         plane,
