@@ -2,7 +2,7 @@ import { Logger, type INestApplication } from '@nestjs/common';
 import { AdminModule, configureAdminPlane } from '#libs/admin';
 import { loadConfig, readVersion, type GatewayConfig } from '#libs/config';
 import { MetricsService, ReadinessState } from '#libs/observability';
-import { GatewayLogger, listen, preflight } from '#libs/platform';
+import { GatewayLogger, listen, preflight, startProcessTracing } from '#libs/platform';
 import { SessionService } from '#libs/routing';
 import { AgentPlaneModule } from './agent-plane.module.js';
 import { GatewayIoAdapter } from './socket/socket-io.adapter.js';
@@ -27,6 +27,7 @@ export async function bootstrap(env: NodeJS.ProcessEnv): Promise<RunningGateway>
   const logger = new GatewayLogger(config.log);
   Logger.overrideLogger(logger);
   const log = new Logger('Bootstrap');
+  startProcessTracing(config);
 
   const migrations = await preflight(config);
   if (migrations.databaseCreated) log.log('created the database');

@@ -23,4 +23,6 @@ export { hostPortOf, redactUrl, scrubSecrets } from './redact.js';
 export { projectRoot, readVersion } from './version.js';
 export { addressMatcher, parseCidr } from './cidr.js';
 export { parseEgressEntry } from './egress-allow.js';
+export { OTLP_PROTOCOLS, TRACE_SAMPLERS } from './otel.js';
+export type { OtlpProtocol, TraceSamplerName } from './otel.js';
 export type { EgressAllowEntry } from './egress-allow.js';

@@ -20,6 +20,7 @@ import { NodeRepository } from './node.repository.js';
 import { PresenceRepository } from './presence.repository.js';
 import { RoutingService } from './routing.service.js';
 import { SessionRegistry } from './session.registry.js';
+import { SessionMetricsSampler } from './session-metrics.sampler.js';
 import { SessionService } from './session.service.js';
 
 /**
@@ -43,6 +44,7 @@ export class RoutingModule {
         ClusterBus,
         RoutingService,
         SessionService,
+        SessionMetricsSampler,
         CredentialWatch,
         DirectoryService,
         AgentCommandDispatcher,
