@@ -14,10 +14,10 @@ const CLIENT = 3;
 const hex = (bytes: number): string => randomBytes(bytes).toString('hex');
 
 async function auditDetails(db: pg.Pool, action: string, actor: string): Promise<Record<string, unknown>[]> {
-  const { rows } = await db.query<{ details: Record<string, unknown> }>('SELECT details FROM audit_records WHERE action = $1 AND actor_id = $2', [
-    action,
-    actor,
-  ]);
+  const { rows } = await db.query<{ details: Record<string, unknown> }>(
+    'SELECT details FROM audit_records WHERE action = $1 AND actor_id = $2',
+    [action, actor],
+  );
   return rows.map((r) => r.details);
 }
 
@@ -153,11 +153,18 @@ describe('OpenTelemetry traces across two nodes', () => {
     expect(resultTrace?.traceparent.split('-')[2]).toBe(named('agw.deliver').find((s) => s.parentSpanId === resultServe.spanId)?.spanId);
 
     // The audit record of the send has the trace id (and the enqueue span), and a writer's span links to it.
-    await waitFor(async () => (await auditDetails(db, 'message.routed', boss.session.agent.agent_id)).length === 1, 5_000, 'the audit record');
+    await waitFor(
+      async () => (await auditDetails(db, 'message.routed', boss.session.agent.agent_id)).length === 1,
+      5_000,
+      'the audit record',
+    );
     const [details] = await auditDetails(db, 'message.routed', boss.session.agent.agent_id);
     expect(details).toMatchObject({ trace_id: traceId, span_id: enqueue.spanId });
     await waitFor(
-      () => receiver.spans.some((s) => s.name === 'agw.audit.write' && s.links.some((l) => l.traceId === traceId && l.spanId === enqueue.spanId)),
+      () =>
+        receiver.spans.some(
+          (s) => s.name === 'agw.audit.write' && s.links.some((l) => l.traceId === traceId && l.spanId === enqueue.spanId),
+        ),
       10_000,
       'the audit write span linked to the trace',
     );
@@ -200,11 +207,19 @@ describe('OpenTelemetry traces across two nodes', () => {
       }
     }
     const rules = parseYaml(readFileSync(new URL('../deploy/prometheus/alerts.yml', import.meta.url), 'utf8')) as {
-      groups: { name: string; rules: { alert: string; expr: string; for?: string; labels: { severity: string }; annotations: { summary: string } }[] }[];
+      groups: {
+        name: string;
+        rules: { alert: string; expr: string; for?: string; labels: { severity: string }; annotations: { summary: string } }[];
+      }[];
     };
     const alerts = rules.groups.flatMap((g) => g.rules);
     expect(alerts.map((a) => a.alert)).toEqual(
-      expect.arrayContaining(['AgentGatewayAuditLagHigh', 'AgentGatewayAuditQueueBacklog', 'AgentGatewayRedisDown', 'AgentGatewayRefusalSpike']),
+      expect.arrayContaining([
+        'AgentGatewayAuditLagHigh',
+        'AgentGatewayAuditQueueBacklog',
+        'AgentGatewayRedisDown',
+        'AgentGatewayRefusalSpike',
+      ]),
     );
     for (const alert of alerts) {
       expect(alert.labels.severity, alert.alert).toMatch(/^(critical|warning|info)$/);
@@ -243,11 +258,19 @@ describe('OpenTelemetry off (no endpoint)', () => {
     agents.push(worker, boss);
     const traceId = hex(16);
     const trace = { traceparent: `00-${traceId}-${hex(8)}-01` };
-    const sent = await boss.call('send', { to_agent_id: worker.session.agent.agent_id, content: [{ type: 'text', text: 'x' }], metadata: { trace } });
+    const sent = await boss.call('send', {
+      to_agent_id: worker.session.agent.agent_id,
+      content: [{ type: 'text', text: 'x' }],
+      metadata: { trace },
+    });
     expect(sent).toMatchObject({ status: 'delivered' });
     // No delivery span: the recipient gets exactly what the client sent.
     expect(worker.messages[0]?.metadata).toEqual({ trace });
-    await waitFor(async () => (await auditDetails(db, 'message.routed', boss.session.agent.agent_id)).length === 1, 5_000, 'the audit record');
+    await waitFor(
+      async () => (await auditDetails(db, 'message.routed', boss.session.agent.agent_id)).length === 1,
+      5_000,
+      'the audit record',
+    );
     const [details] = await auditDetails(db, 'message.routed', boss.session.agent.agent_id);
     expect(details?.trace_id).toBe(traceId);
     expect(details).not.toHaveProperty('span_id');

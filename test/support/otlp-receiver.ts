@@ -54,7 +54,10 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
         resourceSpans?: {
           resource?: { attributes?: KeyValue[] };
           scopeSpans?: {
-            spans?: (Omit<ReceivedSpan, 'attributes' | 'resource' | 'links'> & { attributes?: KeyValue[]; links?: { traceId: string; spanId: string }[] })[];
+            spans?: (Omit<ReceivedSpan, 'attributes' | 'resource' | 'links'> & {
+              attributes?: KeyValue[];
+              links?: { traceId: string; spanId: string }[];
+            })[];
           }[];
         }[];
       };
