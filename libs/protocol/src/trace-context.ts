@@ -11,10 +11,10 @@ export interface TraceContext {
 
 /**
  * `version-traceid-parentid-flags`, lower-case hex. Version `ff` is invalid, and so are an all-zero
- * trace id or parent id. A version above `00` may carry more fields after a dash (W3C §3.2.4.1); we
- * accept exactly the 55 characters of version 00 for `00` and allow the extension for later ones.
+ * trace id or parent id. A version above `00` may carry more (printable) fields after a dash (W3C
+ * §3.2.4.1); version `00` is exactly its 55 characters.
  */
-const TRACEPARENT = /^(?!ff)([0-9a-f]{2})-(?!0{32})([0-9a-f]{32})-(?!0{16})([0-9a-f]{16})-([0-9a-f]{2})(-[0-9a-f-]*)?$/;
+const TRACEPARENT = /^(?!ff)([0-9a-f]{2})-(?!0{32})([0-9a-f]{32})-(?!0{16})([0-9a-f]{16})-([0-9a-f]{2})(-[\x21-\x7e]*)?$/;
 
 /** The longest `tracestate` accepted: 32 list members of at most 256 characters is W3C's bound; we keep 512 characters, as its propagators may truncate to. */
 export const MAX_TRACESTATE_LENGTH = 512;
