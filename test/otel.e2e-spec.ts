@@ -1,8 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { context, propagation, trace } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import { BasicTracerProvider } from '@opentelemetry/sdk-trace-base';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
+import { GatewayClient } from '#libs/client';
 import { connectAgent, waitFor, type TestAgent } from './support/agents.js';
 import { TEST_DATABASE_URL, uniqueId, uniquePrefix } from './support/env.js';
 import { startGateway, type GatewayProcess } from './support/gateway-process.js';
@@ -172,6 +177,58 @@ describe('OpenTelemetry traces across two nodes', () => {
     expect(connect?.attributes).toMatchObject({ 'agw.auth.method': 'none', 'agw.transport': 'socket.io' });
     expect(receiver.requests.every((r) => r.contentType.startsWith('application/json') && r.path === '/v1/traces')).toBe(true);
     expect(await scrape(one)).toMatch(/^agw_trace_spans_total\{outcome="exported"\} [1-9]/m);
+  });
+
+  it('the TypeScript SDK sends the active OpenTelemetry context, runs the handler in the delivered one, and answers in it', async () => {
+    // The test process is an application using OpenTelemetry: a provider, W3C propagation, async context.
+    trace.setGlobalTracerProvider(new BasicTracerProvider());
+    context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+    propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+    const handlerTrace: (string | undefined)[] = [];
+    const responder = new GatewayClient({ url: two.url, agentId: uniqueId('sdk-responder') }).onMessage(() => {
+      handlerTrace.push(trace.getActiveSpan()?.spanContext().traceId);
+      return 'done';
+    });
+    const requester = new GatewayClient({ url: one.url, agentId: uniqueId('sdk-requester') });
+    try {
+      await Promise.all([responder.connect(), requester.connect()]);
+      const span = trace.getTracer('app').startSpan('app.ask');
+      const result = await context.with(trace.setSpan(context.active(), span), () =>
+        requester.request(responder.session!.agent.agent_id, 'hi', { timeoutMs: 5_000 }),
+      );
+      span.end();
+      const { traceId, spanId } = span.spanContext();
+      expect(result).toMatchObject({ success: true, result: 'done' });
+      expect((result.metadata.trace as { traceparent: string }).traceparent.split('-')[1]).toBe(traceId);
+      expect(handlerTrace).toEqual([traceId]);
+      await waitFor(
+        () => receiver.spans.some((s) => s.name === 'agw.send' && s.traceId === traceId && s.parentSpanId === spanId),
+        10_000,
+        'agw.send under the app span',
+      );
+      await waitFor(
+        () => receiver.spans.some((s) => s.name === 'agw.result' && s.traceId === traceId),
+        10_000,
+        'agw.result in the same trace',
+      );
+
+      // Without an active span, an explicit trace option is sent as is.
+      const explicit = `00-${hex(16)}-${hex(8)}-01`;
+      await requester.request(responder.session!.agent.agent_id, 'again', { timeoutMs: 5_000, trace: { traceparent: explicit } });
+      await waitFor(
+        () =>
+          receiver.spans.some(
+            (s) => s.name === 'agw.send' && s.traceId === explicit.split('-')[1] && s.parentSpanId === explicit.split('-')[2],
+          ),
+        10_000,
+        'agw.send under the explicit traceparent',
+      );
+    } finally {
+      await Promise.all([responder.close(), requester.close()]);
+      trace.disable();
+      context.disable();
+      propagation.disable();
+    }
   });
 
   it('refuses a malformed metadata.trace with INVALID_MESSAGE', async () => {

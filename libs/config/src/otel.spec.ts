@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from './config.schema.js';
+import { loadConfig, type ConfigError } from './config.schema.js';
 
 function problems(env: NodeJS.ProcessEnv): string[] {
   try {
