@@ -13,7 +13,7 @@ async function main(): Promise<void> {
     const config = loadConfig(process.env, readVersion());
     const logger = new GatewayLogger(config.log);
     Logger.overrideLogger(logger);
-    startProcessTracing(config);
+    await startProcessTracing(config);
     await preflight(config);
     const admin = await listen(
       AdminModule.forRoot(config),

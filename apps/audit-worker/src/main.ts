@@ -18,7 +18,7 @@ async function main(): Promise<void> {
     const config = loadConfig(process.env, readVersion());
     const logger = new GatewayLogger(config.log);
     Logger.overrideLogger(logger);
-    startProcessTracing(config);
+    await startProcessTracing(config);
     // The worker consumes the queue and produces no records: a volatile Redis is logged, not refused.
     await preflight(config, { producesAuditRecords: false });
     const app = await NestFactory.createApplicationContext(

@@ -27,7 +27,7 @@ export async function bootstrap(env: NodeJS.ProcessEnv): Promise<RunningGateway>
   const logger = new GatewayLogger(config.log);
   Logger.overrideLogger(logger);
   const log = new Logger('Bootstrap');
-  startProcessTracing(config);
+  await startProcessTracing(config);
 
   const migrations = await preflight(config);
   if (migrations.databaseCreated) log.log('created the database');

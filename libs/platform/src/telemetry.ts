@@ -7,11 +7,11 @@ import { startTracing, stopTracing } from '#libs/telemetry';
  * module is created, so every span has a provider), and says so in one line without the headers
  * or a password of the URL. Off otherwise: nothing is registered.
  */
-export function startProcessTracing(config: GatewayConfig): void {
+export async function startProcessTracing(config: GatewayConfig): Promise<void> {
   const traces = config.telemetry.traces;
   if (traces === null) return;
   const log = new Logger('OpenTelemetry');
-  startTracing(config, {
+  await startTracing(config, {
     error: (message: string) => log.error(message),
     warn: (message: string) => log.warn(message),
     info: (message: string) => log.log(message),

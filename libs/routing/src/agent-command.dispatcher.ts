@@ -89,7 +89,9 @@ export class AgentCommandDispatcher {
       const checked: MessageContext = { caller, event, payload: parsed.data, frameBytes };
       context = checked;
       await this.guard(checked);
-      return await (ROUTED_EVENTS.has(event) ? tracing.run(SPANS.route, {}, () => this.handle(checked)) : this.handle(checked));
+      return await (tracing.enabled && ROUTED_EVENTS.has(event)
+        ? tracing.run(SPANS.route, {}, () => this.handle(checked))
+        : this.handle(checked));
     } catch (error) {
       throw await this.refuse(caller, event, payload, frameBytes, context, error);
     }
@@ -231,7 +233,7 @@ export class AgentCommandDispatcher {
     for (const guard of this.guards) {
       if (refusal !== null && !guard.alsoOnRefusal) continue;
       try {
-        await tracing.run(guard.spanName, {}, () => guard.check(context));
+        await (tracing.enabled ? tracing.run(guard.spanName, {}, () => guard.check(context)) : guard.check(context));
       } catch (error) {
         refusal = error;
       }

@@ -16,8 +16,8 @@ describe('startTracing', () => {
     server = undefined;
   });
 
-  it('registers nothing without an endpoint: the facade runs functions as they are, with no span and no context', () => {
-    expect(startTracing(loadConfig({}, '0'), quiet)).toBe(false);
+  it('registers nothing without an endpoint: the facade runs functions as they are, with no span and no context', async () => {
+    expect(await startTracing(loadConfig({}, '0'), quiet)).toBe(false);
     expect(tracing.enabled).toBe(false);
     let seen: unknown = 'unset';
     expect(tracing.run('x', {}, (span) => ((seen = span), 42))).toBe(42);
@@ -43,7 +43,7 @@ describe('startTracing', () => {
     const port = (server.address() as AddressInfo).port;
     const config = loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}`, OTEL_BSP_SCHEDULE_DELAY: '10' }, '0');
     expect(config.telemetry.traces?.protocol).toBe('http/protobuf');
-    expect(startTracing(config, quiet)).toBe(true);
+    expect(await startTracing(config, quiet)).toBe(true);
     expect(tracing.enabled).toBe(true);
     const parent = { traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' };
     const inner = await tracing.run('outer', { parent }, () =>

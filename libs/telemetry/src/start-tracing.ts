@@ -1,27 +1,13 @@
 import { DiagLogLevel, diag, type DiagLogger } from '@opentelemetry/api';
-import { ExportResultCode, W3CTraceContextPropagator } from '@opentelemetry/core';
-import { OTLPTraceExporter as OTLPJsonTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { OTLPTraceExporter as OTLPProtoTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
-import { defaultResource, resourceFromAttributes } from '@opentelemetry/resources';
-import {
-  AlwaysOffSampler,
-  AlwaysOnSampler,
-  BatchSpanProcessor,
-  ParentBasedSampler,
-  TraceIdRatioBasedSampler,
-  type ReadableSpan,
-  type Sampler,
-  type SpanExporter,
-} from '@opentelemetry/sdk-trace-base';
-import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
-import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
+import type { ReadableSpan, Sampler, SpanExporter } from '@opentelemetry/sdk-trace-base';
+import type { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import type { GatewayConfig } from '#libs/config';
 import { tracing } from './tracing.js';
 
 /** The instrumentation scope of every span the gateway makes. */
 export const TRACER_NAME = 'agent-gateway';
 
-/** Spans handed to the exporter, by outcome: what `agw_trace_spans_exported_total` reports. */
+/** Spans handed to the exporter, by outcome: what `agw_trace_spans_total` reports. */
 export const exportStats = { exported: 0, failed: 0 };
 
 let provider: NodeTracerProvider | null = null;
@@ -30,28 +16,45 @@ let provider: NodeTracerProvider | null = null;
  * Registers the process's tracer provider when `config.telemetry.traces` is set (an OTLP endpoint is
  * configured): spans batched and posted over OTLP/HTTP (protobuf or JSON), W3C trace context
  * propagation, an async-local context manager, the configured sampler. Otherwise registers nothing
- * and {@link tracing} stays off. Once per process; the SDK's own warnings go to `logger`.
+ * and {@link tracing} stays off; the SDK is not even loaded (it adds about a second to a start on
+ * a busy machine). Once per process; the SDK's own warnings go to `logger`.
  */
-export function startTracing(config: GatewayConfig, logger: DiagLogger): boolean {
+export async function startTracing(config: GatewayConfig, logger: DiagLogger): Promise<boolean> {
   const settings = config.telemetry;
   if (provider !== null || settings.traces === null) return provider !== null;
+  const [
+    { ExportResultCode, W3CTraceContextPropagator },
+    json,
+    proto,
+    { defaultResource, resourceFromAttributes },
+    sdk,
+    { NodeTracerProvider },
+  ] = await Promise.all([
+    import('@opentelemetry/core'),
+    import('@opentelemetry/exporter-trace-otlp-http'),
+    import('@opentelemetry/exporter-trace-otlp-proto'),
+    import('@opentelemetry/resources'),
+    import('@opentelemetry/sdk-trace-base'),
+    import('@opentelemetry/sdk-trace-node'),
+  ]);
+  if (provider !== null) return true;
   diag.setLogger(logger, DiagLogLevel.WARN);
   const { url, protocol, headers, timeoutMs } = settings.traces;
   const exporterOptions = { url, headers, timeoutMillis: timeoutMs };
-  const exporter = protocol === 'http/json' ? new OTLPJsonTraceExporter(exporterOptions) : new OTLPProtoTraceExporter(exporterOptions);
+  const exporter = protocol === 'http/json' ? new json.OTLPTraceExporter(exporterOptions) : new proto.OTLPTraceExporter(exporterOptions);
   provider = new NodeTracerProvider({
     resource: defaultResource().merge(
       resourceFromAttributes({
         ...settings.resourceAttributes,
-        [ATTR_SERVICE_NAME]: settings.serviceName,
-        [ATTR_SERVICE_VERSION]: config.version,
+        'service.name': settings.serviceName,
+        'service.version': config.version,
         // `service.instance.id` (semantic conventions, incubating): the node, as in every audit record.
         'service.instance.id': config.nodeId,
       }),
     ),
-    sampler: sampler(settings.sampler),
+    sampler: sampler(sdk, settings.sampler),
     spanProcessors: [
-      new BatchSpanProcessor(new CountingExporter(exporter), {
+      new sdk.BatchSpanProcessor(new CountingExporter(exporter, ExportResultCode.SUCCESS), {
         scheduledDelayMillis: settings.batch.scheduleDelayMs,
         maxQueueSize: settings.batch.maxQueueSize,
         maxExportBatchSize: settings.batch.maxExportBatchSize,
@@ -76,7 +79,8 @@ export async function stopTracing(): Promise<void> {
   }
 }
 
-function sampler(settings: GatewayConfig['telemetry']['sampler']): Sampler {
+function sampler(sdk: typeof import('@opentelemetry/sdk-trace-base'), settings: GatewayConfig['telemetry']['sampler']): Sampler {
+  const { AlwaysOffSampler, AlwaysOnSampler, ParentBasedSampler, TraceIdRatioBasedSampler } = sdk;
   switch (settings.name) {
     case 'always_on':
       return new AlwaysOnSampler();
@@ -95,11 +99,14 @@ function sampler(settings: GatewayConfig['telemetry']['sampler']): Sampler {
 
 /** The OTLP exporter, counting the spans it exported and those it could not. */
 class CountingExporter implements SpanExporter {
-  constructor(private readonly inner: SpanExporter) {}
+  constructor(
+    private readonly inner: SpanExporter,
+    private readonly success: number,
+  ) {}
 
   export(spans: ReadableSpan[], done: Parameters<SpanExporter['export']>[1]): void {
     this.inner.export(spans, (result) => {
-      if (result.code === ExportResultCode.SUCCESS) exportStats.exported += spans.length;
+      if (result.code === this.success) exportStats.exported += spans.length;
       else exportStats.failed += spans.length;
       done(result);
     });
