@@ -1,4 +1,6 @@
 import { DiagLogLevel, diag, type DiagLogger } from '@opentelemetry/api';
+import type { ExportResult } from '@opentelemetry/core';
+import type * as SdkTraceBase from '@opentelemetry/sdk-trace-base';
 import type { ReadableSpan, Sampler, SpanExporter } from '@opentelemetry/sdk-trace-base';
 import type { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import type { GatewayConfig } from '#libs/config';
@@ -79,7 +81,7 @@ export async function stopTracing(): Promise<void> {
   }
 }
 
-function sampler(sdk: typeof import('@opentelemetry/sdk-trace-base'), settings: GatewayConfig['telemetry']['sampler']): Sampler {
+function sampler(sdk: typeof SdkTraceBase, settings: GatewayConfig['telemetry']['sampler']): Sampler {
   const { AlwaysOffSampler, AlwaysOnSampler, ParentBasedSampler, TraceIdRatioBasedSampler } = sdk;
   switch (settings.name) {
     case 'always_on':
@@ -101,7 +103,7 @@ function sampler(sdk: typeof import('@opentelemetry/sdk-trace-base'), settings: 
 class CountingExporter implements SpanExporter {
   constructor(
     private readonly inner: SpanExporter,
-    private readonly success: number,
+    private readonly success: ExportResult['code'],
   ) {}
 
   export(spans: ReadableSpan[], done: Parameters<SpanExporter['export']>[1]): void {
