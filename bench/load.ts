@@ -2,6 +2,7 @@
  * The load generator of `npm run bench`, run as its own process. Modes:
  *   roundtrip <url> <pairs> <inflight> <seconds> <payloadBytes> [credentials.json]  → send/ack round trips between pairs (socket.io)
  *   roundtrip-ws <same arguments>                                 → the same over the plain WebSocket transport (/gateway/connect)
+ *   openloop <url> <pairs> <rate> <seconds> <payloadBytes> [credentials.json] → sends at a fixed rate (msgs/s in all), whatever the answers
  *   idle <url> <count>, idle-ws <url> <count>                     → open `count` connections and hold them
  *   connects <config.json>                                        → connect, get `session`, close, in a loop per credential
  * Prints one JSON line with the figures.
@@ -130,6 +131,66 @@ async function roundtrip(
   );
 }
 
+/**
+ * Open loop: the k-th send is due at start + k / rate, spread round robin over the senders, and
+ * goes out when due whether or not earlier ones were answered. Latency counts from the due time,
+ * not from when the send went out, so a stall shows in the figures instead of slowing the load
+ * down (no coordinated omission). Prints p50, p99 and p99.9.
+ */
+async function openLoop(pairs: number, rate: number, seconds: number, payloadBytes: number, credentialsFile?: string): Promise<void> {
+  const run = Math.random().toString(36).slice(2, 8);
+  const credentials = credentialsFile ? (JSON.parse(readFileSync(credentialsFile, 'utf8')) as { agentId: string; token: string }[]) : null;
+  const ids = Array.from({ length: pairs * 2 }, (_, i) => credentials?.[i]?.agentId ?? `bench-${run}-${i}`);
+  const agents = await Promise.all(ids.map((id, i) => connectSocketIo(id, credentials?.[i]?.token)));
+  const content = [{ type: 'text', text: 'x'.repeat(payloadBytes) }];
+  const latencies: number[] = [];
+  let errors = 0;
+  let outstanding = 0;
+  const warmUpMs = 1_000;
+  const durationMs = warmUpMs + seconds * 1000;
+  const start = performance.now();
+  let sent = 0;
+  await new Promise<void>((resolve) => {
+    const tick = (): void => {
+      const now = performance.now();
+      const elapsed = now - start;
+      const due = Math.floor((Math.min(elapsed, durationMs) * rate) / 1000);
+      for (; sent < due; sent++) {
+        const dueAt = start + (sent * 1000) / rate;
+        const measured = dueAt - start >= warmUpMs;
+        const pair = sent % pairs;
+        outstanding++;
+        void agents[2 * pair]!.send(ids[2 * pair + 1]!, content).then((delivered) => {
+          outstanding--;
+          if (measured) {
+            if (delivered) latencies.push(performance.now() - dueAt);
+            else errors++;
+          }
+        });
+      }
+      if (elapsed < durationMs) setImmediate(tick);
+      else resolve();
+    };
+    tick();
+  });
+  // The answers still on their way, bounded.
+  for (let waited = 0; outstanding > 0 && waited < 15_000; waited += 10) await new Promise((r) => setTimeout(r, 10));
+  errors += outstanding;
+  latencies.sort((a, b) => a - b);
+  for (const a of agents) a.close();
+  console.log(
+    JSON.stringify({
+      msgs_per_s: Math.round(latencies.length / seconds),
+      rate,
+      p50_ms: +percentile(latencies, 50).toFixed(2),
+      p99_ms: +percentile(latencies, 99).toFixed(2),
+      p999_ms: +percentile(latencies, 99.9).toFixed(2),
+      errors,
+      count: latencies.length,
+    }),
+  );
+}
+
 async function idle(open: (agentId: string) => Promise<BenchAgent>, count: number): Promise<void> {
   const run = Math.random().toString(36).slice(2, 8);
   const sockets: BenchAgent[] = [];
@@ -210,6 +271,7 @@ if (mode === 'connects') await connects(target);
 else if (mode === 'roundtrip' || mode === 'roundtrip-ws') {
   const open = mode === 'roundtrip' ? connectSocketIo : connectWebSocket;
   await roundtrip(open, Number(rest[0]), Number(rest[1]), Number(rest[2]), Number(rest[3]), rest[4]);
-} else if (mode === 'idle') await idle(connectSocketIo, Number(rest[0]));
+} else if (mode === 'openloop') await openLoop(Number(rest[0]), Number(rest[1]), Number(rest[2]), Number(rest[3]), rest[4]);
+else if (mode === 'idle') await idle(connectSocketIo, Number(rest[0]));
 else if (mode === 'idle-ws') await idle(connectWebSocket, Number(rest[0]));
 else throw new Error(`unknown mode ${mode}`);

@@ -30,6 +30,7 @@ import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { writeFileSync } from 'node:fs';
+import { Redis } from 'ioredis';
 import pg from 'pg';
 import { benchA2A } from './a2a.js';
 import { BENCH_ADMIN_TOKEN, adminCall } from './admin.js';
@@ -114,7 +115,8 @@ async function resetBenchDatabase(): Promise<void> {
 
 async function startGateway(
   env: Record<string, string>,
-): Promise<{ child: ChildProcess; port: number; adminPort: number; nodeId: string }> {
+): Promise<{ child: ChildProcess; port: number; adminPort: number; nodeId: string; keyPrefix: string }> {
+  const keyPrefix = `agwbench-${process.pid}-${Math.random().toString(36).slice(2, 6)}:`;
   const { child, ready } = await start(
     here('../apps/gateway/src/main.js'),
     {
@@ -124,13 +126,13 @@ async function startGateway(
       HOST: '127.0.0.1',
       LOG_FORMAT: 'json',
       LOG_LEVEL: 'log',
-      REDIS_KEY_PREFIX: `agwbench-${process.pid}-${Math.random().toString(36).slice(2, 6)}:`,
+      REDIS_KEY_PREFIX: keyPrefix,
       ...env,
     },
     (line) => (line.message as { event?: string } | undefined)?.event === 'ready',
   );
   const message = ready.message as { agent_port: number; admin_port: number; node_id: string };
-  return { child, port: message.agent_port, adminPort: message.admin_port, nodeId: message.node_id };
+  return { child, port: message.agent_port, adminPort: message.admin_port, nodeId: message.node_id, keyPrefix };
 }
 
 function runLoad(args: string[], script = './load.js'): Promise<LoadFigures> {
@@ -143,6 +145,19 @@ function runLoad(args: string[], script = './load.js'): Promise<LoadFigures> {
       code === 0 ? resolve(JSON.parse(out.trim().split('\n').pop()!) as LoadFigures) : reject(new Error(`load exited ${code}`)),
     ),
   );
+}
+
+interface OpenLoopFigures extends LoadFigures {
+  rate: number;
+  p999_ms: number;
+}
+
+function runOpenLoop(args: string[]): Promise<OpenLoopFigures> {
+  return runLoad(args) as Promise<OpenLoopFigures>;
+}
+
+function medianOpenLoop(runs: OpenLoopFigures[]): OpenLoopFigures {
+  return { ...medianFigures(runs), rate: median(runs.map((r) => r.rate)), p999_ms: median(runs.map((r) => r.p999_ms)) };
 }
 
 function median(values: number[]): number {
@@ -196,10 +211,34 @@ async function provisionRoutingAgents(adminUrl: string): Promise<string> {
   return file;
 }
 
+/**
+ * Bytes a server keeps in Redis under its key prefix (MEMORY USAGE of every key, SCAN by prefix:
+ * other users of the same Redis do not count).
+ */
+async function redisBytes(redis: Redis, keyPrefix: string): Promise<{ keys: number; bytes: number }> {
+  let keys = 0;
+  let bytes = 0;
+  let cursor = '0';
+  do {
+    const [next, batch] = await redis.scan(cursor, 'MATCH', `${keyPrefix}*`, 'COUNT', 1000);
+    cursor = next;
+    for (const key of batch) {
+      keys++;
+      bytes += (await redis.memory('USAGE', key)) ?? 0;
+    }
+  } while (cursor !== '0');
+  return { keys, bytes };
+}
+
+/** RSS of a fresh server before its first connection (KB). */
+async function baseRss(pid: number): Promise<number> {
+  await new Promise((r) => setTimeout(r, 1_500));
+  return rssKb(pid);
+}
+
 /** RSS added per idle connection: `idleCount` connections held by another process. */
 async function idleRss(url: string, pid: number, mode: 'idle' | 'idle-ws' = 'idle'): Promise<number> {
-  await new Promise((r) => setTimeout(r, 1_500));
-  const before = rssKb(pid);
+  const before = await baseRss(pid);
   const [file, argv] = command(1, [here('./load.js'), mode, url, String(idleCount)]);
   const child = spawn(file, argv, { stdio: ['ignore', 'pipe', 'inherit'] });
   await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
@@ -235,7 +274,9 @@ try {
   const bareUrl = `http://127.0.0.1:${bare.ready.port as number}`;
 
   // Idle memory first, on fresh processes: after a load run, the heap shrinking under GC would
-  // swamp the difference that 1,000 connections make.
+  // swamp the difference that 1,000 connections make. RSS before the first connection first of all.
+  const gatewayBaseKb = await baseRss(gateway.child.pid!);
+  const bareBaseKb = await baseRss(bare.child.pid!);
   const gatewayRss = await idleRss(gatewayUrl, gateway.child.pid!);
   const bareRss = await idleRss(bareUrl, bare.child.pid!);
   // Plain WebSocket connections, on the other (so far idle) gateway process.
@@ -252,22 +293,46 @@ try {
   const noWaitRuns: LoadFigures[] = [];
   const websocketRuns: LoadFigures[] = [];
   const mcpRuns: LoadFigures[] = [];
+  // One pair, one message in flight: the latency floor of each hop, closed loop.
+  const onePairBare: LoadFigures[] = [];
+  const onePairGateway: LoadFigures[] = [];
+  // Open loop at half the gateway's saturation (its closed-loop msgs/s of the same round), on both.
+  const openBare: OpenLoopFigures[] = [];
+  const openGateway: OpenLoopFigures[] = [];
+  // Bytes the gateway keeps in Redis per routed message, once the load has stopped.
+  const redis = new Redis(process.env.REDIS_URL ?? 'redis://localhost:6379');
+  const retained: { bytes_per_message: number; keys_after: number }[] = [];
   const noWaitUrl = `http://127.0.0.1:${noWait.port}`;
   for (let round = 0; round < rounds; round++) {
     let before = sampleCpu(bare.child.pid!);
     const bareRun = await runLoad(['roundtrip', bareUrl, ...loadArgs]);
     bareCpu.push(perMessage(before, sampleCpu(bare.child.pid!), bareRun.count));
     bareRuns.push(bareRun);
+    const redisBefore = await redisBytes(redis, gateway.keyPrefix);
     before = sampleCpu(gateway.child.pid!);
     const gatewayRun = await runLoad(['roundtrip', gatewayUrl, ...gatewayArgs]);
     gatewayCpu.push(perMessage(before, sampleCpu(gateway.child.pid!), gatewayRun.count));
     gatewayRuns.push(gatewayRun);
+    // What is left once every conversation is closed and the audit queue drained (a few seconds).
+    await new Promise((r) => setTimeout(r, 3_000));
+    const redisAfter = await redisBytes(redis, gateway.keyPrefix);
+    // Every message of the run counts (warm-up included: they leave keys too), ~ count × (1 + 1 s / seconds).
+    const routed = gatewayRun.count * (1 + 1 / seconds);
+    retained.push({ bytes_per_message: +((redisAfter.bytes - redisBefore.bytes) / routed).toFixed(2), keys_after: redisAfter.keys });
+    const rate = Math.max(1, Math.round(gatewayRun.msgs_per_s / 2));
+    const openArgs = [String(pairs), String(rate), String(seconds), String(payload)];
+    openBare.push(await runOpenLoop(['openloop', bareUrl, ...openArgs]));
+    openGateway.push(await runOpenLoop(['openloop', gatewayUrl, ...openArgs, ...(credentialsFile ? [credentialsFile] : [])]));
+    const onePairArgs = ['1', '1', String(seconds), String(payload)];
+    onePairBare.push(await runLoad(['roundtrip', bareUrl, ...onePairArgs]));
+    onePairGateway.push(await runLoad(['roundtrip', gatewayUrl, ...onePairArgs, ...(credentialsFile ? [credentialsFile] : [])]));
     noWaitRuns.push(await runLoad(['roundtrip', noWaitUrl, ...gatewayArgs]));
     websocketRuns.push(await runLoad(['roundtrip-ws', gatewayUrl, ...gatewayArgs]));
     // MCP tools/call round trips (POST /mcp → agent → result → tool result), same agents and guards.
     mcpRuns.push(await runLoad([gatewayUrl, ...gatewayArgs], './mcp-load.js'));
   }
   bare.child.kill('SIGTERM');
+  await redis.quit();
 
   // A2A SendMessage against socket.io request/result, same agent, same gateway.
   const a2a = await benchA2A({ gatewayUrl, adminUrl: `http://127.0.0.1:${gateway.adminPort}`, seconds, concurrency: inflight });
@@ -308,6 +373,13 @@ try {
   const noWaitRun = medianFigures(noWaitRuns);
   const websocketRun = medianFigures(websocketRuns);
   const mcpRun = medianFigures(mcpRuns);
+  const onePair = { gateway: medianFigures(onePairGateway), bare_relay: medianFigures(onePairBare) };
+  const onePairRatio = +median(onePairGateway.map((g, i) => g.msgs_per_s / (onePairBare[i]?.msgs_per_s ?? Number.NaN))).toFixed(3);
+  const openLoop = { gateway: medianOpenLoop(openGateway), bare_relay: medianOpenLoop(openBare) };
+  const redisRetained = {
+    bytes_per_message: median(retained.map((r) => r.bytes_per_message)),
+    keys_after: median(retained.map((r) => r.keys_after)),
+  };
   const transportRatios = websocketRuns.map((w, i) => w.msgs_per_s / (gatewayRuns[i]?.msgs_per_s ?? Number.NaN));
   const waitRatios = gatewayRuns.map((g, i) => g.msgs_per_s / (noWaitRuns[i]?.msgs_per_s ?? Number.NaN));
   const ratios = gatewayRuns.map((g, i) => g.msgs_per_s / (bareRuns[i]?.msgs_per_s ?? Number.NaN));
@@ -346,8 +418,20 @@ try {
       cpus: cpus().length,
       pinned: pin,
     },
-    gateway: { ...gatewayRun, rss_bytes_per_idle_connection: Math.round(gatewayRss) },
-    bare_relay: { ...bareRun, rss_bytes_per_idle_connection: Math.round(bareRss) },
+    gateway: {
+      ...gatewayRun,
+      rss_bytes_per_idle_connection: Math.round(gatewayRss),
+      rss_mb_before_first_connection: +(gatewayBaseKb / 1024).toFixed(1),
+    },
+    bare_relay: {
+      ...bareRun,
+      rss_bytes_per_idle_connection: Math.round(bareRss),
+      rss_mb_before_first_connection: +(bareBaseKb / 1024).toFixed(1),
+    },
+    one_pair: onePair,
+    ratio_one_pair_gateway_over_bare: onePairRatio,
+    open_loop_half_saturation: openLoop,
+    redis_retained: redisRetained,
     ratio_throughput_gateway_over_bare: +median(ratios).toFixed(3),
     cpu_us_per_message: cpu,
     ratio_cpu_gateway_over_bare: cpuRatio,
@@ -393,6 +477,18 @@ try {
   );
   console.log(
     `CPU µs per routed message (median of rounds, /proc utime+stime): gateway ${cpu.gateway.server} + Redis ${cpu.gateway.redis} + Postgres ${cpu.gateway.postgres} = ${cpu.gateway.total}; bare relay ${cpu.bare_relay.total}; ratio ${cpuRatio}`,
+  );
+  console.log(
+    `one pair, one in flight (closed loop): gateway ${onePair.gateway.msgs_per_s} msgs/s p50 ${onePair.gateway.p50_ms} ms; bare ${onePair.bare_relay.msgs_per_s} msgs/s p50 ${onePair.bare_relay.p50_ms} ms; ratio ${onePairRatio}`,
+  );
+  console.log(
+    `open loop at ${openLoop.gateway.rate} msgs/s (half the gateway's saturation), p50 / p99 / p99.9 ms: gateway ${openLoop.gateway.p50_ms} / ${openLoop.gateway.p99_ms} / ${openLoop.gateway.p999_ms} (errors ${openLoop.gateway.errors}); bare ${openLoop.bare_relay.p50_ms} / ${openLoop.bare_relay.p99_ms} / ${openLoop.bare_relay.p999_ms} (errors ${openLoop.bare_relay.errors})`,
+  );
+  console.log(
+    `RSS before the first connection: gateway ${(gatewayBaseKb / 1024).toFixed(1)} MB, bare relay ${(bareBaseKb / 1024).toFixed(1)} MB`,
+  );
+  console.log(
+    `Redis bytes kept per routed message 3 s after the load: ${redisRetained.bytes_per_message} (keys under the gateway's prefix: ${redisRetained.keys_after}); bare relay 0`,
   );
   console.log(
     `gateway, delivered not waiting for the audit record ${String(noWaitRun.msgs_per_s).padStart(6)} ${String(noWaitRun.p50_ms).padStart(9)} ${String(noWaitRun.p99_ms).padStart(8)}`,

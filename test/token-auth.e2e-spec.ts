@@ -70,7 +70,7 @@ describe('API token authentication (AUTH_METHODS default)', () => {
 
   it('refuses an expired token and disconnects a session when its token expires', async () => {
     const shortLived = uniqueId('ephemeral');
-    const token = await provisionAgent(shortLived, tenant, { expiresInS: 2 });
+    const token = await provisionAgent(shortLived, tenant, { expiresInS: 5 });
     const agent = await connect({ agentId: shortLived, token });
     expect(Date.parse(agent.session.expires_at ?? '')).toBeGreaterThan(Date.now());
     await agent.disconnected;

@@ -69,7 +69,7 @@ export class FakeConnection implements AgentConnection {
     return this.backlog;
   }
 
-  /** The client went away (the transport then calls `SessionService.detach`). */
+  /** The client went away (the transport then calls `SessionLifecycle.detach`). */
   drop(): void {
     this.gone = true;
   }

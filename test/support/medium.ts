@@ -3,7 +3,7 @@ import { Test, type TestingModule } from '@nestjs/testing';
 import { loadConfig, type GatewayConfig } from '#libs/config';
 import { migrateDatabase } from '#libs/persistence';
 import { ProcessModule } from '#libs/platform';
-import { AgentCommandDispatcher, SessionService, type Session } from '#libs/routing';
+import { AgentCommandDispatcher, SessionAdmission, SessionLifecycle, type Session } from '#libs/routing';
 import { privateDatabaseUrl } from './env.js';
 import { FakeConnection } from './fake-connection.js';
 
@@ -111,12 +111,13 @@ export interface MediumAgent {
 
 /**
  * Connects `agentId` to a node booted with `RoutingModule` and `AUTH_METHODS=none`, the way a
- * transport does: `SessionService.admit` then `activate` with the connection.
+ * transport does: `SessionAdmission.admit` then `SessionLifecycle.activate` with the connection.
  */
 export async function connectFake(node: MediumNode, agentId: string, connection = new FakeConnection()): Promise<MediumAgent> {
-  const sessions = node.get(SessionService);
+  const admission = node.get(SessionAdmission);
+  const sessions = node.get(SessionLifecycle);
   const dispatcher = node.get(AgentCommandDispatcher);
-  const admitted = await sessions.admit({ claimedAgentId: agentId, remoteAddress: '127.0.0.1', transport: connection.transport }, {});
+  const admitted = await admission.admit({ claimedAgentId: agentId, remoteAddress: '127.0.0.1', transport: connection.transport }, {});
   const session = sessions.activate(admitted, connection);
   return {
     session,

@@ -1,9 +1,8 @@
 import { Logger, type INestApplication } from '@nestjs/common';
-import { AdminModule, configureAdminPlane } from '#libs/admin';
 import { loadConfig, readVersion, type GatewayConfig } from '#libs/config';
 import { MetricsService, ReadinessState } from '#libs/observability';
 import { GatewayLogger, listen, preflight, startProcessTracing } from '#libs/platform';
-import { SessionService } from '#libs/routing';
+import { SessionDrain } from '#libs/routing';
 import { AgentPlaneModule } from './agent-plane.module.js';
 import { GatewayIoAdapter } from './socket/socket-io.adapter.js';
 import { tlsOptions } from './tls/tls-options.js';
@@ -49,6 +48,8 @@ export async function bootstrap(env: NodeJS.ProcessEnv): Promise<RunningGateway>
   );
   let admin: { app: INestApplication; port: number } | null = null;
   if (config.adminPlane.enabled) {
+    // Loaded only here: a node with ADMIN_ENABLED=false never loads the admin plane (OpenAPI, SSO, console).
+    const { AdminModule, configureAdminPlane } = await import('#libs/admin');
     const shared = { metrics: agent.app.get(MetricsService), readiness: agent.app.get(ReadinessState) };
     admin = await listen(
       AdminModule.forRoot(config, { routesAgents: true }),
@@ -82,7 +83,7 @@ export async function bootstrap(env: NodeJS.ProcessEnv): Promise<RunningGateway>
     shutdown: () =>
       (stopping ??= (async () => {
         log.log('shutting down');
-        await agent.app.get(SessionService).drain();
+        await agent.app.get(SessionDrain).drain();
         await admin?.app.close();
         await agent.app.close();
         log.log('stopped');

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { AuditQueryService } from '#libs/audit';
-import type { PrismaService } from '#libs/persistence';
-import type { RedisService } from '#libs/redis';
+import type { DependencyHealthRepository } from '#libs/observability';
 import type { SessionAdminService, SessionView } from '#libs/routing';
 import type { AdminPrincipal } from './admin-principal.js';
 import type { NodeStats, NodeStatsRepository } from './node-stats.repository.js';
@@ -50,9 +49,10 @@ function overview(options: { redis?: boolean; postgres?: boolean } = {}) {
   const audit = {
     page: () => Promise.resolve({ items: [{ timestamp: '2026-01-01T00:00:01.000Z' }], next_cursor: null }),
   } as unknown as AuditQueryService;
-  const prisma = { isReachable: () => Promise.resolve(options.postgres ?? true) } as unknown as PrismaService;
-  const redis = { isReachable: () => Promise.resolve(options.redis ?? true) } as unknown as RedisService;
-  return { read: new ReadOverview(sessions, stats, audit, prisma, redis), asked };
+  const dependencies = {
+    check: () => Promise.resolve({ postgres: options.postgres ?? true, redis: options.redis ?? true }),
+  } as unknown as DependencyHealthRepository;
+  return { read: new ReadOverview(sessions, stats, audit, dependencies), asked };
 }
 
 describe('ReadOverview', () => {

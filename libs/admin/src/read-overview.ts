@@ -1,7 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { AuditQueryService } from '#libs/audit';
-import { PrismaService } from '#libs/persistence';
-import { RedisService } from '#libs/redis';
+import { DependencyHealthRepository } from '#libs/observability';
 import { SessionAdminService } from '#libs/routing';
 import type { AdminPrincipal } from './admin-principal.js';
 import { NODE_STATS_INTERVAL_MS } from './node-stats.sampler.js';
@@ -33,14 +32,13 @@ export class ReadOverview {
     private readonly sessions: SessionAdminService,
     private readonly stats: NodeStatsRepository,
     private readonly audit: AuditQueryService,
-    private readonly prisma: PrismaService,
-    private readonly redis: RedisService,
+    private readonly dependencies: DependencyHealthRepository,
   ) {}
 
   async execute(admin: AdminPrincipal): Promise<OverviewView> {
     const now = Date.now();
     const tenantId = admin.tenantId ?? undefined;
-    const [postgres, redis] = await Promise.all([this.prisma.isReachable(), this.redis.isReachable()]);
+    const { postgres, redis } = await this.dependencies.check();
     const [live, published, newest] = await Promise.all([
       redis ? this.sessions.list({ tenantId }, Number.MAX_SAFE_INTEGER) : { items: [] },
       redis ? this.stats.list(now, NODE_STATS_MAX_AGE_MS) : ([] as NodeStats[]),

@@ -33,7 +33,8 @@ const MAX_LINKS = 128;
  *
  * Group commit (`GroupCommit`): the worker holds up to 32 jobs at once, and one transaction at a
  * time writes every batch that is waiting (up to 5,000 records); a job completes when its
- * transaction commits, and fails (to be retried) when it does not.
+ * transaction commits, and fails (to be retried) when it does not. When idle, the first batch
+ * waits `AUDIT_WRITE_LINGER_MS` for others to join its transaction.
  */
 @Injectable()
 export class AuditWriterService implements OnModuleInit, OnApplicationShutdown {
@@ -56,7 +57,7 @@ export class AuditWriterService implements OnModuleInit, OnApplicationShutdown {
       commandTimeout: undefined,
     });
     this.connection.on('error', () => undefined);
-    this.group = new GroupCommit(audit, GROUP_MAX_RECORDS, (records) => this.written(records));
+    this.group = new GroupCommit(audit, GROUP_MAX_RECORDS, (records) => this.written(records), config.audit.writeLingerMs);
   }
 
   onModuleInit(): void {

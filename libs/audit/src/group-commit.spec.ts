@@ -32,6 +32,33 @@ describe('GroupCommit', () => {
     expect(written).toEqual([10, 20]);
   });
 
+  it('lingers when idle: batches arriving within AUDIT_WRITE_LINGER_MS share one transaction', async () => {
+    const target = fakeTarget({ reachable: true });
+    const commit = new GroupCommit(target, 1_000, () => undefined, 30);
+    const first = commit.submit(batch('a', 1));
+    await new Promise((r) => setTimeout(r, 10));
+    expect(target.transactions).toEqual([]);
+    const second = commit.submit(batch('b', 1));
+    expect(await Promise.all([first, second])).toEqual([1, 1]);
+    expect(target.transactions).toEqual([['a-0', 'b-0']]);
+  });
+
+  it("does not linger once a transaction's worth is waiting, nor after a transaction (it was the linger)", async () => {
+    const target = fakeTarget({ reachable: true });
+    const commit = new GroupCommit(target, 10, () => undefined, 60_000);
+    const started = Date.now();
+    await commit.submit(batch('full', 10));
+    expect(Date.now() - started).toBeLessThan(1_000);
+    expect(target.transactions.map((t) => t.length)).toEqual([10]);
+    // One lingering batch; a full one arrives and both go at once, then what came during that write.
+    const small = commit.submit(batch('s', 1));
+    const full = commit.submit(batch('f', 10));
+    const during = new Promise((r) => setTimeout(r, 1)).then(() => commit.submit(batch('d', 1)));
+    await Promise.all([small, full, during]);
+    expect(Date.now() - started).toBeLessThan(1_000);
+    expect(target.transactions.map((t) => t[0])).toEqual(['full-0', 's-0', 'f-0', 'd-0']);
+  });
+
   it('keeps a transaction within maxRecords (a larger batch still goes alone)', async () => {
     const target = fakeTarget({ reachable: true });
     const commit = new GroupCommit(target, 25, () => undefined);

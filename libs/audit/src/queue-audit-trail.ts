@@ -25,6 +25,8 @@ const RETRY_MIN_MS = 200;
 const RETRY_MAX_MS = 5_000;
 // `addBulk`s at once while Redis answers (one while it does not).
 const MAX_FLUSHES_IN_FLIGHT = 4;
+// BullMQ's event stream of the queue (approximate cap; nothing in the gateway subscribes to it).
+const EVENTS_MAX_LEN = 100;
 
 /**
  * The producer side of the audit trail. Events become records (id, time, node, content hash) at
@@ -76,7 +78,12 @@ export class QueueAuditTrail extends AuditTrail implements OnModuleInit, OnAppli
     // ready (ioredis keeps reconnecting after a failed first connect); records wait until then.
     this.connection.on('ready', () => {
       if (this.queue) return;
-      this.queue = new Queue<AuditBatchJob>(AUDIT_QUEUE, { connection: this.connection, prefix: bullPrefix(config.redis.keyPrefix) });
+      this.queue = new Queue<AuditBatchJob>(AUDIT_QUEUE, {
+        connection: this.connection,
+        prefix: bullPrefix(config.redis.keyPrefix),
+        // Nothing reads the queue's event stream: keep it short (BullMQ's default is ~10,000 events).
+        streams: { events: { maxLen: EVENTS_MAX_LEN } },
+      });
       this.queue.on('error', () => undefined);
       if (this.buffer.length > 0) this.fire();
     });

@@ -394,6 +394,11 @@ export const CONFIG_KEYS = {
   AUDIT_WORKER: key('Run the audit writer in this process (set `false` when `apps/audit-worker` runs it).', 'true', bool),
   AUDIT_BATCH_MS: key('Longest time an audit event waits in memory before its micro-batch goes to the queue.', '5', int(1, 1000)),
   AUDIT_BATCH_MAX: key('Most records in one micro-batch (one queue job, one database transaction).', '500', int(1, 10_000)),
+  AUDIT_WRITE_LINGER_MS: key(
+    'How long the audit writer waits, when idle, for more batches to join a transaction (0: write each at once). Adds at most this to the audit lag; does not delay `delivered`.',
+    '10',
+    int(0, 1000),
+  ),
   AUDIT_BUFFER_MAX: key(
     'Most records held in memory while Redis is unreachable; past it, new records are dropped and counted (`agw_audit_dropped_total`).',
     '100000',
@@ -713,6 +718,7 @@ export interface GatewayConfig {
     worker: boolean;
     batchMs: number;
     batchMax: number;
+    writeLingerMs: number;
     bufferMax: number;
     /** Estimated bytes (see `estimatedRecordBytes`) of the records held in memory, at most. */
     bufferMaxBytes: number;
@@ -957,6 +963,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, version: string): GatewayConf
       worker: p.AUDIT_WORKER,
       batchMs: p.AUDIT_BATCH_MS,
       batchMax: p.AUDIT_BATCH_MAX,
+      writeLingerMs: p.AUDIT_WRITE_LINGER_MS,
       bufferMax: p.AUDIT_BUFFER_MAX,
       bufferMaxBytes: p.AUDIT_BUFFER_MAX_BYTES,
       durableWaitMs: p.AUDIT_DURABLE_WAIT_MS,

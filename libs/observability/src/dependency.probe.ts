@@ -1,12 +1,11 @@
 import { Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
-import { PrismaService } from '#libs/persistence';
-import { RedisService } from '#libs/redis';
+import { DependencyHealthRepository } from './dependency-health.repository.js';
 import { MetricsService } from './metrics.service.js';
 
 /**
  * `agw_dependency_up{dependency="postgres"|"redis"}`: the pings of `/readyz`, taken when `/metrics`
- * is scraped, so an alert can name the dependency that is down (each ping bounded by the scrape's
- * sampler time-out: no answer within a second counts as down).
+ * is scraped, so an alert can name the dependency that is down (bounded by the scrape's sampler
+ * time-out: no answer within a second reads as down).
  */
 @Injectable()
 export class DependencyProbe implements OnModuleInit, OnModuleDestroy {
@@ -14,8 +13,7 @@ export class DependencyProbe implements OnModuleInit, OnModuleDestroy {
 
   constructor(
     private readonly metrics: MetricsService,
-    private readonly prisma: PrismaService,
-    private readonly redis: RedisService,
+    private readonly dependencies: DependencyHealthRepository,
   ) {}
 
   onModuleInit(): void {
@@ -31,9 +29,8 @@ export class DependencyProbe implements OnModuleInit, OnModuleDestroy {
     // Down until the ping answers: a ping still pending when the scrape gives up reads as down.
     up.labels('postgres').set(0);
     up.labels('redis').set(0);
-    await Promise.all([
-      this.prisma.isReachable().then((ok) => up.labels('postgres').set(ok ? 1 : 0)),
-      this.redis.isReachable().then((ok) => up.labels('redis').set(ok ? 1 : 0)),
-    ]);
+    const { postgres, redis } = await this.dependencies.check();
+    up.labels('postgres').set(postgres ? 1 : 0);
+    up.labels('redis').set(redis ? 1 : 0);
   }
 }

@@ -1,8 +1,7 @@
 import { Controller, Get, HttpCode, Res } from '@nestjs/common';
 import type { Response } from 'express';
-import { PrismaService } from '#libs/persistence';
 import type { HealthResponse, ReadinessChecks } from '#libs/protocol';
-import { RedisService } from '#libs/redis';
+import { DependencyHealthRepository } from './dependency-health.repository.js';
 import { Public } from './public-route.js';
 import { ReadinessState } from './readiness.state.js';
 
@@ -14,8 +13,7 @@ import { ReadinessState } from './readiness.state.js';
 @Controller()
 export class HealthController {
   constructor(
-    private readonly prisma: PrismaService,
-    private readonly redis: RedisService,
+    private readonly dependencies: DependencyHealthRepository,
     private readonly readiness: ReadinessState,
   ) {}
 
@@ -27,7 +25,7 @@ export class HealthController {
 
   @Get('readyz')
   async readyz(@Res({ passthrough: true }) res: Response): Promise<HealthResponse> {
-    const [postgres, redis] = await Promise.all([this.prisma.isReachable(), this.redis.isReachable()]);
+    const { postgres, redis } = await this.dependencies.check();
     const accepting = !this.readiness.draining;
     const checks: ReadinessChecks = {
       postgres: postgres ? 'ok' : 'down',

@@ -1,4 +1,5 @@
 import { Global, Module, type DynamicModule } from '@nestjs/common';
+import { DependencyHealthRepository } from './dependency-health.repository.js';
 import { MetricsService } from './metrics.service.js';
 import { ReadinessState } from './readiness.state.js';
 import { RefusalLog } from './refusal-log.js';
@@ -11,8 +12,8 @@ export class ObservabilityModule {
   static forRoot(): DynamicModule {
     return {
       module: ObservabilityModule,
-      providers: [MetricsService, ReadinessState, RefusalLog],
-      exports: [MetricsService, ReadinessState, RefusalLog],
+      providers: [MetricsService, ReadinessState, RefusalLog, DependencyHealthRepository],
+      exports: [MetricsService, ReadinessState, RefusalLog, DependencyHealthRepository],
     };
   }
 
@@ -20,8 +21,13 @@ export class ObservabilityModule {
   static withInstances(metrics: MetricsService, readiness: ReadinessState): DynamicModule {
     return {
       module: ObservabilityModule,
-      providers: [{ provide: MetricsService, useValue: metrics }, { provide: ReadinessState, useValue: readiness }, RefusalLog],
-      exports: [MetricsService, ReadinessState, RefusalLog],
+      providers: [
+        { provide: MetricsService, useValue: metrics },
+        { provide: ReadinessState, useValue: readiness },
+        RefusalLog,
+        DependencyHealthRepository,
+      ],
+      exports: [MetricsService, ReadinessState, RefusalLog, DependencyHealthRepository],
     };
   }
 }

@@ -20,7 +20,9 @@ import { SPANS, SpanKind, tracing } from '#libs/telemetry';
 import { MESSAGE_GUARDS, type MessageContext, type MessageGuard } from './guards.js';
 import { RoutingService } from './routing.service.js';
 import { protocolDetails, type Caller, type Session } from './session.js';
-import { SessionService } from './session.service.js';
+import { SessionCards } from './sessions/session-cards.js';
+import { SessionLifecycle } from './sessions/session-lifecycle.js';
+import { SessionRefresh } from './sessions/session-refresh.js';
 import { TopicService } from './topic.service.js';
 import { clientTrace, eventAttributes, traceDetails } from './trace-attributes.js';
 
@@ -48,7 +50,9 @@ export class AgentCommandDispatcher {
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
     @Inject(MESSAGE_GUARDS) private readonly guards: MessageGuard[],
     private readonly routing: RoutingService,
-    private readonly sessions: SessionService,
+    private readonly sessions: SessionLifecycle,
+    private readonly cards: SessionCards,
+    private readonly refreshes: SessionRefresh,
     private readonly topics: TopicService,
     private readonly metrics: MetricsService,
     private readonly audit: AuditTrail,
@@ -257,9 +261,9 @@ export class AgentCommandDispatcher {
       case 'ping':
         return { status: 'pong' };
       case 'update_card':
-        return this.sessions.updateCard(session, context.payload as ClientPayloads['update_card']);
+        return this.cards.update(session, context.payload as ClientPayloads['update_card']);
       case 'refresh':
-        return this.sessions.refresh(session, (context.payload as ClientPayloads['refresh']).token);
+        return this.refreshes.refresh(session, (context.payload as ClientPayloads['refresh']).token);
       case 'subscribe':
         return this.topics.subscribe(session, (context.payload as ClientPayloads['subscribe']).topic);
       case 'unsubscribe':

@@ -9,7 +9,8 @@ import {
   type IdentityEvent,
 } from '#libs/identity';
 import type { Session } from './session.js';
-import { SessionService } from './session.service.js';
+import { SessionCards } from './sessions/session-cards.js';
+import { SessionLifecycle } from './sessions/session-lifecycle.js';
 
 /**
  * Ends live sessions whose credential stopped being valid, on this node: at once on the identity
@@ -25,7 +26,8 @@ export class CredentialWatch implements OnApplicationBootstrap, OnApplicationShu
 
   constructor(
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
-    private readonly sessions: SessionService,
+    private readonly sessions: SessionLifecycle,
+    private readonly cards: SessionCards,
     private readonly events: IdentityEventsBus,
     private readonly agents: AgentRepository,
     private readonly tokens: ApiTokenRepository,
@@ -53,7 +55,7 @@ export class CredentialWatch implements OnApplicationBootstrap, OnApplicationShu
         return;
       case 'agent_changed':
         for (const session of this.sessions.find((s) => s.agentId === event.agent_id && s.principal.profile !== null)) {
-          this.sessions.applyProfile(session, {
+          this.cards.applyProfile(session, {
             agentName: event.agent_name,
             capabilities: event.capabilities,
             description: event.description,

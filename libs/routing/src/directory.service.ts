@@ -14,7 +14,7 @@ import {
 import { MessageCounterRepository } from './message-counter.repository.js';
 import { ClusterMembership } from './cluster-membership.js';
 import { PresenceRepository, type PresenceEntry } from './presence.repository.js';
-import { SessionService } from './session.service.js';
+import { SessionLifecycle } from './sessions/session-lifecycle.js';
 import { PolicyService } from '#libs/policy';
 import { subjectOf } from './guards/policy-subject.js';
 import type { Caller } from './session.js';
@@ -32,7 +32,7 @@ export class DirectoryService {
     private readonly presence: PresenceRepository,
     private readonly membership: ClusterMembership,
     private readonly counters: MessageCounterRepository,
-    private readonly sessions: SessionService,
+    private readonly sessions: SessionLifecycle,
     private readonly policy: PolicyService,
     @Optional() @Inject(REMOTE_AGENTS) private readonly remotes: RemoteAgents | null = null,
   ) {}

@@ -7,7 +7,7 @@ export type { ResolvedAgent } from './routing.service.js';
 export { REMOTE_AGENTS } from './remote-agents.js';
 export type { RemoteAgent, RemoteAgents } from './remote-agents.js';
 export { TopicService } from './topic.service.js';
-export { SessionService } from './session.service.js';
+export { PresenceSweep, SessionAdmission, SessionCards, SessionDrain, SessionLifecycle, SessionRefresh } from './sessions/index.js';
 export { Session } from './session.js';
 export type { AdmittedSession, AgentConnection, Caller } from './session.js';
 export { MESSAGE_GUARDS } from './guards.js';

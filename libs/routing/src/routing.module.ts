@@ -21,7 +21,15 @@ import { PresenceRepository } from './presence.repository.js';
 import { RoutingService } from './routing.service.js';
 import { SessionRegistry } from './session.registry.js';
 import { SessionMetricsSampler } from './session-metrics.sampler.js';
-import { SessionService } from './session.service.js';
+import {
+  PresenceSweep,
+  SessionAdmission,
+  SessionCapacity,
+  SessionCards,
+  SessionDrain,
+  SessionLifecycle,
+  SessionRefresh,
+} from './sessions/index.js';
 
 /**
  * The transport-agnostic routing core. `remoteAgents`: a module exporting `REMOTE_AGENTS` (the
@@ -43,8 +51,14 @@ export class RoutingModule {
         ClusterMembership,
         ClusterBus,
         RoutingService,
-        SessionService,
         SessionMetricsSampler,
+        SessionCapacity,
+        SessionCards,
+        SessionLifecycle,
+        SessionAdmission,
+        SessionRefresh,
+        PresenceSweep,
+        SessionDrain,
         CredentialWatch,
         DirectoryService,
         AgentCommandDispatcher,
@@ -55,7 +69,17 @@ export class RoutingModule {
         RateLimitGuard,
         { provide: MESSAGE_GUARDS, inject: [AuthorizationGuard, RateLimitGuard], useFactory: (...guards: MessageGuard[]) => guards },
       ],
-      exports: [AuthModule, PolicyModule, RateLimitModule, SessionService, RoutingService, DirectoryService, AgentCommandDispatcher],
+      exports: [
+        AuthModule,
+        PolicyModule,
+        RateLimitModule,
+        SessionAdmission,
+        SessionLifecycle,
+        SessionDrain,
+        RoutingService,
+        DirectoryService,
+        AgentCommandDispatcher,
+      ],
     };
   }
 }

@@ -5,22 +5,24 @@ import { FakeConnection } from '../../../test/support/fake-connection.js';
 import { startMediumNode, type MediumNode } from '../../../test/support/medium.js';
 import { startTestRedis, type TestRedis } from '../../../test/support/redis-server.js';
 import { RoutingModule } from './routing.module.js';
-import { SessionService } from './session.service.js';
+import { SessionAdmission } from './sessions/session-admission.js';
+import { SessionLifecycle } from './sessions/session-lifecycle.js';
 
-// Real: SessionService as the production RoutingModule wires it (inside ProcessModule), with
+// Real: the session use cases as the production RoutingModule wires it (inside ProcessModule), with
 // MAX_CONNECTIONS=2, authentication `none`, presence and rate limits on a private redis-server,
 // the medium Postgres database. Faked: the transports: the test calls admit / activate / abandon
 // as socket.io and the plain WebSocket transport do, with FakeConnections.
 describe('MAX_CONNECTIONS counts admissions still in progress', () => {
   let redis: TestRedis;
   let node: MediumNode;
-  let sessions: SessionService;
+  let admission: SessionAdmission;
+  let sessions: SessionLifecycle;
   const credentials = (agentId: string): PresentedCredentials => ({
     claimedAgentId: agentId,
     remoteAddress: '127.0.0.1',
     transport: 'websocket',
   });
-  const admit = (handshake: unknown = {}) => sessions.admit(credentials(uniqueId('cap')), handshake);
+  const admit = (handshake: unknown = {}) => admission.admit(credentials(uniqueId('cap')), handshake);
   const full = { code: 'UNAVAILABLE', message: 'this gateway node is at capacity; retry later' };
 
   beforeAll(async () => {
@@ -32,7 +34,8 @@ describe('MAX_CONNECTIONS counts admissions still in progress', () => {
       AUTH_METHODS: 'none',
       MAX_CONNECTIONS: '2',
     });
-    sessions = node.get(SessionService);
+    admission = node.get(SessionAdmission);
+    sessions = node.get(SessionLifecycle);
   });
 
   afterAll(async () => {
@@ -45,7 +48,7 @@ describe('MAX_CONNECTIONS counts admissions still in progress', () => {
     const admitted = outcomes.flatMap((o) => (o.status === 'fulfilled' ? [o.value] : []));
     expect(admitted).toHaveLength(2);
     for (const o of outcomes) if (o.status === 'rejected') expect(o.reason).toMatchObject(full);
-    for (const a of admitted) sessions.abandon(a);
+    for (const a of admitted) admission.abandon(a);
   });
 
   it('holds a place from admission until the transport activates or abandons it; a refused admission holds none', async () => {
@@ -53,7 +56,7 @@ describe('MAX_CONNECTIONS counts admissions still in progress', () => {
     const second = await admit();
     await expect(admit()).rejects.toMatchObject(full);
     // A connection that never opened gives its place back.
-    sessions.abandon(first);
+    admission.abandon(first);
     const third = await admit();
     // Activated, both count as sessions.
     const live = [sessions.activate(second, new FakeConnection()), sessions.activate(third, new FakeConnection())];

@@ -2,7 +2,7 @@ import { WebSocketGateway, type OnGatewayInit } from '@nestjs/websockets';
 import type { Namespace, Socket } from 'socket.io';
 import { MetricsService } from '#libs/observability';
 import { GATEWAY_NAMESPACE, GatewayError, type ConnectErrorData, type ErrorAck } from '#libs/protocol';
-import { AgentCommandDispatcher, SessionService, type AdmittedSession, type Session } from '#libs/routing';
+import { AgentCommandDispatcher, SessionAdmission, SessionLifecycle, type AdmittedSession, type Session } from '#libs/routing';
 import { admittedAttributes, traceConnect } from '../auth/connect-trace.js';
 import { CredentialExtractor, bearerToken } from '../auth/credential-extractor.js';
 import { FrameMeter } from './frame-meter.js';
@@ -21,7 +21,8 @@ interface SocketData {
 @WebSocketGateway({ namespace: GATEWAY_NAMESPACE })
 export class AgentGateway implements OnGatewayInit<Namespace> {
   constructor(
-    private readonly sessions: SessionService,
+    private readonly admission: SessionAdmission,
+    private readonly sessions: SessionLifecycle,
     private readonly dispatcher: AgentCommandDispatcher,
     private readonly metrics: MetricsService,
     private readonly extractor: CredentialExtractor,
@@ -42,7 +43,7 @@ export class AgentGateway implements OnGatewayInit<Namespace> {
           (error: unknown) => {
             const auth = socket.handshake.auth as Record<string, unknown> | null;
             const claimedAgentId = typeof auth?.agent_id === 'string' ? auth.agent_id.slice(0, 128) : undefined;
-            const refusal = this.sessions.refuseConnect(error, { claimedAgentId, remoteAddress: socket.handshake.address });
+            const refusal = this.admission.refuseConnect(error, { claimedAgentId, remoteAddress: socket.handshake.address });
             this.metrics.connectRefusals.labels(refusal.code).inc();
             next(connectError(refusal));
             throw refusal;
@@ -69,12 +70,12 @@ export class AgentGateway implements OnGatewayInit<Namespace> {
       token ?? bearerToken(socket.handshake.headers.authorization),
       agentId,
     );
-    const admitted = await this.sessions.admit(credentials, { agent_name, capabilities });
+    const admitted = await this.admission.admit(credentials, { agent_name, capabilities });
     const data = socket.data as SocketData;
     data.admitted = admitted;
     // The client may leave between admission and the connection opening.
     socket.conn.once('close', () => {
-      if (!data.session) this.sessions.abandon(admitted);
+      if (!data.session) this.admission.abandon(admitted);
     });
     return admitted;
   }

@@ -1,6 +1,8 @@
 import type { INestApplicationContext } from '@nestjs/common';
 import { IoAdapter } from '@nestjs/platform-socket.io';
-import type { Server, ServerOptions } from 'socket.io';
+import type { MessageMappingProperties } from '@nestjs/websockets';
+import type { Observable } from 'rxjs';
+import type { Server, ServerOptions, Socket } from 'socket.io';
 import type { GatewayConfig } from '#libs/config';
 
 // Room above MAX_MESSAGE_BYTES so an oversize frame reaches the gateway and gets PAYLOAD_TOO_LARGE
@@ -31,5 +33,19 @@ export class GatewayIoAdapter extends IoAdapter {
       // Upgrades on other paths (the plain WebSocket endpoint) are not socket.io's to destroy.
       destroyUpgrade: false,
     } as ServerOptions);
+  }
+
+  /**
+   * Nest's adapter builds an RxJS pipeline per socket (a shared `disconnect` observable and one
+   * stream per `@SubscribeMessage` handler). The agent gateway has no such handler: it takes every
+   * event through one `onAny` listener, so there is nothing to bind, and skipping the empty
+   * pipeline saves ~2 KB of heap per connection.
+   */
+  override bindMessageHandlers(
+    socket: Socket,
+    handlers: MessageMappingProperties[],
+    transform: (data: unknown) => Observable<unknown>,
+  ): void {
+    if (handlers.length > 0) super.bindMessageHandlers(socket, handlers, transform);
   }
 }

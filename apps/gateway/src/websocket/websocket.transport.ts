@@ -6,7 +6,7 @@ import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { GATEWAY_CONFIG, type GatewayConfig } from '#libs/config';
 import { MetricsService } from '#libs/observability';
 import { GatewayError, WEBSOCKET_PATH, closeCodeOfRefusal, parseClientFrame, type FrameId } from '#libs/protocol';
-import { AgentCommandDispatcher, SessionService, type AdmittedSession, type Session } from '#libs/routing';
+import { AgentCommandDispatcher, SessionAdmission, SessionLifecycle, type AdmittedSession, type Session } from '#libs/routing';
 import { admittedAttributes, traceConnect } from '../auth/connect-trace.js';
 import { CredentialExtractor, bearerToken } from '../auth/credential-extractor.js';
 import { WebSocketConnection } from './websocket.connection.js';
@@ -33,7 +33,8 @@ export class WebSocketTransport implements OnApplicationBootstrap, OnApplication
 
   constructor(
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
-    private readonly sessions: SessionService,
+    private readonly admission: SessionAdmission,
+    private readonly sessions: SessionLifecycle,
     private readonly dispatcher: AgentCommandDispatcher,
     private readonly metrics: MetricsService,
     private readonly extractor: CredentialExtractor,
@@ -88,10 +89,10 @@ export class WebSocketTransport implements OnApplicationBootstrap, OnApplication
           bearerToken(request.headers.authorization) ??
           (this.config.agentPlane.wsQueryToken ? (query.get('token') ?? undefined) : undefined);
         const credentials = this.extractor.fromRequest(request, 'websocket', token, query.get('agent_id') ?? undefined);
-        admitted = await this.sessions.admit(credentials, card);
+        admitted = await this.admission.admit(credentials, card);
         admittedAttributes(span, admitted);
       } catch (error) {
-        refusal = this.sessions.refuseConnect(error, {
+        refusal = this.admission.refuseConnect(error, {
           claimedAgentId: claimedAgentOf(request),
           remoteAddress: request.socket.remoteAddress ?? 'unknown',
         });
@@ -100,14 +101,14 @@ export class WebSocketTransport implements OnApplicationBootstrap, OnApplication
       }
     }).catch(() => undefined);
     if (socket.destroyed || !socket.writable) {
-      if (admitted) this.sessions.abandon(admitted);
+      if (admitted) this.admission.abandon(admitted);
       return;
     }
     // `ws` refuses a malformed handshake (bad key or version) by closing the socket without calling
     // back: the presence reserved for it is released then.
     let upgraded = false;
     socket.once('close', () => {
-      if (!upgraded && admitted) this.sessions.abandon(admitted);
+      if (!upgraded && admitted) this.admission.abandon(admitted);
     });
     this.server.handleUpgrade(request, socket, head, (ws) => {
       upgraded = true;
