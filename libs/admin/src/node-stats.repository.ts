@@ -16,12 +16,17 @@ export interface NodeStats {
  * plane can show the whole cluster. An entry older than `maxAgeMs` is a node that stopped: it is
  * left out and removed.
  */
+/** How long the stats hash outlives the last node that published into it. */
+const NODE_STATS_TTL_MS = 60_000;
+
 @Injectable()
 export class NodeStatsRepository {
   constructor(private readonly redis: RedisService) {}
 
   async publish(stats: NodeStats): Promise<void> {
-    await this.redis.command.hset(this.redis.key('node-stats'), stats.node_id, JSON.stringify(stats));
+    const key = this.redis.key('node-stats');
+    // The hash lives as long as some node keeps publishing (every 2 s): a TTL like every other key.
+    await this.redis.command.multi().hset(key, stats.node_id, JSON.stringify(stats)).pexpire(key, NODE_STATS_TTL_MS).exec();
   }
 
   async list(now: number, maxAgeMs: number): Promise<NodeStats[]> {

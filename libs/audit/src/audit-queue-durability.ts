@@ -1,4 +1,4 @@
-import { hostPortOf, type GatewayConfig } from '#libs/config';
+import type { GatewayConfig } from '#libs/config';
 import type { RedisPersistence } from '#libs/redis';
 
 /**
@@ -23,7 +23,7 @@ export class RedisNotDurableError extends Error {
  * production nothing is refused; {@link RedisPersistenceWatch} logs the warning.
  *
  * @example
- * assertAuditQueueDurable(await checkRedis(config.redis.url), config); // throws RedisNotDurableError
+ * assertAuditQueueDurable(await checkRedis(config.redis.topology), config); // throws RedisNotDurableError
  */
 export function assertAuditQueueDurable(persistence: RedisPersistence, config: GatewayConfig): void {
   if (persistence.durable || !config.production || config.audit.allowVolatileRedis) return;
@@ -45,7 +45,7 @@ export function persistenceWarning(persistence: RedisPersistence, config: Gatewa
 }
 
 function atRisk(persistence: RedisPersistence, config: GatewayConfig): string {
-  const where = `Redis at ${hostPortOf(config.redis.url, 6379)}`;
+  const where = `Redis at ${config.redis.topology.where}`;
   return persistence.mode === 'unknown'
     ? `cannot tell whether ${where} keeps queued audit records across a restart (${persistence.settings})`
     : `${where} would lose queued audit records on a restart (${persistence.settings})`;

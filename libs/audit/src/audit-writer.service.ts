@@ -1,9 +1,8 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { Worker, type Job } from 'bullmq';
-import type { Redis } from 'ioredis';
 import { GATEWAY_CONFIG, type GatewayConfig } from '#libs/config';
 import { MetricsService } from '#libs/observability';
-import { createRedis } from '#libs/redis';
+import { createRedis, isCluster, type RedisClient } from '#libs/redis';
 import { SPANS, tracing, type Link } from '#libs/telemetry';
 import { AUDIT_QUEUE, bullPrefix, type AuditBatchJob } from './audit-queue.js';
 import type { ChainedAuditRecord } from './audit-record.js';
@@ -39,7 +38,7 @@ const MAX_LINKS = 128;
 @Injectable()
 export class AuditWriterService implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger('AuditWriter');
-  private readonly connection: Redis;
+  private readonly connection: RedisClient;
   private worker: Worker<AuditBatchJob> | null = null;
   private purgeTimer: NodeJS.Timeout | null = null;
   private failing = false;
@@ -51,7 +50,7 @@ export class AuditWriterService implements OnModuleInit, OnApplicationShutdown {
     private readonly metrics: MetricsService,
   ) {
     // BullMQ workers block on Redis: their connection must retry for ever.
-    this.connection = createRedis(config.redis.url, {
+    this.connection = createRedis(config.redis.topology, {
       connectionName: `${config.nodeId}:audit-writer`,
       maxRetriesPerRequest: null,
       commandTimeout: undefined,
@@ -63,7 +62,7 @@ export class AuditWriterService implements OnModuleInit, OnApplicationShutdown {
   onModuleInit(): void {
     this.worker = new Worker<AuditBatchJob>(AUDIT_QUEUE, (job: Job<AuditBatchJob>) => this.write(job.data.records), {
       connection: this.connection,
-      prefix: bullPrefix(this.config.redis.keyPrefix),
+      prefix: bullPrefix(this.config.redis.keyPrefix, isCluster(this.connection)),
       concurrency: CONCURRENCY,
       removeOnComplete: { count: 100 },
       removeOnFail: { count: 1000 },

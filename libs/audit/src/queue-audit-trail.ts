@@ -1,9 +1,8 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
 import { GATEWAY_CONFIG, type GatewayConfig } from '#libs/config';
 import { MetricsService } from '#libs/observability';
-import { createRedis } from '#libs/redis';
+import { createRedis, isCluster, type RedisClient } from '#libs/redis';
 import { SPANS, tracing } from '#libs/telemetry';
 import type { AuditEvent } from './audit-event.js';
 import { AUDIT_QUEUE, bullPrefix, type AuditBatchJob } from './audit-queue.js';
@@ -42,7 +41,7 @@ const EVENTS_MAX_LEN = 100;
 @Injectable()
 export class QueueAuditTrail extends AuditTrail implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger('Audit');
-  private readonly connection: Redis;
+  private readonly connection: RedisClient;
   /** Made once the connection is first ready (see the constructor). */
   private queue: Queue<AuditBatchJob> | null = null;
   private buffer: Pending[] = [];
@@ -66,7 +65,7 @@ export class QueueAuditTrail extends AuditTrail implements OnModuleInit, OnAppli
   ) {
     super();
     // Its own connection, failing fast: a down Redis must not stall the flush loop.
-    this.connection = createRedis(config.redis.url, {
+    this.connection = createRedis(config.redis.topology, {
       connectionName: `${config.nodeId}:audit`,
       enableOfflineQueue: false,
       maxRetriesPerRequest: 1,
@@ -80,7 +79,7 @@ export class QueueAuditTrail extends AuditTrail implements OnModuleInit, OnAppli
       if (this.queue) return;
       this.queue = new Queue<AuditBatchJob>(AUDIT_QUEUE, {
         connection: this.connection,
-        prefix: bullPrefix(config.redis.keyPrefix),
+        prefix: bullPrefix(config.redis.keyPrefix, isCluster(this.connection)),
         // Nothing reads the queue's event stream: keep it short (BullMQ's default is ~10,000 events).
         streams: { events: { maxLen: EVENTS_MAX_LEN } },
       });

@@ -36,7 +36,7 @@ describe('loadConfig', () => {
     expect(error).toBeInstanceOf(ConfigError);
     expect(error.problems).toEqual([
       'PORT must be at most 65535 (got "99999")',
-      'REDIS_URL must be a URL starting with redis:// or rediss:// (got "http://x")',
+      'REDIS_URL must be a URL starting with redis://, rediss://, redis+sentinel:// or rediss+sentinel:// (got "http://x")',
       'ADMIN_TOKEN must be at least 32 characters',
       expect.stringMatching(/^AUTH_METHODS must list methods among token, oidc, mtls, none \(got "token,magic"\)$/),
     ]);

@@ -6,6 +6,7 @@ import { parseCidr } from './cidr.js';
 import { parseEgressEntry, type EgressAllowEntry } from './egress-allow.js';
 import { TRACE_SAMPLERS, keyValueList, otlpProtocol, ratio, tracesUrl, type OtlpProtocol, type TraceSamplerName } from './otel.js';
 import { redactUrl, scrubSecrets, urlProblem } from './redact.js';
+import { parseEndpoint, parseSentinelUrl, redisTopology, type RedisTopology } from './redis-topology.js';
 import type { AuthMethod } from '#libs/protocol';
 
 /**
@@ -245,10 +246,43 @@ export const CONFIG_KEYS = {
   ),
   DATABASE_POOL_SIZE: key('Most Postgres connections one process opens.', '10', int(1, 200)),
   REDIS_URL: key(
-    'Redis connection URL (presence, routing between nodes, rate limits, queues).',
+    'Redis (presence, routing between nodes, rate limits, queues): `redis://` or `rediss://` for one server, `redis+sentinel://[user:pass@]host:26379,…/<master>[?sentinelPassword=…&sentinelUsername=…&db=N]` (or `rediss+sentinel://`) for Sentinel; with `REDIS_CLUSTER_NODES`, only its user, password and TLS are used. See docs/operations.md, Redis topologies.',
     'redis://localhost:6379',
-    url(['redis:', 'rediss:']),
+    z.string({ error: 'is required' }).superRefine((v, ctx) => {
+      if (/^rediss?\+sentinel:/i.test(v)) {
+        try {
+          parseSentinelUrl(v);
+        } catch (error) {
+          ctx.addIssue({ code: 'custom', message: (error as Error).message });
+        }
+        return;
+      }
+      const problem = urlProblem(v, ['redis:', 'rediss:']);
+      if (problem)
+        ctx.addIssue({
+          code: 'custom',
+          message: problem.startsWith('must be a URL')
+            ? 'must be a URL starting with redis://, rediss://, redis+sentinel:// or rediss+sentinel://'
+            : problem,
+        });
+    }),
     'url',
+  ),
+  REDIS_CLUSTER_NODES: key(
+    'Seed nodes of a Redis Cluster, `host:port,…` (a few masters are enough: the rest is discovered). Set: the gateway runs on the cluster, with the user, password and TLS (`rediss://`) of `REDIS_URL`.',
+    undefined,
+    csv
+      .superRefine((nodes, ctx) => {
+        for (const node of nodes) {
+          try {
+            parseEndpoint(node, 6379);
+          } catch (error) {
+            ctx.addIssue({ code: 'custom', message: (error as Error).message });
+            return;
+          }
+        }
+      })
+      .optional(),
   ),
   REDIS_KEY_PREFIX: key(
     'Prefix of every Redis key and channel, so deployments can share a Redis.',
@@ -700,7 +734,13 @@ export interface GatewayConfig {
   adminLogin: { publicUrl: string; scopes: string; sessionTtlS: number; secureCookie: boolean } | null;
   databaseUrl: string;
   databasePoolSize: number;
-  redis: { url: string; keyPrefix: string };
+  redis: {
+    /** `REDIS_URL` as given (may carry a password: never log it, log `topology.where`). */
+    url: string;
+    keyPrefix: string;
+    /** Standalone, Sentinel or Cluster, from `REDIS_URL` and `REDIS_CLUSTER_NODES`. */
+    topology: RedisTopology;
+  };
   auth: {
     methods: AuthMethod[];
     noneTenantId: string;
@@ -827,6 +867,13 @@ export function loadConfig(env: NodeJS.ProcessEnv, version: string): GatewayConf
       problems.push(
         `OTEL_BSP_MAX_EXPORT_BATCH_SIZE must not exceed OTEL_BSP_MAX_QUEUE_SIZE (${p.OTEL_BSP_MAX_EXPORT_BATCH_SIZE} > ${p.OTEL_BSP_MAX_QUEUE_SIZE})`,
       );
+    if (p.REDIS_CLUSTER_NODES?.length) {
+      try {
+        redisTopology(p.REDIS_URL, p.REDIS_CLUSTER_NODES);
+      } catch (error) {
+        problems.push((error as Error).message);
+      }
+    }
     if (p.HEARTBEAT_TIMEOUT_S <= p.HEARTBEAT_INTERVAL_S) {
       problems.push(
         `HEARTBEAT_TIMEOUT_S must be greater than HEARTBEAT_INTERVAL_S (${p.HEARTBEAT_TIMEOUT_S} <= ${p.HEARTBEAT_INTERVAL_S})`,
@@ -900,7 +947,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, version: string): GatewayConf
         : null,
     databaseUrl: p.DATABASE_URL,
     databasePoolSize: p.DATABASE_POOL_SIZE,
-    redis: { url: p.REDIS_URL, keyPrefix: p.REDIS_KEY_PREFIX },
+    redis: { url: p.REDIS_URL, keyPrefix: p.REDIS_KEY_PREFIX, topology: redisTopology(p.REDIS_URL, p.REDIS_CLUSTER_NODES ?? []) },
     auth: {
       methods: p.AUTH_METHODS,
       noneTenantId: p.NONE_TENANT_ID,

@@ -20,6 +20,8 @@ export type {
 export { ConfigModule, GATEWAY_CONFIG } from './config.module.js';
 export { renderConfigTable, replaceConfigTable } from './config-table.js';
 export { hostPortOf, redactUrl, scrubSecrets } from './redact.js';
+export { parseEndpoint, parseSentinelUrl, redisTopology } from './redis-topology.js';
+export type { RedisEndpoint, RedisTopology } from './redis-topology.js';
 export { projectRoot, readVersion } from './version.js';
 export { addressMatcher, parseCidr } from './cidr.js';
 export { parseEgressEntry } from './egress-allow.js';

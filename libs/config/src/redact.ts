@@ -8,13 +8,15 @@
  * redactUrl('redis://:s3cret@db:99999')          // 'redis://***@db:99999'
  */
 export function redactUrl(raw: string): string {
+  // A Sentinel URL (redis+sentinel://) carries the sentinels' password as a query parameter.
+  const text = raw.replace(/([?&]sentinelPassword=)[^&#]*/gi, '$1***');
   let password: string;
   try {
-    password = new URL(raw).password;
+    password = new URL(text).password;
   } catch {
-    return maskUserinfo(raw, false);
+    return maskUserinfo(text, false);
   }
-  return password ? maskUserinfo(raw, true) : raw;
+  return password ? maskUserinfo(text, true) : text;
 }
 
 /**
@@ -92,10 +94,12 @@ export function scrubSecrets(text: string, secrets: readonly (string | undefined
   for (const secret of secrets) if (secret && secret.length >= 4) values.add(secret);
   for (const url of urls) {
     if (!url) continue;
-    const password = passwordOf(url);
-    if (password && password.length >= 4) {
-      values.add(password);
-      values.add(encodeURIComponent(password));
+    const sentinelPassword = /[?&]sentinelPassword=([^&#]*)/i.exec(url)?.[1];
+    for (const password of [passwordOf(url), sentinelPassword ? safeDecode(sentinelPassword) : null]) {
+      if (password && password.length >= 4) {
+        values.add(password);
+        values.add(encodeURIComponent(password));
+      }
     }
   }
   let out = text;
@@ -116,5 +120,13 @@ function passwordOf(raw: string): string | null {
     const userinfo = raw.slice(start + 2, at);
     const colon = userinfo.indexOf(':');
     return colon >= 0 ? userinfo.slice(colon + 1) : null;
+  }
+}
+
+function safeDecode(part: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    return part;
   }
 }

@@ -24,7 +24,7 @@ export async function preflight(
   options: { producesAuditRecords?: boolean } = {},
 ): Promise<{ databaseCreated: boolean; applied: string[] }> {
   const report = await migrateDatabase(config.databaseUrl);
-  const persistence = await checkRedis(config.redis.url);
+  const persistence = await checkRedis(config.redis.topology);
   if (options.producesAuditRecords ?? true) assertAuditQueueDurable(persistence, config);
   return report;
 }

@@ -18,7 +18,8 @@ import { TokenBucketRepository } from './token-bucket.repository.js';
 // watches with MONITOR and stops for the failure modes. Faked: nothing; the limiter is called
 // directly, as the rate-limit guard calls it. Limits come from RATE_LIMIT_DEFAULTS.
 const TENANT = 'medium-rl';
-const LEASE_WINDOW_MS = 10; // the limiter's own constant (rate-limiter.service.ts)
+const LEASE_WINDOW_MS = 10; // the limiter's own constants (rate-limiter.service.ts): lease size and refusal hold
+const LEASE_MAX_AGE_MS = 100; // the longest a lease of tokens lives
 
 type Outcome = 'admitted' | 'limited';
 
@@ -132,7 +133,10 @@ class TripCounter {
     const marker = `barrier-${randomBytes(6).toString('hex')}`;
     await this.client.echo(marker);
     await waitFor(() => this.markers.has(marker), 5_000, 'MONITOR to catch up');
-    return this.calls.get(`${this.prefix}rl:m:${agentId}`) ?? 0;
+    // The agent's bucket is under its tenant's hash tag: `rl:{t:<tenant>}:m:<agent>`.
+    let trips = 0;
+    for (const [key, n] of this.calls) if (key.endsWith(`}:m:${agentId}`)) trips += n;
+    return trips;
   }
 
   stop(): void {
@@ -227,8 +231,18 @@ describe.each([
     const run = await new Load([one], agent).offer(rate * 0.8, 1_000);
     expect(run.admitted).toBe(run.offered);
     expect(run.offered).toBeGreaterThan(rate * 0.7);
-    // One trip per lease window (10 ms) while the demand lasts.
+    // One trip per lease (what the rate allows in 10 ms) while the demand lasts.
     expect((await counter.trips(agent)) / run.admitted).toBeLessThan(2 / lease);
+  });
+
+  it('far below the rate: a lease lasts until spent or LEASE_MAX_AGE_MS, not 10 ms', async () => {
+    const agent = uniqueId('agent');
+    // 5 % of the rate: a 10 ms lease would lapse after one or two events, costing a trip each.
+    const run = await new Load([one], agent).offer(rate * 0.05, 1_000);
+    expect(run.admitted).toBe(run.offered);
+    const perSecond = 1000 / LEASE_MAX_AGE_MS;
+    expect(await counter.trips(agent)).toBeLessThanOrEqual(Math.ceil(run.admitted / lease) + perSecond + 1);
+    expect((await counter.trips(agent)) / run.admitted).toBeLessThan(0.5);
   });
 
   it('a refused trip is held for the window: the node refuses without asking again, then asks', async () => {
@@ -253,7 +267,7 @@ describe.each([
     expect(takes(nodes[0]!)).toBe(before + 1);
   });
 
-  it('a lease serves the node for its window only, then the next event goes to Redis', async () => {
+  it('a lease serves the node until spent or LEASE_MAX_AGE_MS, then the next event goes to Redis', async () => {
     const agent = uniqueId('agent');
     const before = takes(nodes[0]!);
     expect(await consume(one, agent)).toBe('admitted');
@@ -265,8 +279,12 @@ describe.each([
     // Spent: the next event takes a new lease.
     expect(await consume(one, agent)).toBe('admitted');
     expect(takes(nodes[0]!)).toBe(before + 2);
-    // Time is the point here: the new lease (lease - 1 tokens left) outlives its 10 ms window.
+    // Time is the point here: the new lease (lease - 1 tokens left) lives until spent or for at
+    // most LEASE_MAX_AGE_MS; within it, the next event still takes from it; past it, from Redis.
     await new Promise((r) => setTimeout(r, LEASE_WINDOW_MS * 3));
+    expect(await consume(one, agent)).toBe('admitted');
+    expect(takes(nodes[0]!)).toBe(before + 2);
+    await new Promise((r) => setTimeout(r, LEASE_MAX_AGE_MS + 20));
     expect(await consume(one, agent)).toBe('admitted');
     expect(takes(nodes[0]!)).toBe(before + 3);
     // Redis saw exactly those trips, and none from the other node, which holds no lease of this agent.

@@ -16,8 +16,15 @@ import { TokenBucketRepository, type BucketAnswer } from './token-bucket.reposit
  * sends (the tokens that refill meanwhile stay in the bucket for the next trip; over a measurement
  * window this may admit up to rate × 10 ms per node fewer, as lapsed leases do). Below 100 msgs/s
  * the lease is one token and nothing is held: exact.
+ *
+ * The size is what the agent may send in 10 ms at its configured rate; the lease then lives until
+ * it is spent or for at most {@link LEASE_MAX_AGE_MS}: an agent that sends well below its rate (the
+ * usual case) costs one trip per lease rather than one per 10 ms, and the held tokens stay within
+ * the same `rate × 10 ms` bound (fewer lapse unused, too).
  */
-const LEASE_WINDOW_MS = 10;
+export const LEASE_WINDOW_MS = 10;
+/** The longest a lease of tokens is kept; a refusal is held for {@link LEASE_WINDOW_MS} only. */
+export const LEASE_MAX_AGE_MS = 100;
 
 /** What a node holds of an agent's bucket between trips: spare tokens, or the refusal it last got. */
 interface Lease {
@@ -63,7 +70,8 @@ export class RateLimiterService {
     const held = this.heldRefusal(key);
     if (held) throw refusal(held, limits.burst, 'message rate limit reached');
     const tenant = limits.tenant ? { key: `t:${tenantId}`, rate: limits.tenant.ratePerSecond, burst: limits.tenant.burst } : undefined;
-    const answer = await this.take(key, limits.ratePerSecond, limits.burst, leaseSize, tenant);
+    // Both buckets under the tenant's hash tag: one slot on a Redis Cluster, whether or not a tenant limit is set.
+    const answer = await this.take(key, limits.ratePerSecond, limits.burst, leaseSize, tenant, `t:${tenantId}`);
     if (answer === 'local') return this.consumeLocally(key, limits.ratePerSecond, limits.burst, limits.burst);
     if (answer.granted < 1) throw refusal(answer, limits.burst, 'message rate limit reached');
   }
@@ -127,6 +135,7 @@ export class RateLimiterService {
     burst: number,
     want: number,
     tenant?: { key: string; rate: number; burst: number },
+    slot?: string,
   ): Promise<BucketAnswer | 'local'> {
     for (let inflight = this.pending.get(key); inflight; inflight = this.pending.get(key)) {
       const shared = await inflight.catch(() => null);
@@ -134,9 +143,9 @@ export class RateLimiterService {
       if (shared && shared.granted < 1) return shared;
     }
     const trip = this.buckets
-      .take(key, rate, burst, want, tenant)
+      .take(key, rate, burst, want, tenant, slot)
       .then((answer) => {
-        if (answer.granted > 1) this.leases.set(key, { tokens: answer.granted - 1, expiresAt: Date.now() + LEASE_WINDOW_MS });
+        if (answer.granted > 1) this.leases.set(key, { tokens: answer.granted - 1, expiresAt: Date.now() + LEASE_MAX_AGE_MS });
         else if (answer.granted < 1 && want > 1)
           this.leases.set(key, { tokens: 0, expiresAt: Date.now() + LEASE_WINDOW_MS, refusal: answer });
         else this.leases.delete(key);

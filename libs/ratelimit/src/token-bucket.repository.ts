@@ -1,7 +1,6 @@
 import { Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
-import type { Redis } from 'ioredis';
 import { GATEWAY_CONFIG, type GatewayConfig } from '#libs/config';
-import { createRedis, RedisService } from '#libs/redis';
+import { createRedis, RedisService, type RedisClient } from '#libs/redis';
 import { Inject } from '@nestjs/common';
 
 /** What one trip to the shared bucket(s) answered. */
@@ -65,13 +64,13 @@ return { 0, 0, math.max(1, wait), reset }`;
  */
 @Injectable()
 export class TokenBucketRepository implements OnModuleInit, OnApplicationShutdown {
-  private readonly client: Redis;
+  private readonly client: RedisClient;
 
   constructor(
     private readonly redis: RedisService,
     @Inject(GATEWAY_CONFIG) config: GatewayConfig,
   ) {
-    this.client = createRedis(config.redis.url, {
+    this.client = createRedis(config.redis.topology, {
       connectionName: `${config.nodeId}:ratelimit`,
       enableOfflineQueue: false,
       commandTimeout: 500,
@@ -91,19 +90,26 @@ export class TokenBucketRepository implements OnModuleInit, OnApplicationShutdow
     this.client.disconnect();
   }
 
-  /** Takes up to `want` tokens from the bucket at `key` (and `tenantKey`, when a tenant limit is given). */
+  /**
+   * Takes up to `want` tokens from the bucket at `key` (and the tenant's, when a tenant limit is
+   * given). `slot` is the hash tag both keys share, so that the script's two keys are in one slot
+   * of a Redis Cluster: `rl:{t:<tenant>}:m:<agent>` and `rl:{t:<tenant>}:t:<tenant>`; without it,
+   * `rl:<key>` (a one-key bucket: connects per address or per agent).
+   */
   async take(
     key: string,
     rate: number,
     burst: number,
     want: number,
     tenant?: { key: string; rate: number; burst: number },
+    slot?: string,
   ): Promise<BucketAnswer> {
     // `defineCommand` adds the method at run time; ioredis's types cannot know it.
     const client = this.client as unknown as { agwTake: (...args: (string | number)[]) => Promise<number[]> };
+    const bucket = (name: string): string => (slot === undefined ? this.redis.key('rl', name) : this.redis.key('rl', `{${slot}}`, name));
     const [granted = 0, remaining = 0, retryAfterMs = 0, resetMs = 0] = await client.agwTake(
-      this.redis.key('rl', key),
-      this.redis.key('rl', tenant?.key ?? key),
+      bucket(key),
+      bucket(tenant?.key ?? key),
       rate,
       burst,
       tenant?.rate ?? 0,

@@ -1,4 +1,5 @@
 import { ReplyError, type Redis } from 'ioredis';
+import { isCluster, type RedisClient } from './redis-client.js';
 import type { RedisPersistenceMode } from '#libs/protocol';
 
 /**
@@ -106,6 +107,31 @@ export async function readRedisPersistence(client: Redis): Promise<RedisPersiste
   }
   const [appendonly, appendfsync, save] = config;
   return persistenceFromConfig(appendonly, appendfsync, save);
+}
+
+const RANK: Record<RedisPersistenceMode, number> = { volatile: 0, aof_no: 1, unknown: 2, aof_everysec: 3, aof_always: 4 };
+
+/**
+ * The persistence of the Redis behind `client`. On a cluster, every node's (masters and replicas:
+ * a failover promotes a replica), the least durable of them, its settings prefixed by its address;
+ * elsewhere {@link readRedisPersistence}'s (behind Sentinel: the current master's).
+ */
+export async function readPersistenceOf(client: RedisClient): Promise<RedisPersistence> {
+  if (!isCluster(client)) return readRedisPersistence(client);
+  const nodes = client.nodes('all');
+  if (nodes.length === 0) throw new Error('no cluster node is known yet');
+  const each = await Promise.all(
+    nodes.map(async (node) => ({
+      where: `${node.options.host ?? '?'}:${node.options.port ?? '?'}`,
+      persistence: await readRedisPersistence(node),
+    })),
+  );
+  const worst = each.reduce((a, b) => (RANK[b.persistence.mode] < RANK[a.persistence.mode] ? b : a));
+  const same = each.every((e) => e.persistence.mode === worst.persistence.mode);
+  return {
+    ...worst.persistence,
+    settings: same ? `${worst.persistence.settings} (all ${each.length} nodes)` : `${worst.where}: ${worst.persistence.settings}`,
+  };
 }
 
 /** `CONFIG GET name` answers `[name, value]`, or `[]` for a parameter this Redis does not have. */

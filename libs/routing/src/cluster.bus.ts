@@ -12,7 +12,7 @@ import {
   type TopicMessageEvent,
   type TraceContext,
 } from '#libs/protocol';
-import { RedisBus } from '#libs/redis';
+import { RedisBus, type ChannelKind } from '#libs/redis';
 import { SPANS, SpanKind, tracing } from '#libs/telemetry';
 
 /** Work one node asks another to do for an agent connected there. */
@@ -30,9 +30,9 @@ export type ClusterSignal =
   | { op: 'give_up'; agent_id: string; result: ResultEvent }
   | { op: 'topic'; tenant_id: string; topic: string; event: TopicMessageEvent; exclude_agent: string };
 
-/** The channel and envelope of a signal: shared by {@link ClusterBus} and {@link ClusterSignals}. */
-function signalMessage(nodeId: string | null, body: ClusterSignal): [string, Envelope] {
-  return [nodeId === null ? 'broadcast' : `node:${nodeId}`, { kind: 'signal', body }];
+/** The channel, envelope and kind of a signal: shared by {@link ClusterBus} and {@link ClusterSignals}. */
+function signalMessage(nodeId: string | null, body: ClusterSignal): [string, Envelope, ChannelKind] {
+  return nodeId === null ? ['broadcast', { kind: 'signal', body }, 'fanout'] : [`node:${nodeId}`, { kind: 'signal', body }, 'node'];
 }
 
 /**
@@ -61,8 +61,8 @@ interface Pending {
 }
 
 /**
- * Requests between gateway nodes over Redis pub/sub: each node listens on its own channel, and a
- * request carries the channel to reply on. Requests time out; a node that is gone answers nothing
+ * Requests between gateway nodes over Redis pub/sub: each node listens on its own channel (sharded
+ * pub/sub on a Redis Cluster: one shard carries it), and a request carries the channel to reply on. Requests time out; a node that is gone answers nothing
  * (publish reaches no subscriber) and the caller learns it at once.
  */
 @Injectable()
@@ -82,8 +82,14 @@ export class ClusterBus implements OnModuleInit {
   }
 
   async onModuleInit(): Promise<void> {
+    // A reply published while this node's subscription was down never arrives: fail what waits for
+    // one now (the caller may retry) instead of at the delivery time-out.
+    this.bus.onMissedMessages(() => {
+      for (const rid of [...this.pending.keys()])
+        this.settle(rid, { code: 'UNAVAILABLE', message: 'routing between nodes was interrupted (Redis failover); delivery unconfirmed' });
+    });
     const onEnvelope = (raw: unknown): void => this.onEnvelope(raw as Envelope);
-    await this.bus.subscribe(`node:${this.nodeId}`, onEnvelope);
+    await this.bus.subscribe(`node:${this.nodeId}`, onEnvelope, 'node');
     await this.bus.subscribe('broadcast', onEnvelope);
   }
 
@@ -131,13 +137,21 @@ export class ClusterBus implements OnModuleInit {
       const envelope: Envelope = trace
         ? { kind: 'request', rid, reply_to: this.nodeId, body, trace }
         : { kind: 'request', rid, reply_to: this.nodeId, body };
-      receivers = await this.bus.publish(`node:${nodeId}`, envelope);
+      receivers = await this.bus.publish(`node:${nodeId}`, envelope, 'node');
     } catch (error) {
       this.settle(rid, { code: 'UNAVAILABLE', message: 'routing between nodes is unavailable' });
       this.logger.error(`cluster request to ${nodeId} failed: ${(error as Error).message}`);
       return done;
     }
-    if (receivers === 0) this.settle(rid, { code: 'AGENT_NOT_FOUND', message: 'agent is not connected' });
+    // Nobody listens on the node's channel: the node is gone, or, just after a Redis failover, it
+    // has not re-subscribed on the new master yet (then the caller may retry).
+    if (receivers === 0)
+      this.settle(
+        rid,
+        this.bus.settling()
+          ? { code: 'UNAVAILABLE', message: "the recipient's node is not reachable while Redis fails over; retry" }
+          : { code: 'AGENT_NOT_FOUND', message: 'agent is not connected' },
+      );
     return done;
   }
 
@@ -181,7 +195,9 @@ export class ClusterBus implements OnModuleInit {
       if (!(caught instanceof GatewayError)) this.logger.error(`cluster request failed: ${(caught as Error).message}`);
     }
     const reply: Envelope = error ? { kind: 'reply', rid: envelope.rid, error } : { kind: 'reply', rid: envelope.rid };
-    await this.bus.publish(`node:${envelope.reply_to}`, reply).catch((e: Error) => this.logger.warn(`cluster reply lost: ${e.message}`));
+    await this.bus
+      .publish(`node:${envelope.reply_to}`, reply, 'node')
+      .catch((e: Error) => this.logger.warn(`cluster reply lost: ${e.message}`));
   }
 
   private settle(rid: string, error: ErrorBody | undefined): void {

@@ -29,7 +29,7 @@ function parseRoute(value: string): ConversationOrigin {
  * to them. Only messages a result can follow have a route (the routing service decides, and how
  * long it lives): a fire-and-forget `send` leaves nothing in Redis. Written on the recipient's node
  * when the message is delivered: into a local map that its results read first, and, batched every
- * 50 ms into one pipeline, into `conv:<recipient>|<conversation>` with the route's TTL, so a result
+ * 50 ms into one round trip, into `conv:<recipient>|<conversation>` with the route's TTL, so a result
  * still finds its way after the recipient reconnects to another node. (`|` is in neither alphabet,
  * so the key cannot be ambiguous; nor is the space that separates a sessionless sender from the
  * node awaiting its result.)
@@ -78,15 +78,12 @@ export class ConversationRepository implements OnApplicationShutdown {
     const batch = this.pending;
     this.pending = [];
     const now = Date.now();
-    const pipeline = this.redis.command.pipeline();
-    for (const { key, route } of batch) {
-      const ttl = route.expiresAt - now;
-      if (ttl > 0) pipeline.set(this.redis.key('conv', key), route.value, 'PX', ttl);
-    }
     try {
-      const replies = (await pipeline.exec()) ?? [];
-      const failed = replies.find(([error]) => error);
-      if (failed) throw failed[0] as Error;
+      // One SET per route, auto-pipelined into one round trip (per master on a cluster).
+      const live = batch.filter(({ route }) => route.expiresAt > now);
+      await Promise.all(
+        live.map(({ key, route }) => this.redis.command.set(this.redis.key('conv', key), route.value, 'PX', route.expiresAt - now)),
+      );
       if (this.failing) this.logger.log('conversation routes are persisted again');
       this.failing = false;
     } catch (error) {

@@ -6,7 +6,7 @@ const COUNTER_TTL_MS = 30 * 86_400_000;
 
 /**
  * Messages routed per tenant (`total_messages` of `/gateway/status`), counted in memory and added
- * to Redis in one pipeline per flush, so the hot path never waits on Redis for a counter.
+ * to Redis in one round trip per flush, so the hot path never waits on Redis for a counter.
  */
 @Injectable()
 export class MessageCounterRepository {
@@ -22,15 +22,17 @@ export class MessageCounterRepository {
     if (this.pending.size === 0) return;
     const batch = this.pending;
     this.pending = new Map();
-    const pipeline = this.redis.command.pipeline();
-    for (const [tenant, n] of batch) {
-      const key = this.redis.key('stats', 'messages', tenant);
-      pipeline.incrby(key, n).pexpire(key, COUNTER_TTL_MS);
-    }
+    const c = this.redis.command;
     try {
-      const results = (await pipeline.exec()) ?? [];
-      const failed = results.find(([error]) => error);
-      if (failed) throw failed[0];
+      // One MULTI per tenant's key (one slot), all sent together: a counter is never left without its TTL.
+      await Promise.all(
+        [...batch].map(async ([tenant, n]) => {
+          const key = this.redis.key('stats', 'messages', tenant);
+          const replies = (await c.multi().incrby(key, n).pexpire(key, COUNTER_TTL_MS).exec()) ?? [];
+          const failed = replies.find(([error]) => error);
+          if (failed) throw failed[0] as Error;
+        }),
+      );
     } catch (error) {
       for (const [tenant, n] of batch) this.pending.set(tenant, (this.pending.get(tenant) ?? 0) + n);
       throw error;

@@ -13,7 +13,8 @@ export interface NodeEntry {
  * The gateway nodes in Redis: `node:<id>` holds a live node's entry with a short TTL
  * (`NODE_TIMEOUT_S`) that the node keeps refreshing, and the sorted set `nodes` scores each node by
  * when that entry expires. A member whose score is past is a node that died: whoever sees it first
- * removes what it left (its presence) and then the member.
+ * removes what it left (its presence) and then the member. The entry and the index are separate
+ * keys (different slots on a Redis Cluster), written by separate commands.
  */
 @Injectable()
 export class NodeRepository {
@@ -22,28 +23,26 @@ export class NodeRepository {
   /** Writes the node's entry; false when it was not there any more (expired: others may have reaped the node). */
   async refresh(entry: NodeEntry, ttlMs: number): Promise<boolean> {
     const index = this.redis.key('nodes');
-    const replies = await this.redis.command
-      .multi()
-      .set(this.redis.key('node', entry.node_id), JSON.stringify(entry), 'PX', ttlMs, 'GET')
-      .zadd(index, Date.now() + ttlMs, entry.node_id)
-      // The index lives as long as some node refreshes it; dead members are reaped, not kept.
-      .pexpire(index, ttlMs * 4)
-      .exec();
-    const [error, previous] = replies?.[0] ?? [null, null];
-    if (error) throw error;
+    const c = this.redis.command;
+    // Separate commands (the entry and the index are in different slots on a cluster), sent together.
+    // The index is written after the entry: a reader that finds the member finds the entry too.
+    const previous = await c.set(this.redis.key('node', entry.node_id), JSON.stringify(entry), 'PX', ttlMs, 'GET');
+    // The index lives as long as some node refreshes it; dead members are reaped, not kept.
+    await Promise.all([c.zadd(index, Date.now() + ttlMs, entry.node_id), c.pexpire(index, ttlMs * 4)]);
     return previous !== null;
   }
 
   /** Removes a node that stops on purpose (its sessions were closed first). */
   async remove(nodeId: string): Promise<void> {
-    await this.redis.command.multi().del(this.redis.key('node', nodeId)).zrem(this.redis.key('nodes'), nodeId).exec();
+    const c = this.redis.command;
+    await Promise.all([c.del(this.redis.key('node', nodeId)), c.zrem(this.redis.key('nodes'), nodeId)]);
   }
 
   /** The entries of the live nodes. */
   async live(): Promise<NodeEntry[]> {
     const ids = await this.redis.command.zrangebyscore(this.redis.key('nodes'), Date.now(), '+inf');
     if (ids.length === 0) return [];
-    const raws = await this.redis.command.mget(ids.map((id) => this.redis.key('node', id)));
+    const raws = await this.redis.getMany(ids.map((id) => this.redis.key('node', id)));
     return raws.filter((raw): raw is string => raw !== null).map((raw) => JSON.parse(raw) as NodeEntry);
   }
 

@@ -20,160 +20,164 @@ export interface PresenceEntry {
 export type RefreshOutcome = 'refreshed' | 'recreated' | 'taken';
 
 /*
- * KEYS of every script: [1] the agent's entry, [2] the tenant index, [3] the global index, [4] the
- * node's agent set, [5] the session → agent index. The indexes carry the entry's TTL too, so none
- * outlives the agents it indexes.
+ * Every script touches one key, the agent's entry (`presence:agent:<id>`), so it runs in one hash
+ * slot on a Redis Cluster: the atomic part is "whose session holds the agent". The indexes (per
+ * tenant, global, per node, per session) are other keys, hence other slots, written by separate
+ * commands after the script; a listing reads the entries they name and drops those that are gone.
  */
 
-// ARGV: entry JSON, ttl ms, expiry score, agent id, session id, previous session key prefix.
-// Returns the previous entry (or false), atomically with writing the new one. The previous
-// session's index entry goes with it.
+// KEYS: [1] the agent's entry. ARGV: entry JSON, ttl ms. Returns the previous entry (or false),
+// atomically with writing the new one.
 const CLAIM = `
 local prev = redis.call('GET', KEYS[1])
-if prev then
-  local ok, old = pcall(cjson.decode, prev)
-  if ok and old.session_id and old.session_id ~= ARGV[5] then redis.call('DEL', ARGV[6] .. old.session_id) end
-end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-redis.call('ZADD', KEYS[2], ARGV[3], ARGV[4])
-redis.call('PEXPIRE', KEYS[2], ARGV[2])
-redis.call('ZADD', KEYS[3], ARGV[3], ARGV[4])
-redis.call('PEXPIRE', KEYS[3], ARGV[2])
-redis.call('SADD', KEYS[4], ARGV[4])
-redis.call('PEXPIRE', KEYS[4], ARGV[2])
-redis.call('SET', KEYS[5], ARGV[4], 'PX', ARGV[2])
 return prev`;
 
-// Same keys and arguments. Refreshes only the caller's own session.
+// KEYS: [1] the agent's entry. ARGV: entry JSON, ttl ms, session id. Refreshes only the caller's
+// own session: 1 refreshed, 0 recreated (it had expired), -1 taken by another session.
 const REFRESH = `
 local cur = redis.call('GET', KEYS[1])
 if cur then
   local ok, entry = pcall(cjson.decode, cur)
-  if ok and entry.session_id ~= ARGV[5] then return -1 end
+  if ok and entry.session_id ~= ARGV[3] then return -1 end
 end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-redis.call('ZADD', KEYS[2], ARGV[3], ARGV[4])
-redis.call('PEXPIRE', KEYS[2], ARGV[2])
-redis.call('ZADD', KEYS[3], ARGV[3], ARGV[4])
-redis.call('PEXPIRE', KEYS[3], ARGV[2])
-redis.call('SADD', KEYS[4], ARGV[4])
-redis.call('PEXPIRE', KEYS[4], ARGV[2])
-redis.call('SET', KEYS[5], ARGV[4], 'PX', ARGV[2])
 if cur then return 1 end
 return 0`;
 
-// ARGV: agent id, session id. Deletes only the caller's own session (and its index entries; a
-// newer session of the agent keeps its own).
+// KEYS: [1] the agent's entry. ARGV: session id. Deletes it only if it is still that session's.
 const RELEASE = `
-redis.call('DEL', KEYS[5])
 local cur = redis.call('GET', KEYS[1])
-if cur then
-  local ok, entry = pcall(cjson.decode, cur)
-  if ok and entry.session_id ~= ARGV[2] then return 0 end
-end
-redis.call('SREM', KEYS[4], ARGV[1])
 if not cur then return 0 end
+local ok, entry = pcall(cjson.decode, cur)
+if ok and entry.session_id ~= ARGV[1] then return 0 end
 redis.call('DEL', KEYS[1])
-redis.call('ZREM', KEYS[2], ARGV[1])
-redis.call('ZREM', KEYS[3], ARGV[1])
 return 1`;
 
-// KEYS: [1] a dead node's agent set. ARGV: dead node id, agent key prefix, tenant index prefix,
-// global index, session index prefix. Removes every entry that still names the dead node.
-const RELEASE_NODE = `
-local removed = 0
-for _, agent in ipairs(redis.call('SMEMBERS', KEYS[1])) do
-  local cur = redis.call('GET', ARGV[2] .. agent)
-  if cur then
-    local ok, entry = pcall(cjson.decode, cur)
-    if ok and entry.node_id == ARGV[1] then
-      redis.call('DEL', ARGV[2] .. agent)
-      redis.call('ZREM', ARGV[3] .. entry.tenant_id, agent)
-      redis.call('ZREM', ARGV[4], agent)
-      redis.call('DEL', ARGV[5] .. entry.session_id)
-      removed = removed + 1
-    end
-  end
-end
+// KEYS: [1] the agent's entry. ARGV: a dead node's id. Deletes it only if it still names that
+// node; returns the deleted entry (or false).
+const RELEASE_IF_ON_NODE = `
+local cur = redis.call('GET', KEYS[1])
+if not cur then return false end
+local ok, entry = pcall(cjson.decode, cur)
+if not ok or entry.node_id ~= ARGV[1] then return false end
 redis.call('DEL', KEYS[1])
-return removed`;
+return cur`;
+
+// KEYS: [1] the agent's entry. Returns { entry or false, its ttl ms }.
+const READ_WITH_TTL = `
+return { redis.call('GET', KEYS[1]), redis.call('PTTL', KEYS[1]) }`;
 
 /** The most agents one directory listing returns. */
 export const DIRECTORY_LIMIT = 10_000;
 
 /**
  * Presence in Redis: `presence:agent:<id>` holds the entry with a TTL of the heartbeat time-out;
- * two sorted sets (per tenant, global) index agents by expiry so listings skip the dead;
- * `presence:node:<node>` lists the agents of each node, so the agents of a node that died can be
- * removed at once; `presence:session:<id>` finds a session's agent without a scan. Every key
- * carries the entry's TTL, so a node that dies leaves nothing behind for longer than that.
+ * two sorted sets (`presence:tenant:<tenant>`, `presence:all`) index agents by expiry so listings
+ * skip the dead; `presence:node:<node>` lists the agents of each node, so the agents of a node that
+ * died can be removed at once; `presence:session:<id>` finds a session's agent without a scan.
+ * Every key carries the entry's TTL, so a node that dies leaves nothing behind for longer than that.
+ *
+ * Cluster-safe (docs/operations.md, "Redis keys"): each script touches the entry alone; the indexes
+ * are written after it by separate commands. A listing is one sorted set (no scan across slots)
+ * and then the entries it names. Removing an agent from the indexes re-checks its entry afterwards
+ * and puts back one a new session claimed meanwhile, so a release racing a reconnect cannot hide
+ * the new session from listings.
  */
 @Injectable()
 export class PresenceRepository {
   constructor(private readonly redis: RedisService) {}
 
-  private keys(entry: { agent_id: string; tenant_id: string; node_id: string; session_id: string }): string[] {
-    return [
-      this.redis.key('presence', 'agent', entry.agent_id),
-      this.redis.key('presence', 'tenant', entry.tenant_id),
-      this.redis.key('presence', 'all'),
-      this.redis.key('presence', 'node', entry.node_id),
-      this.redis.key('presence', 'session', entry.session_id),
-    ];
+  private agentKey(agentId: string): string {
+    return this.redis.key('presence', 'agent', agentId);
+  }
+
+  /** Adds the entry to the tenant, global and node indexes, and its session to the session index. */
+  private async index(entry: PresenceEntry, ttlMs: number, expiry: number): Promise<void> {
+    const tenant = this.redis.key('presence', 'tenant', entry.tenant_id);
+    const all = this.redis.key('presence', 'all');
+    const node = this.redis.key('presence', 'node', entry.node_id);
+    const c = this.redis.command;
+    await Promise.all([
+      c.zadd(tenant, expiry, entry.agent_id),
+      c.pexpire(tenant, ttlMs),
+      c.zadd(all, expiry, entry.agent_id),
+      c.pexpire(all, ttlMs),
+      c.sadd(node, entry.agent_id),
+      c.pexpire(node, ttlMs),
+      c.set(this.redis.key('presence', 'session', entry.session_id), entry.agent_id, 'PX', ttlMs),
+    ]);
+  }
+
+  /**
+   * Removes agents whose entries are gone from the tenant and global indexes; then re-reads each
+   * entry, and indexes again one that a new session wrote in between.
+   */
+  private async unindex(gone: { agent_id: string; tenant_id: string }[]): Promise<void> {
+    if (gone.length === 0) return;
+    const c = this.redis.command;
+    const all = this.redis.key('presence', 'all');
+    await Promise.all(
+      gone.flatMap((g) => [c.zrem(this.redis.key('presence', 'tenant', g.tenant_id), g.agent_id), c.zrem(all, g.agent_id)]),
+    );
+    const now = await Promise.all(gone.map((g) => c.eval(READ_WITH_TTL, 1, this.agentKey(g.agent_id)) as Promise<[string | null, number]>));
+    const back = now.filter((found): found is [string, number] => found[0] !== null && found[1] > 0);
+    await Promise.all(back.map(([raw, ttlMs]) => this.index(JSON.parse(raw) as PresenceEntry, ttlMs, Date.now() + ttlMs)));
   }
 
   /** Writes the entry and returns the one it replaced, if any (another session of the same agent). */
   async claim(entry: PresenceEntry, ttlMs: number): Promise<PresenceEntry | null> {
-    const previous = (await this.redis.command.eval(
-      CLAIM,
-      5,
-      ...this.keys(entry),
-      JSON.stringify(entry),
-      ttlMs,
-      Date.now() + ttlMs,
-      entry.agent_id,
-      entry.session_id,
-      this.redis.key('presence', 'session', ''),
-    )) as string | null;
-    return previous ? (JSON.parse(previous) as PresenceEntry) : null;
+    const raw = (await this.redis.command.eval(CLAIM, 1, this.agentKey(entry.agent_id), JSON.stringify(entry), ttlMs)) as string | null;
+    const previous = raw ? (JSON.parse(raw) as PresenceEntry) : null;
+    const writes: Promise<unknown>[] = [this.index(entry, ttlMs, Date.now() + ttlMs)];
+    if (previous && previous.session_id !== entry.session_id)
+      writes.push(this.redis.command.del(this.redis.key('presence', 'session', previous.session_id)));
+    await Promise.all(writes);
+    return previous;
   }
 
-  /** Refreshes many entries in one round trip. */
+  /** Refreshes many entries in one round trip (auto-pipelined; per master on a cluster), then their indexes. */
   async refresh(entries: PresenceEntry[], ttlMs: number): Promise<RefreshOutcome[]> {
     if (entries.length === 0) return [];
-    const pipeline = this.redis.command.pipeline();
     const expiry = Date.now() + ttlMs;
-    for (const entry of entries) {
-      pipeline.eval(REFRESH, 5, ...this.keys(entry), JSON.stringify(entry), ttlMs, expiry, entry.agent_id, entry.session_id);
-    }
-    const results = (await pipeline.exec()) ?? [];
-    return results.map(([error, value]) => {
-      if (error) throw error;
-      return value === 1 ? 'refreshed' : value === 0 ? 'recreated' : 'taken';
-    });
+    const results = (await Promise.all(
+      entries.map((entry) =>
+        this.redis.command.eval(REFRESH, 1, this.agentKey(entry.agent_id), JSON.stringify(entry), ttlMs, entry.session_id),
+      ),
+    )) as number[];
+    const outcomes = results.map((value): RefreshOutcome => (value === 1 ? 'refreshed' : value === 0 ? 'recreated' : 'taken'));
+    await Promise.all(entries.filter((_, i) => outcomes[i] !== 'taken').map((entry) => this.index(entry, ttlMs, expiry)));
+    return outcomes;
   }
 
   /** Removes the entry if it still belongs to `sessionId`. */
   async release(entry: { agent_id: string; tenant_id: string; node_id: string; session_id: string }): Promise<void> {
-    await this.redis.command.eval(RELEASE, 5, ...this.keys(entry), entry.agent_id, entry.session_id);
+    const c = this.redis.command;
+    const [released] = await Promise.all([
+      c.eval(RELEASE, 1, this.agentKey(entry.agent_id), entry.session_id) as Promise<number>,
+      c.del(this.redis.key('presence', 'session', entry.session_id)),
+    ]);
+    if (released !== 1) return;
+    await Promise.all([c.srem(this.redis.key('presence', 'node', entry.node_id), entry.agent_id), this.unindex([entry])]);
   }
 
   /** Removes every entry of a node that is gone (those a newer session took are left alone); returns how many. */
   async releaseNode(nodeId: string): Promise<number> {
-    return (await this.redis.command.eval(
-      RELEASE_NODE,
-      1,
-      this.redis.key('presence', 'node', nodeId),
-      nodeId,
-      this.redis.key('presence', 'agent', ''),
-      this.redis.key('presence', 'tenant', ''),
-      this.redis.key('presence', 'all'),
-      this.redis.key('presence', 'session', ''),
-    )) as number;
+    const c = this.redis.command;
+    const nodeKey = this.redis.key('presence', 'node', nodeId);
+    const agents = await c.smembers(nodeKey);
+    const removed = (
+      (await Promise.all(agents.map((agent) => c.eval(RELEASE_IF_ON_NODE, 1, this.agentKey(agent), nodeId)))) as (string | null)[]
+    )
+      .filter((raw): raw is string => raw !== null)
+      .map((raw) => JSON.parse(raw) as PresenceEntry);
+    await Promise.all([...removed.map((e) => c.del(this.redis.key('presence', 'session', e.session_id))), this.unindex(removed)]);
+    await c.del(nodeKey);
+    return removed.length;
   }
 
   async get(agentId: string): Promise<PresenceEntry | null> {
-    const raw = await this.redis.command.get(this.redis.key('presence', 'agent', agentId));
+    const raw = await this.redis.command.get(this.agentKey(agentId));
     return raw ? (JSON.parse(raw) as PresenceEntry) : null;
   }
 
@@ -200,7 +204,7 @@ export class PresenceRepository {
     await this.redis.command.zremrangebyscore(index, '-inf', Date.now());
     const ids = await this.redis.command.zrange(index, 0, DIRECTORY_LIMIT - 1);
     if (ids.length === 0) return [];
-    const raws = await this.redis.command.mget(ids.map((id) => this.redis.key('presence', 'agent', id)));
+    const raws = await this.redis.getMany(ids.map((id) => this.agentKey(id)));
     return raws
       .filter((raw): raw is string => raw !== null)
       .map((raw) => JSON.parse(raw) as PresenceEntry)

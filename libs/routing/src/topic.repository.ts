@@ -26,17 +26,17 @@ export class TopicRepository {
     else await this.redis.command.hdel(key, nodeId);
   }
 
-  /** Re-writes this node's counts and the hashes' TTLs, in one pipeline. */
+  /** Re-writes this node's counts and the hashes' TTLs, in one round trip (per master on a cluster). */
   async refresh(counts: { tenantId: string; topic: string; count: number }[], nodeId: string): Promise<void> {
     if (counts.length === 0) return;
-    const pipeline = this.redis.command.pipeline();
-    for (const { tenantId, topic, count } of counts) {
-      const key = this.key(tenantId, topic);
-      pipeline.hset(key, nodeId, count).pexpire(key, TOPIC_TTL_MS);
-    }
-    const replies = (await pipeline.exec()) ?? [];
-    const failed = replies.find(([error]) => error);
-    if (failed) throw failed[0] as Error;
+    const c = this.redis.command;
+    // One command per key, auto-pipelined (an explicit pipeline cannot span a cluster's masters).
+    await Promise.all(
+      counts.flatMap(({ tenantId, topic, count }) => {
+        const key = this.key(tenantId, topic);
+        return [c.hset(key, nodeId, count), c.pexpire(key, TOPIC_TTL_MS)];
+      }),
+    );
   }
 
   async counts(tenantId: string, topic: string): Promise<Map<string, number>> {
@@ -47,8 +47,6 @@ export class TopicRepository {
   /** Removes this node from every given topic (on shutdown). */
   async removeNode(topics: { tenantId: string; topic: string }[], nodeId: string): Promise<void> {
     if (topics.length === 0) return;
-    const pipeline = this.redis.command.pipeline();
-    for (const t of topics) pipeline.hdel(this.key(t.tenantId, t.topic), nodeId);
-    await pipeline.exec();
+    await Promise.all(topics.map((t) => this.redis.command.hdel(this.key(t.tenantId, t.topic), nodeId)));
   }
 }
