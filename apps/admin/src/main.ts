@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { AdminModule, configureAdminPlane } from '#libs/admin';
 import { loadConfig, readVersion } from '#libs/config';
-import { GatewayLogger, describeStartupError, listen, preflight } from '#libs/platform';
+import { GatewayLogger, describeStartupError, listen, preflight, startProcessTracing } from '#libs/platform';
 
 /**
  * The admin plane as its own process, for deployments that keep it off the agent nodes
@@ -13,6 +13,7 @@ async function main(): Promise<void> {
     const config = loadConfig(process.env, readVersion());
     const logger = new GatewayLogger(config.log);
     Logger.overrideLogger(logger);
+    await startProcessTracing(config);
     await preflight(config);
     const admin = await listen(
       AdminModule.forRoot(config),

@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { Logger, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { loadConfig, readVersion } from '#libs/config';
-import { GatewayLogger, ProcessModule, describeStartupError, preflight } from '#libs/platform';
+import { GatewayLogger, ProcessModule, describeStartupError, preflight, startProcessTracing } from '#libs/platform';
 
 /** Nothing but what ProcessModule brings: configuration, Postgres, Redis and the audit writer. */
 @Module({})
@@ -18,6 +18,7 @@ async function main(): Promise<void> {
     const config = loadConfig(process.env, readVersion());
     const logger = new GatewayLogger(config.log);
     Logger.overrideLogger(logger);
+    await startProcessTracing(config);
     // The worker consumes the queue and produces no records: a volatile Redis is logged, not refused.
     await preflight(config, { producesAuditRecords: false });
     const app = await NestFactory.createApplicationContext(

@@ -1,6 +1,6 @@
 import { Logger, type INestApplication } from '@nestjs/common';
 import { loadConfig, readVersion, type GatewayConfig } from '#libs/config';
-import { GatewayLogger, listen, preflight, sharedStateOf } from '#libs/platform';
+import { GatewayLogger, listen, preflight, sharedStateOf, startProcessTracing } from '#libs/platform';
 import { SessionDrain } from '#libs/routing';
 import { AgentPlaneModule } from './agent-plane.module.js';
 import { GatewayIoAdapter } from './socket/socket-io.adapter.js';
@@ -25,6 +25,7 @@ export async function bootstrap(env: NodeJS.ProcessEnv): Promise<RunningGateway>
   const logger = new GatewayLogger(config.log);
   Logger.overrideLogger(logger);
   const log = new Logger('Bootstrap');
+  await startProcessTracing(config);
 
   const migrations = await preflight(config);
   if (migrations.databaseCreated) log.log('created the database');

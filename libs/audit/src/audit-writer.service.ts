@@ -3,6 +3,7 @@ import { Worker, type Job } from 'bullmq';
 import { GATEWAY_CONFIG, type GatewayConfig } from '#libs/config';
 import { MetricsService } from '#libs/observability';
 import { createRedis, isCluster, type RedisClient } from '#libs/redis';
+import { SPANS, tracing, type Link } from '#libs/telemetry';
 import { wantedPartitions } from './audit-partitions.js';
 import { AUDIT_QUEUE, bullPrefix, type AuditBatchJob } from './audit-queue.js';
 import type { ChainedAuditRecord } from './audit-record.js';
@@ -22,6 +23,8 @@ const PARTITION_RETRY_MS = 60_000;
 const CONCURRENCY = 32;
 // Most records in one transaction.
 const GROUP_MAX_RECORDS = 5_000;
+// Links of one write span to the spans that enqueued its records.
+const MAX_LINKS = 128;
 
 /**
  * The consumer side of the audit trail: a BullMQ worker that writes each micro-batch in one
@@ -68,7 +71,7 @@ export class AuditWriterService implements OnModuleInit, OnApplicationShutdown {
   async onModuleInit(): Promise<void> {
     // Before the first job: the partitions a batch goes to exist (the default partition catches the rest).
     await this.upkeep();
-    this.worker = new Worker<AuditBatchJob>(AUDIT_QUEUE, (job: Job<AuditBatchJob>) => this.group.submit(job.data.records), {
+    this.worker = new Worker<AuditBatchJob>(AUDIT_QUEUE, (job: Job<AuditBatchJob>) => this.write(job.data.records), {
       connection: this.connection,
       prefix: bullPrefix(this.config.redis.keyPrefix, isCluster(this.connection)),
       concurrency: CONCURRENCY,
@@ -95,6 +98,31 @@ export class AuditWriterService implements OnModuleInit, OnApplicationShutdown {
     // Finishes the batch in hand; what is still queued stays in Redis for the next writer.
     await this.worker?.close().catch(() => undefined);
     this.connection.disconnect();
+  }
+
+  /**
+   * One micro-batch into the group commit. Traced, it is a span of its own trace, linked to the
+   * enqueue span of each record that has one (a batch holds records of many traces), at most
+   * {@link MAX_LINKS} of them.
+   */
+  private write(records: AuditBatchJob['records']): Promise<number> {
+    if (!tracing.enabled) return this.group.submit(records);
+    const links: Link[] = [];
+    for (const record of records) {
+      const { trace_id: traceId, span_id: spanId } = record.details as { trace_id?: unknown; span_id?: unknown };
+      if (typeof traceId !== 'string' || typeof spanId !== 'string') continue;
+      links.push({ context: { traceId, spanId, traceFlags: 1 } });
+      if (links.length === MAX_LINKS) break;
+    }
+    return tracing.run(
+      SPANS.auditWrite,
+      {
+        root: true,
+        links,
+        attributes: { 'db.system.name': 'postgresql', 'db.operation.name': 'INSERT', 'agw.audit.records': records.length },
+      },
+      () => this.group.submit(records),
+    );
   }
 
   private written(records: ChainedAuditRecord[]): void {

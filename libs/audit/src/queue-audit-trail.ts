@@ -3,6 +3,7 @@ import { Queue } from 'bullmq';
 import { GATEWAY_CONFIG, type GatewayConfig } from '#libs/config';
 import { MetricsService } from '#libs/observability';
 import { createRedis, isCluster, type RedisClient } from '#libs/redis';
+import { SPANS, tracing } from '#libs/telemetry';
 import type { AuditEvent } from './audit-event.js';
 import { AUDIT_QUEUE, bullPrefix, type AuditBatchJob } from './audit-queue.js';
 import { estimatedRecordBytes, toRecord, uuidv7, type AuditRecord } from './audit-record.js';
@@ -88,14 +89,33 @@ export class QueueAuditTrail extends AuditTrail implements OnModuleInit, OnAppli
   }
 
   async onModuleInit(): Promise<void> {
+    this.metrics.sampleOnScrape(() => this.sampleQueue());
     await this.connection.connect().catch(() => undefined);
   }
 
+  /** `agw_audit_queue_jobs` and `agw_audit_buffered_records`, read when `/metrics` is scraped. */
+  private async sampleQueue(): Promise<void> {
+    this.metrics.auditBuffered.set(this.held);
+    if (!this.queue || !this.healthy) return;
+    const counts = await this.queue.getJobCounts('waiting', 'active', 'delayed', 'failed');
+    for (const state of ['waiting', 'active', 'delayed', 'failed'] as const)
+      this.metrics.auditQueueJobs.labels(state).set(counts[state] ?? 0);
+  }
+
   record(event: AuditEvent): void {
-    this.enqueue(event);
+    if (tracing.enabled)
+      tracing.run(SPANS.auditEnqueue, { attributes: { 'agw.audit.action': event.action } }, () => this.enqueue(traced(event)));
+    else this.enqueue(event);
   }
 
   recordDurably(event: AuditEvent): Promise<void> {
+    if (!tracing.enabled) return this.enqueueDurably(event);
+    return tracing.run(SPANS.auditEnqueue, { attributes: { 'agw.audit.action': event.action, 'agw.audit.durable': true } }, () =>
+      this.enqueueDurably(traced(event)),
+    );
+  }
+
+  private enqueueDurably(event: AuditEvent): Promise<void> {
     // While Redis is unreachable the record waits in memory; the caller is not held up for it.
     if (!this.healthy || this.config.audit.durableWaitMs === 0) {
       this.enqueue(event);
@@ -233,4 +253,14 @@ export class QueueAuditTrail extends AuditTrail implements OnModuleInit, OnAppli
     this.flushing.add(flushing);
     return flushing;
   }
+}
+
+/**
+ * The event with the ids of the active (enqueue) span in its details: `trace_id` (contract §8) and
+ * `span_id`, which the writer's span links to. A `trace_id` the caller set is kept.
+ */
+function traced(event: AuditEvent): AuditEvent {
+  const ids = tracing.ids();
+  if (!ids) return event;
+  return { ...event, details: { ...event.details, trace_id: event.details.trace_id ?? ids.trace_id, span_id: ids.span_id } };
 }

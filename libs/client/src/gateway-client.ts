@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
+import { context } from '@opentelemetry/api';
 import { io, type ManagerOptions, type Socket, type SocketOptions } from 'socket.io-client';
 import {
   GATEWAY_NAMESPACE,
@@ -24,9 +25,11 @@ import {
   type TopicMessageEvent,
   type PublishAck,
   type TopicAck,
+  type TraceContext,
   type UpdateCardPayload,
 } from '#libs/protocol';
 import { fullJitterDelay, type BackoffOptions } from './backoff.js';
+import { contextOfMessage, withTraceContext } from './trace-propagation.js';
 
 /** Options of {@link GatewayClient}. */
 export interface GatewayClientOptions {
@@ -52,6 +55,11 @@ export interface GatewayClientOptions {
 export interface SendOptions {
   conversationId?: string;
   metadata?: Record<string, unknown>;
+  /**
+   * W3C trace context to send in `metadata.trace`. Without it (and without a `metadata.trace`), the
+   * active OpenTelemetry span's context is sent when the application uses OpenTelemetry.
+   */
+  trace?: TraceContext;
 }
 
 /** Options of {@link GatewayClient.request}. */
@@ -174,11 +182,12 @@ export class GatewayClient extends EventEmitter<GatewayClientEvents> {
 
   /** Sends a direct message; resolves when the recipient's client has acknowledged it. */
   send(toAgentId: string, content: ContentPart[] | string, options: SendOptions = {}): Promise<SendAck> {
+    const metadata = withTraceContext(options.metadata, options.trace);
     return this.call('send', {
       to_agent_id: toAgentId,
       content: normalizeContent(content),
       ...(options.conversationId !== undefined && { conversation_id: options.conversationId }),
-      ...(options.metadata !== undefined && { metadata: options.metadata }),
+      ...(metadata !== undefined && { metadata }),
     });
   }
 
@@ -202,6 +211,7 @@ export class GatewayClient extends EventEmitter<GatewayClientEvents> {
       );
       this.pending.set(conversationId, { resolve, reject, timer });
     });
+    const metadata = withTraceContext(options.metadata, options.trace);
     try {
       await this.call('send', {
         to_agent_id: toAgentId,
@@ -209,7 +219,7 @@ export class GatewayClient extends EventEmitter<GatewayClientEvents> {
         content: normalizeContent(content),
         expect_result: true,
         timeout_ms: timeoutMs,
-        ...(options.metadata !== undefined && { metadata: options.metadata }),
+        ...(metadata !== undefined && { metadata }),
       });
     } catch (error) {
       this.settle(conversationId, error as GatewayError);
@@ -248,7 +258,8 @@ export class GatewayClient extends EventEmitter<GatewayClientEvents> {
 
   /** Publishes to every subscriber of a topic of this agent's tenant; resolves with how many it reached. */
   publish(topic: string, content: ContentPart[] | string, metadata?: Record<string, unknown>): Promise<PublishAck> {
-    return this.call('publish', { topic, content: normalizeContent(content), ...(metadata !== undefined && { metadata }) });
+    const traced = withTraceContext(metadata);
+    return this.call('publish', { topic, content: normalizeContent(content), ...(traced !== undefined && { metadata: traced }) });
   }
 
   heartbeat(): Promise<HeartbeatAck> {
@@ -433,17 +444,26 @@ export class GatewayClient extends EventEmitter<GatewayClientEvents> {
     const conversation = message.conversation_id;
     if (message.expect_result) this.running.set(conversation, controller);
     const answers = (): boolean => message.expect_result && !controller.signal.aborted;
+    // The handler runs in the message's trace (the gateway's delivery span), and its result goes
+    // back in it: the application's active span if it made one, the message's context otherwise.
+    const trace = contextOfMessage(message.metadata);
+    const metadata = (): Record<string, unknown> | undefined =>
+      context.with(trace, () => withTraceContext(undefined, message.metadata.trace as TraceContext | undefined));
     Promise.resolve()
-      .then(() => handler(message, { signal: controller.signal }))
+      .then(() => context.with(trace, () => handler(message, { signal: controller.signal })))
       .then(
-        (value) => (answers() ? this.answer({ conversation_id: conversation, success: true, result: value ?? null }) : undefined),
+        (value) =>
+          answers() ? this.answer({ conversation_id: conversation, success: true, result: value ?? null }, metadata()) : undefined,
         (error: unknown) =>
           answers()
-            ? this.answer({
-                conversation_id: conversation,
-                success: false,
-                error: { code: 'AGENT_ERROR', message: (error as Error)?.message ?? String(error) },
-              })
+            ? this.answer(
+                {
+                  conversation_id: conversation,
+                  success: false,
+                  error: { code: 'AGENT_ERROR', message: (error as Error)?.message ?? String(error) },
+                },
+                metadata(),
+              )
             : undefined,
       )
       .catch(() => undefined)
@@ -452,9 +472,9 @@ export class GatewayClient extends EventEmitter<GatewayClientEvents> {
       });
   }
 
-  private async answer(result: ClientPayloads['result']): Promise<void> {
+  private async answer(result: ClientPayloads['result'], metadata: Record<string, unknown> | undefined): Promise<void> {
     try {
-      await this.call('result', result);
+      await this.call('result', metadata === undefined ? result : { ...result, metadata });
     } catch {
       // The requester left or the connection dropped: it will see a TIMEOUT.
     }

@@ -11,7 +11,8 @@ export type {
   RequestOptions,
   SendOptions,
 } from './gateway-client.js';
+export { activeTraceContext } from './trace-propagation.js';
 export { fullJitterDelay } from './backoff.js';
 export type { BackoffOptions } from './backoff.js';
 export { GatewayError, isTerminalDisconnect } from '#libs/protocol';
-export type { ContentPart, MessageEvent, ResultEvent, SendAck, SessionEvent } from '#libs/protocol';
+export type { ContentPart, MessageEvent, ResultEvent, SendAck, SessionEvent, TraceContext } from '#libs/protocol';

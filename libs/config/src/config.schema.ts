@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import * as z from 'zod';
 import { parseCidr } from './cidr.js';
 import { parseEgressEntry, type EgressAllowEntry } from './egress-allow.js';
+import { TRACE_SAMPLERS, keyValueList, otlpProtocol, ratio, tracesUrl, type OtlpProtocol, type TraceSamplerName } from './otel.js';
 import { redactUrl, scrubSecrets, urlProblem } from './redact.js';
 import { parseEndpoint, parseSentinelUrl, redisTopology, type RedisTopology } from './redis-topology.js';
 import type { AuthMethod } from '#libs/protocol';
@@ -614,6 +615,66 @@ export const CONFIG_KEYS = {
     z.enum(['error', 'warn', 'log', 'debug', 'verbose'], { error: 'must be one of error, warn, log, debug, verbose' }),
   ),
   LOG_FORMAT: key('`json` (one object per line) or `text`.', 'json', z.enum(['json', 'text'], { error: 'must be json or text' })),
+  OTEL_SDK_DISABLED: key('`true`: no OpenTelemetry tracing, whatever else is set.', 'false', bool),
+  OTEL_TRACES_EXPORTER: key(
+    '`otlp` (traces go to the OTLP endpoint when one is set) or `none` (no tracing).',
+    'otlp',
+    z.enum(['otlp', 'none'], { error: 'must be otlp or none' }),
+  ),
+  OTEL_EXPORTER_OTLP_ENDPOINT: key(
+    'Base URL of an OTLP/HTTP collector (`http://collector:4318`); traces go to `<it>/v1/traces`. Unset (and no `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`): tracing is off, at no cost. See docs/observability.md.',
+    undefined,
+    url(['http:', 'https:']).optional(),
+    'url',
+  ),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: key(
+    'Full URL traces are posted to, used as is (overrides `OTEL_EXPORTER_OTLP_ENDPOINT` for traces).',
+    undefined,
+    url(['http:', 'https:']).optional(),
+    'url',
+  ),
+  OTEL_EXPORTER_OTLP_PROTOCOL: key('OTLP encoding: `http/protobuf` or `http/json` (gRPC is not built in).', 'http/protobuf', otlpProtocol),
+  OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: key(
+    'OTLP encoding of traces, overriding `OTEL_EXPORTER_OTLP_PROTOCOL`.',
+    undefined,
+    otlpProtocol.optional(),
+  ),
+  OTEL_EXPORTER_OTLP_HEADERS: key(
+    'Headers sent to the collector, `key=value,…` (values percent-encoded), e.g. an API key: a secret, never logged.',
+    undefined,
+    keyValueList('header').optional(),
+    true,
+  ),
+  OTEL_EXPORTER_OTLP_TRACES_HEADERS: key(
+    'Headers for trace exports only, added to (and overriding) `OTEL_EXPORTER_OTLP_HEADERS`; a secret.',
+    undefined,
+    keyValueList('header').optional(),
+    true,
+  ),
+  OTEL_EXPORTER_OTLP_TIMEOUT: key('Longest time one export request may take, in milliseconds.', '10000', int(100, 120_000)),
+  OTEL_SERVICE_NAME: key('`service.name` of the spans.', 'agent-gateway', z.string().min(1).max(256)),
+  OTEL_RESOURCE_ATTRIBUTES: key(
+    'More resource attributes of the spans, `key=value,…` (`deployment.environment.name=prod`); `service.instance.id` is the `NODE_ID`.',
+    undefined,
+    keyValueList('resource attribute').optional(),
+  ),
+  OTEL_TRACES_SAMPLER: key(
+    "Sampler: `parentbased_always_on`, `parentbased_traceidratio`, `traceidratio`, `always_on`, `always_off` or `parentbased_always_off`. `parentbased_*` follow the sampled flag of a client's `traceparent`.",
+    'parentbased_always_on',
+    z.enum(TRACE_SAMPLERS, { error: `must be one of ${TRACE_SAMPLERS.join(', ')}` }),
+  ),
+  OTEL_TRACES_SAMPLER_ARG: key('The ratio of the `*traceidratio` samplers, from 0 to 1 (`0.01`: one trace in a hundred).', '1', ratio),
+  OTEL_BSP_SCHEDULE_DELAY: key('Milliseconds between two exports of finished spans.', '5000', int(10, 600_000)),
+  OTEL_BSP_MAX_QUEUE_SIZE: key(
+    'Finished spans held for export at most; past it new spans are dropped (counted in `agw_trace_spans_dropped_total`), never the process.',
+    '2048',
+    int(1, 1_000_000),
+  ),
+  OTEL_BSP_MAX_EXPORT_BATCH_SIZE: key(
+    'Spans in one export request at most (not more than `OTEL_BSP_MAX_QUEUE_SIZE`).',
+    '512',
+    int(1, 1_000_000),
+  ),
 } satisfies Record<string, ConfigKey<unknown>>;
 
 /** The names of every configuration variable. */
@@ -732,6 +793,14 @@ export interface GatewayConfig {
   mcp: { timeoutMs: number; publicUrl: string | null; allowedHosts: string[]; allowedOrigins: string[] };
   manifest: { name: string; description: string };
   log: { level: 'error' | 'warn' | 'log' | 'debug' | 'verbose'; format: 'json' | 'text' };
+  /** OpenTelemetry tracing; `traces` null: off (no tracer provider, nothing on the hot path). */
+  telemetry: {
+    traces: { url: string; protocol: OtlpProtocol; headers: Record<string, string>; timeoutMs: number } | null;
+    serviceName: string;
+    resourceAttributes: Record<string, string>;
+    sampler: { name: TraceSamplerName; ratio: number };
+    batch: { scheduleDelayMs: number; maxQueueSize: number; maxExportBatchSize: number };
+  };
 }
 
 /**
@@ -807,6 +876,10 @@ export function loadConfig(env: NodeJS.ProcessEnv, version: string): GatewayConf
     if (p.SECRETS_KEY_PREVIOUS && !p.SECRETS_KEY)
       problems.push('SECRETS_KEY_PREVIOUS needs SECRETS_KEY (the key new credentials are sealed with)');
     if (p.SECRETS_KEY && p.SECRETS_KEY === p.SECRETS_KEY_PREVIOUS) problems.push('SECRETS_KEY_PREVIOUS must differ from SECRETS_KEY');
+    if (p.OTEL_BSP_MAX_EXPORT_BATCH_SIZE > p.OTEL_BSP_MAX_QUEUE_SIZE)
+      problems.push(
+        `OTEL_BSP_MAX_EXPORT_BATCH_SIZE must not exceed OTEL_BSP_MAX_QUEUE_SIZE (${p.OTEL_BSP_MAX_EXPORT_BATCH_SIZE} > ${p.OTEL_BSP_MAX_QUEUE_SIZE})`,
+      );
     if (p.REDIS_CLUSTER_NODES?.length) {
       try {
         redisTopology(p.REDIS_URL, p.REDIS_CLUSTER_NODES);
@@ -960,5 +1033,32 @@ export function loadConfig(env: NodeJS.ProcessEnv, version: string): GatewayConf
     },
     rateLimits: { failureMode: p.RATE_LIMIT_FAILURE_MODE, defaults: p.RATE_LIMIT_DEFAULTS ?? BUILT_IN_RATE_LIMIT_DEFAULTS },
     log: { level: p.LOG_LEVEL, format: p.LOG_FORMAT },
+    telemetry: telemetryConfig(p),
+  };
+}
+
+/** Tracing is on when an endpoint is set, unless `OTEL_SDK_DISABLED` or `OTEL_TRACES_EXPORTER=none`. */
+function telemetryConfig(p: Parsed): GatewayConfig['telemetry'] {
+  const url =
+    p.OTEL_SDK_DISABLED || p.OTEL_TRACES_EXPORTER === 'none'
+      ? null
+      : tracesUrl(p.OTEL_EXPORTER_OTLP_ENDPOINT, p.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT);
+  return {
+    traces: url
+      ? {
+          url,
+          protocol: p.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? p.OTEL_EXPORTER_OTLP_PROTOCOL,
+          headers: { ...p.OTEL_EXPORTER_OTLP_HEADERS, ...p.OTEL_EXPORTER_OTLP_TRACES_HEADERS },
+          timeoutMs: p.OTEL_EXPORTER_OTLP_TIMEOUT,
+        }
+      : null,
+    serviceName: p.OTEL_SERVICE_NAME,
+    resourceAttributes: p.OTEL_RESOURCE_ATTRIBUTES ?? {},
+    sampler: { name: p.OTEL_TRACES_SAMPLER, ratio: p.OTEL_TRACES_SAMPLER_ARG },
+    batch: {
+      scheduleDelayMs: p.OTEL_BSP_SCHEDULE_DELAY,
+      maxQueueSize: p.OTEL_BSP_MAX_QUEUE_SIZE,
+      maxExportBatchSize: p.OTEL_BSP_MAX_EXPORT_BATCH_SIZE,
+    },
   };
 }

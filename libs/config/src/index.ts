@@ -25,4 +25,6 @@ export type { RedisEndpoint, RedisTopology } from './redis-topology.js';
 export { projectRoot, readVersion } from './version.js';
 export { addressMatcher, parseCidr } from './cidr.js';
 export { parseEgressEntry } from './egress-allow.js';
+export { OTLP_PROTOCOLS, TRACE_SAMPLERS } from './otel.js';
+export type { OtlpProtocol, TraceSamplerName } from './otel.js';
 export type { EgressAllowEntry } from './egress-allow.js';

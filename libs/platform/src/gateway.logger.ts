@@ -1,5 +1,6 @@
 import { ConsoleLogger, type LogLevel } from '@nestjs/common';
 import type { GatewayConfig } from '#libs/config';
+import { tracing } from '#libs/telemetry';
 
 const LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'];
 
@@ -13,7 +14,11 @@ const CHATTY_CONTEXTS = new Set([
   'NestApplication',
 ]);
 
-/** The process logger: JSON lines (or text), with the level from `LOG_LEVEL`. */
+/**
+ * The process logger: JSON lines (or text), with the level from `LOG_LEVEL`. A line written while a
+ * span is active (tracing on) carries its `trace_id` and `span_id`, so a refusal's line leads to its
+ * trace and back.
+ */
 export class GatewayLogger extends ConsoleLogger {
   constructor(config: GatewayConfig['log']) {
     super({ json: config.format === 'json', colors: false, logLevels: LEVELS.slice(0, LEVELS.indexOf(config.level) + 1) });
@@ -26,5 +31,20 @@ export class GatewayLogger extends ConsoleLogger {
       return;
     }
     super.log(message, ...rest);
+  }
+
+  protected override getJsonLogObject(
+    message: unknown,
+    options: Parameters<ConsoleLogger['getJsonLogObject']>[1],
+  ): ReturnType<ConsoleLogger['getJsonLogObject']> {
+    const line = super.getJsonLogObject(message, options);
+    const ids = tracing.ids();
+    return ids ? { ...line, ...ids } : line;
+  }
+
+  protected override formatMessage(...args: Parameters<ConsoleLogger['formatMessage']>): string {
+    const line = super.formatMessage(...args);
+    const ids = tracing.ids();
+    return ids ? line.replace(/\n$/, ` trace_id=${ids.trace_id} span_id=${ids.span_id}\n`) : line;
   }
 }

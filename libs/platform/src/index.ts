@@ -4,3 +4,4 @@ export type { SharedState } from './process.module.js';
 export { HttpErrorFilter } from './http-error.filter.js';
 export { GatewayLogger } from './gateway.logger.js';
 export { StartupError, bind, describeStartupError, listen, preflight } from './launch.js';
+export { TracingShutdown, startProcessTracing } from './telemetry.js';

@@ -2,11 +2,12 @@ import { Module, type DynamicModule, type INestApplicationContext, type Type } f
 import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import { AuditModule } from '#libs/audit';
 import { ConfigModule, type GatewayConfig } from '#libs/config';
-import { MetricsService, ObservabilityModule, ReadinessState } from '#libs/observability';
+import { DependencyProbe, MetricsService, ObservabilityModule, ReadinessState } from '#libs/observability';
 import { PersistenceModule, PrismaService, SharedPersistenceModule } from '#libs/persistence';
 import { RedisModule } from '#libs/redis';
 import { HttpErrorFilter } from './http-error.filter.js';
 import { JsonDepthPipe } from './json-depth.pipe.js';
+import { TracingShutdown } from './telemetry.js';
 
 /** Process-wide state shared by both listeners of one process (metrics, readiness, the Postgres pool). */
 export interface SharedState {
@@ -48,6 +49,8 @@ export class ProcessModule {
       providers: [
         { provide: APP_FILTER, useClass: HttpErrorFilter },
         { provide: APP_PIPE, useClass: JsonDepthPipe },
+        // Once per process: a second listener shares the first's metrics (and closes first).
+        ...(shared ? [] : [DependencyProbe, TracingShutdown]),
       ],
     };
   }

@@ -9,5 +9,6 @@ export * from './events.js';
 export * from './http.js';
 export * from './identifiers.js';
 export * from './payloads.js';
+export * from './trace-context.js';
 export * from './websocket.js';
 export * from './json-depth.js';

@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { messageMetadataSchema } from './trace-context.js';
 import { AGENT_ID_PATTERN, CAPABILITY_PATTERN, CONVERSATION_ID_PATTERN, TOPIC_PATTERN } from './identifiers.js';
 
 /*
@@ -33,7 +34,7 @@ export const sendPayloadSchema = z.strictObject({
   to_agent_id: agentId,
   conversation_id: conversationId.optional(),
   content: contentSchema,
-  metadata: metadataSchema.optional(),
+  metadata: messageMetadataSchema.optional(),
   expect_result: z.boolean().optional(),
   timeout_ms: z.number().int().min(1).max(MAX_RESULT_TIMEOUT_MS).optional(),
 });
@@ -49,7 +50,7 @@ export const resultPayloadSchema = z.strictObject({
   success: z.boolean(),
   result: z.unknown().optional(),
   error: z.union([z.string(), z.record(z.string(), z.unknown())]).optional(),
-  metadata: metadataSchema.optional(),
+  metadata: messageMetadataSchema.optional(),
 });
 
 /** `heartbeat`: optional client clock, echoed back as the server's. */
@@ -65,7 +66,7 @@ export const topicPayloadSchema = z.strictObject({ topic });
 export const publishPayloadSchema = z.strictObject({
   topic,
   content: contentSchema,
-  metadata: metadataSchema.optional(),
+  metadata: messageMetadataSchema.optional(),
 });
 
 /** `update_card`: change what the directory shows about the calling agent. */

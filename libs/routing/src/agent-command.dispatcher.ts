@@ -16,6 +16,7 @@ import {
   type SendAck,
   type SendPayload,
 } from '#libs/protocol';
+import { SPANS, SpanKind, tracing } from '#libs/telemetry';
 import { MESSAGE_GUARDS, type MessageContext, type MessageGuard } from './guards.js';
 import { RoutingService } from './routing.service.js';
 import { protocolDetails, type Caller, type Session } from './session.js';
@@ -23,11 +24,14 @@ import { SessionCards } from './sessions/session-cards.js';
 import { SessionLifecycle } from './sessions/session-lifecycle.js';
 import { SessionRefresh } from './sessions/session-refresh.js';
 import { TopicService } from './topic.service.js';
+import { clientTrace, eventAttributes, traceDetails } from './trace-attributes.js';
 
 /** Events that carry a message: a refusal of one is audited even when no guard did it. */
 const MESSAGE_EVENTS = new Set(['send', 'publish', 'result']);
 /** Refusals of a frame's shape, decided before the guards ran: still counted by the rate limit. */
 const REFUSED_BEFORE_GUARDS = new Set<ErrorCode>(['INVALID_MESSAGE', 'PAYLOAD_TOO_LARGE']);
+/** Events whose handling is routing (a span of its own when traced). */
+const ROUTED_EVENTS = new Set<ClientEventName>(['send', 'publish', 'result']);
 /** Failures of the gateway or the recipient rather than refusals of the sender's request. */
 const ERROR_OUTCOMES = new Set<ErrorCode>(['UNAVAILABLE', 'TIMEOUT']);
 
@@ -56,6 +60,20 @@ export class AgentCommandDispatcher {
   ) {}
 
   async dispatch(caller: Caller, event: string, payload: unknown, frameBytes: number): Promise<ClientAcks[ClientEventName]> {
+    if (!tracing.enabled) return this.process(caller, event, payload, frameBytes);
+    // The event's span continues the client's trace (`metadata.trace`), or starts one.
+    return tracing.run(
+      SPANS.event(isClientEventName(event) ? event : 'invalid'),
+      {
+        kind: SpanKind.SERVER,
+        parent: clientTrace(payload) ?? caller.trace,
+        attributes: eventAttributes(caller, event, payload, frameBytes),
+      },
+      () => this.process(caller, event, payload, frameBytes),
+    );
+  }
+
+  private async process(caller: Caller, event: string, payload: unknown, frameBytes: number): Promise<ClientAcks[ClientEventName]> {
     if (caller.session) caller.session.lastSeenAt = Date.now();
     let context: MessageContext | undefined;
     try {
@@ -72,9 +90,12 @@ export class AgentCommandDispatcher {
       }
       const parsed = CLIENT_PAYLOAD_SCHEMAS[event].safeParse(payload);
       if (!parsed.success) throw new GatewayError('INVALID_MESSAGE', `${event}: ${describeSchemaError(parsed.error)}`);
-      context = { caller, event, payload: parsed.data, frameBytes };
-      await this.guard(context);
-      return await this.handle(context);
+      const checked: MessageContext = { caller, event, payload: parsed.data, frameBytes };
+      context = checked;
+      await this.guard(checked);
+      return await (tracing.enabled && ROUTED_EVENTS.has(event)
+        ? tracing.run(SPANS.route, {}, () => this.handle(checked))
+        : this.handle(checked));
     } catch (error) {
       throw await this.refuse(caller, event, payload, frameBytes, context, error);
     }
@@ -205,6 +226,7 @@ export class AgentCommandDispatcher {
         request_id: refusal.requestId,
         ...(refusal.reason !== undefined && { error_reason: refusal.reason }),
         ...(conversation !== null && { conversation_id: conversation }),
+        ...traceDetails(clientTrace(payload) ?? caller.trace),
       },
     });
   }
@@ -215,7 +237,7 @@ export class AgentCommandDispatcher {
     for (const guard of this.guards) {
       if (refusal !== null && !guard.alsoOnRefusal) continue;
       try {
-        await guard.check(context);
+        await (tracing.enabled ? tracing.run(guard.spanName, {}, () => guard.check(context)) : guard.check(context));
       } catch (error) {
         refusal = error;
       }

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { GATEWAY_CONFIG, type GatewayConfig } from '#libs/config';
+import { MetricsService } from '#libs/observability';
 import {
   GatewayError,
   type CancelEvent,
@@ -9,8 +10,10 @@ import {
   type MessageEvent,
   type ResultEvent,
   type TopicMessageEvent,
+  type TraceContext,
 } from '#libs/protocol';
 import { RedisBus, type ChannelKind } from '#libs/redis';
+import { SPANS, SpanKind, tracing } from '#libs/telemetry';
 
 /** Work one node asks another to do for an agent connected there. */
 export type ClusterRequest =
@@ -46,7 +49,8 @@ export class ClusterSignals {
 }
 
 type Envelope =
-  | { kind: 'request'; rid: string; reply_to: string; body: ClusterRequest }
+  /** `trace`: the W3C context of the sender's hop span, when traced (the serving node continues it). */
+  | { kind: 'request'; rid: string; reply_to: string; body: ClusterRequest; trace?: TraceContext }
   | { kind: 'reply'; rid: string; error?: ErrorBody }
   | { kind: 'signal'; body: ClusterSignal };
 
@@ -72,6 +76,7 @@ export class ClusterBus implements OnModuleInit {
   constructor(
     private readonly bus: RedisBus,
     @Inject(GATEWAY_CONFIG) config: GatewayConfig,
+    private readonly metrics: MetricsService,
   ) {
     this.nodeId = config.nodeId;
   }
@@ -98,8 +103,27 @@ export class ClusterBus implements OnModuleInit {
     this.signalHandlers.set(op, handler as (signal: ClusterSignal) => void);
   }
 
-  /** Asks `nodeId` to do `body`; resolves when it did, rejects with its error or TIMEOUT. */
+  /**
+   * Asks `nodeId` to do `body`; resolves when it did, rejects with its error or TIMEOUT. Timed
+   * (`agw_cluster_hop_seconds`) and, when traced, a client span whose context goes with the request.
+   */
   async request(nodeId: string, body: ClusterRequest, timeoutMs: number): Promise<void> {
+    const started = performance.now();
+    const hop = tracing.enabled
+      ? tracing.run(
+          SPANS.clusterHop,
+          { kind: SpanKind.CLIENT, attributes: { 'agw.cluster.op': body.op, 'agw.cluster.node_id': nodeId, 'messaging.system': 'redis' } },
+          () => this.send(nodeId, body, timeoutMs, tracing.current()),
+        )
+      : this.send(nodeId, body, timeoutMs, undefined);
+    try {
+      await hop;
+    } finally {
+      this.metrics.clusterHopSeconds.labels(body.op).observe((performance.now() - started) / 1000);
+    }
+  }
+
+  private async send(nodeId: string, body: ClusterRequest, timeoutMs: number, trace: TraceContext | undefined): Promise<void> {
     const rid = randomUUID();
     const done = new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -110,11 +134,10 @@ export class ClusterBus implements OnModuleInit {
     });
     let receivers: number;
     try {
-      receivers = await this.bus.publish(
-        `node:${nodeId}`,
-        { kind: 'request', rid, reply_to: this.nodeId, body } satisfies Envelope,
-        'node',
-      );
+      const envelope: Envelope = trace
+        ? { kind: 'request', rid, reply_to: this.nodeId, body, trace }
+        : { kind: 'request', rid, reply_to: this.nodeId, body };
+      receivers = await this.bus.publish(`node:${nodeId}`, envelope, 'node');
     } catch (error) {
       this.settle(rid, { code: 'UNAVAILABLE', message: 'routing between nodes is unavailable' });
       this.logger.error(`cluster request to ${nodeId} failed: ${(error as Error).message}`);
@@ -146,7 +169,17 @@ export class ClusterBus implements OnModuleInit {
         this.signalHandlers.get(envelope.body.op)?.(envelope.body);
         return;
       case 'request':
-        void this.serve(envelope);
+        void (tracing.enabled
+          ? tracing.run(
+              SPANS.clusterServe,
+              {
+                kind: SpanKind.SERVER,
+                parent: envelope.trace,
+                attributes: { 'agw.cluster.op': envelope.body.op, 'agw.cluster.node_id': this.nodeId },
+              },
+              () => this.serve(envelope),
+            )
+          : this.serve(envelope));
         return;
     }
   }

@@ -19,6 +19,8 @@ export interface MessageContext<E extends ClientEventName = ClientEventName> {
  * policy, rate limits). Refuses by throwing a `GatewayError`.
  */
 export interface MessageGuard {
+  /** The name of its span when traced (`agw.authorize`, `agw.rate_limit`). */
+  readonly spanName: string;
   check(context: MessageContext): void | Promise<void>;
   /**
    * Also run when an earlier guard refused the event (the rate limit: refused events still count,

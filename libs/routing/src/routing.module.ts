@@ -20,6 +20,7 @@ import { NodeRepository } from './node.repository.js';
 import { PresenceRepository } from './presence.repository.js';
 import { RoutingService } from './routing.service.js';
 import { SessionRegistry } from './session.registry.js';
+import { SessionMetricsSampler } from './session-metrics.sampler.js';
 import {
   PresenceSweep,
   SessionAdmission,
@@ -50,6 +51,7 @@ export class RoutingModule {
         ClusterMembership,
         ClusterBus,
         RoutingService,
+        SessionMetricsSampler,
         SessionCapacity,
         SessionCards,
         SessionLifecycle,

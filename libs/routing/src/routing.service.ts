@@ -14,6 +14,7 @@ import {
   type SendAck,
   type SendPayload,
 } from '#libs/protocol';
+import { SPANS, SpanKind, tracing } from '#libs/telemetry';
 import { Backpressure } from './backpressure.js';
 import { ClusterBus, type ClusterRequest } from './cluster.bus.js';
 import { ClusterMembership } from './cluster-membership.js';
@@ -24,6 +25,7 @@ import { REMOTE_AGENTS, type RemoteAgent, type RemoteAgents } from './remote-age
 import { ResultWaiters } from './result-waiters.js';
 import { protocolDetails, type Caller, type Session } from './session.js';
 import { SessionRegistry } from './session.registry.js';
+import { clientTrace, traceDetails, withCallerTrace } from './trace-attributes.js';
 
 /** A connected agent, wherever it is: on this node (`local`) or on another (`node`). */
 export interface ResolvedAgent {
@@ -175,7 +177,7 @@ export class RoutingService implements OnModuleInit {
       to_agent_id: payload.to_agent_id,
       conversation_id: conversationId,
       content: payload.content,
-      metadata: payload.metadata ?? {},
+      metadata: withCallerTrace(sender, payload.metadata),
       timestamp,
       expect_result: expectResult,
     };
@@ -227,6 +229,7 @@ export class RoutingService implements OnModuleInit {
           to_tenant_id: target.tenantId,
           expect_result: expectResult,
           ...(target.remote && { a2a: { remote: true } }),
+          ...traceDetails(clientTrace(payload) ?? sender.trace),
         },
         content: payload.content,
       });
@@ -290,6 +293,7 @@ export class RoutingService implements OnModuleInit {
         conversation_id: payload.conversation_id,
         success: payload.success,
         to_tenant_id: targetTenant,
+        ...traceDetails(clientTrace(payload)),
       },
       content: { result: payload.result ?? null, error: payload.error ?? null },
     });
@@ -361,7 +365,18 @@ export class RoutingService implements OnModuleInit {
     }
     session.deliveriesInFlight++;
     try {
-      await session.connection.deliverMessage(message, this.config.routing.deliveryTimeoutMs);
+      if (!tracing.enabled) await session.connection.deliverMessage(message, this.config.routing.deliveryTimeoutMs);
+      // The recipient gets the delivery span's context in `metadata.trace` and continues from it.
+      else
+        await tracing.run(
+          SPANS.deliver,
+          { kind: SpanKind.PRODUCER, attributes: deliveryAttributes(session, 'message', message.message_id) },
+          () =>
+            session.connection.deliverMessage(
+              { ...message, metadata: tracing.metadataFor(message.metadata) },
+              this.config.routing.deliveryTimeoutMs,
+            ),
+        );
     } finally {
       session.deliveriesInFlight--;
     }
@@ -371,7 +386,11 @@ export class RoutingService implements OnModuleInit {
     const session = this.registry.forAgent(toAgentId);
     if (!session || session.closed || session.tenantId !== tenantId || !this.backpressure.admits(session)) throw notConnected(toAgentId);
     this.cancelExpectation(toAgentId, result.conversation_id);
-    session.connection.deliverResult(result);
+    if (!tracing.enabled) session.connection.deliverResult(result);
+    else
+      tracing.run(SPANS.deliver, { kind: SpanKind.PRODUCER, attributes: deliveryAttributes(session, 'result', undefined) }, () =>
+        session.connection.deliverResult({ ...result, metadata: tracing.metadataFor(result.metadata) }),
+      );
   }
 
   private deliverCancelHere(tenantId: string, toAgentId: string, event: CancelEvent): void {
@@ -455,6 +474,19 @@ export class RoutingService implements OnModuleInit {
     if (!mine?.delete(conversationId)) return;
     if (mine.size === 0) this.expectations.delete(senderId);
   }
+}
+
+/** The attributes of a delivery span: to whom, over which transport (never the content). */
+function deliveryAttributes(session: Session, kind: 'message' | 'result', messageId: string | undefined): Record<string, string> {
+  return {
+    'messaging.system': 'agent_gateway',
+    'messaging.operation.type': 'send',
+    'messaging.destination.name': session.agentId,
+    ...(messageId !== undefined && { 'messaging.message.id': messageId }),
+    'agw.delivery.kind': kind,
+    'agw.transport': session.connection.transport,
+    'agw.session_id': session.id,
+  };
 }
 
 /** The result a sender gets when the recipient did not answer in time. */

@@ -7,6 +7,7 @@ import type {
   SessionClosedEvent,
   SessionEvent,
   TopicMessageEvent,
+  TraceContext,
   TransportName,
 } from '#libs/protocol';
 
@@ -111,6 +112,11 @@ export interface Caller {
    * request (the A2A method and task id, the MCP tool). Absent for the agent plane's own transports.
    */
   protocol?: { name: CallerProtocol; details: Record<string, unknown> };
+  /**
+   * For an HTTP caller: the W3C trace context of its request's `traceparent`/`tracestate` headers,
+   * continued by its events as a socket client's `metadata.trace` is.
+   */
+  trace?: TraceContext;
 }
 
 /**

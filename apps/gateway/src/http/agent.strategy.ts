@@ -3,6 +3,7 @@ import { PassportStrategy } from '@nestjs/passport';
 import type { Request } from 'express';
 import { Strategy } from 'passport-custom';
 import { AuthService } from '#libs/auth';
+import { traceContextFromHeaders } from '#libs/protocol';
 import type { Caller } from '#libs/routing';
 import { CredentialExtractor, bearerToken } from '../auth/credential-extractor.js';
 
@@ -27,7 +28,9 @@ export class AgentStrategy extends PassportStrategy(Strategy, 'agent') {
     const claimed = typeof from === 'string' ? from : typeof header === 'string' ? header : undefined;
     const credentials = this.extractor.fromRequest(request, 'http', bearerToken(request.headers.authorization), claimed);
     const principal = await this.auth.authenticate(credentials);
+    const trace = traceContextFromHeaders(request.headers);
     return {
+      ...(trace && { trace }),
       principal,
       tenantId: principal.tenantId,
       agentId: principal.agentId,

@@ -3,6 +3,7 @@ import type { Namespace, Socket } from 'socket.io';
 import { MetricsService } from '#libs/observability';
 import { GATEWAY_NAMESPACE, GatewayError, type ConnectErrorData, type ErrorAck } from '#libs/protocol';
 import { AgentCommandDispatcher, SessionAdmission, SessionLifecycle, type AdmittedSession, type Session } from '#libs/routing';
+import { admittedAttributes, traceConnect } from '../auth/connect-trace.js';
 import { CredentialExtractor, bearerToken } from '../auth/credential-extractor.js';
 import { FrameMeter } from './frame-meter.js';
 import { SocketIoConnection } from './socket-io.connection.js';
@@ -33,21 +34,27 @@ export class AgentGateway implements OnGatewayInit<Namespace> {
       .of('/')
       .use((_socket, next) => next(connectError(new GatewayError('INVALID_MESSAGE', `connect to the ${GATEWAY_NAMESPACE} namespace`))));
     namespace.use((socket, next) => {
-      this.admit(socket).then(
-        () => next(),
-        (error: unknown) => {
-          const auth = socket.handshake.auth as Record<string, unknown> | null;
-          const claimedAgentId = typeof auth?.agent_id === 'string' ? auth.agent_id.slice(0, 128) : undefined;
-          const refusal = this.admission.refuseConnect(error, { claimedAgentId, remoteAddress: socket.handshake.address });
-          this.metrics.connectRefusals.labels(refusal.code).inc();
-          next(connectError(refusal));
-        },
-      );
+      void traceConnect('socket.io', socket.handshake.headers, (span) =>
+        this.admit(socket).then(
+          (admitted) => {
+            admittedAttributes(span, admitted);
+            next();
+          },
+          (error: unknown) => {
+            const auth = socket.handshake.auth as Record<string, unknown> | null;
+            const claimedAgentId = typeof auth?.agent_id === 'string' ? auth.agent_id.slice(0, 128) : undefined;
+            const refusal = this.admission.refuseConnect(error, { claimedAgentId, remoteAddress: socket.handshake.address });
+            this.metrics.connectRefusals.labels(refusal.code).inc();
+            next(connectError(refusal));
+            throw refusal;
+          },
+        ),
+      ).catch(() => undefined);
     });
     namespace.on('connection', (socket: Socket) => this.onConnection(socket));
   }
 
-  private async admit(socket: Socket): Promise<void> {
+  private async admit(socket: Socket): Promise<AdmittedSession> {
     const auth: unknown = socket.handshake.auth;
     if (typeof auth !== 'object' || auth === null || Array.isArray(auth))
       throw new GatewayError('INVALID_MESSAGE', 'handshake auth must be an object');
@@ -70,6 +77,7 @@ export class AgentGateway implements OnGatewayInit<Namespace> {
     socket.conn.once('close', () => {
       if (!data.session) this.admission.abandon(admitted);
     });
+    return admitted;
   }
 
   private onConnection(socket: Socket): void {

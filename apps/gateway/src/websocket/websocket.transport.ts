@@ -7,6 +7,7 @@ import { GATEWAY_CONFIG, type GatewayConfig } from '#libs/config';
 import { MetricsService } from '#libs/observability';
 import { GatewayError, WEBSOCKET_PATH, closeCodeOfRefusal, parseClientFrame, type FrameId } from '#libs/protocol';
 import { AgentCommandDispatcher, SessionAdmission, SessionLifecycle, type AdmittedSession, type Session } from '#libs/routing';
+import { admittedAttributes, traceConnect } from '../auth/connect-trace.js';
 import { CredentialExtractor, bearerToken } from '../auth/credential-extractor.js';
 import { WebSocketConnection } from './websocket.connection.js';
 
@@ -79,21 +80,26 @@ export class WebSocketTransport implements OnApplicationBootstrap, OnApplication
     let admitted: AdmittedSession | undefined;
     let refusal: GatewayError | undefined;
     socket.on('error', () => undefined); // a peer reset before the upgrade is not the process's problem
-    try {
-      const query = new URL(request.url ?? '/', 'http://gateway').searchParams;
-      const card = connectCard(query);
-      // The Authorization header; the `token` query parameter only while WS_QUERY_TOKEN allows it.
-      const token =
-        bearerToken(request.headers.authorization) ?? (this.config.agentPlane.wsQueryToken ? (query.get('token') ?? undefined) : undefined);
-      const credentials = this.extractor.fromRequest(request, 'websocket', token, query.get('agent_id') ?? undefined);
-      admitted = await this.admission.admit(credentials, card);
-    } catch (error) {
-      refusal = this.admission.refuseConnect(error, {
-        claimedAgentId: claimedAgentOf(request),
-        remoteAddress: request.socket.remoteAddress ?? 'unknown',
-      });
-      this.metrics.connectRefusals.labels(refusal.code).inc();
-    }
+    await traceConnect('websocket', request.headers, async (span) => {
+      try {
+        const query = new URL(request.url ?? '/', 'http://gateway').searchParams;
+        const card = connectCard(query);
+        // The Authorization header; the `token` query parameter only while WS_QUERY_TOKEN allows it.
+        const token =
+          bearerToken(request.headers.authorization) ??
+          (this.config.agentPlane.wsQueryToken ? (query.get('token') ?? undefined) : undefined);
+        const credentials = this.extractor.fromRequest(request, 'websocket', token, query.get('agent_id') ?? undefined);
+        admitted = await this.admission.admit(credentials, card);
+        admittedAttributes(span, admitted);
+      } catch (error) {
+        refusal = this.admission.refuseConnect(error, {
+          claimedAgentId: claimedAgentOf(request),
+          remoteAddress: request.socket.remoteAddress ?? 'unknown',
+        });
+        this.metrics.connectRefusals.labels(refusal.code).inc();
+        throw refusal;
+      }
+    }).catch(() => undefined);
     if (socket.destroyed || !socket.writable) {
       if (admitted) this.admission.abandon(admitted);
       return;

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import functools
 import inspect
 import itertools
@@ -19,6 +20,7 @@ from urllib.parse import urlsplit
 from . import _transport
 from .backoff import full_jitter_delay
 from .errors import EXPIRED_CLOSE_CODE, TERMINAL_CONNECT_CODES, GatewayError, is_terminal_close_code
+from .tracing import TraceArgument, message_context, trace_context, with_trace
 from .frames import FrameError, Message, TopicMessage, connect_url, content_parts, encode_frame, parse_frame, parse_timestamp, utc_now
 
 log = logging.getLogger("agent_gateway")
@@ -332,14 +334,21 @@ class GatewayClient:
         *,
         conversation_id: str | None = None,
         metadata: dict[str, Any] | None = None,
+        trace: TraceArgument = None,
     ) -> dict[str, Any]:
         """Sends a direct message; returns the ack (``message_id``, ``conversation_id``, ``status``, ``timestamp``).
 
         ``content``: a str is a text part, a dict (or any other JSON) a data part, a list the parts
-        themselves. Raises :class:`GatewayError` on a refusal (``AGENT_NOT_FOUND``, ``FORBIDDEN``…).
+        themselves. ``trace``: a W3C ``traceparent`` (or ``{"traceparent", "tracestate"}``) for
+        ``metadata.trace``; by default the active OpenTelemetry span's, if ``opentelemetry`` is
+        installed. Raises :class:`GatewayError` on a refusal (``AGENT_NOT_FOUND``, ``FORBIDDEN``…).
         """
         return await self._call(
-            "send", to_agent_id=to, content=content_parts(content), conversation_id=conversation_id, metadata=metadata
+            "send",
+            to_agent_id=to,
+            content=content_parts(content),
+            conversation_id=conversation_id,
+            metadata=with_trace(metadata, trace),
         )
 
     async def request(
@@ -350,6 +359,7 @@ class GatewayClient:
         *,
         conversation_id: str | None = None,
         metadata: dict[str, Any] | None = None,
+        trace: TraceArgument = None,
     ) -> Any:
         """Sends a message that expects a result and returns the ``result`` value.
 
@@ -374,7 +384,7 @@ class GatewayClient:
                 content=content_parts(content),
                 expect_result=True,
                 timeout_ms=timeout_ms,
-                metadata=metadata,
+                metadata=with_trace(metadata, trace),
             )
             try:
                 # The gateway answers TIMEOUT itself after timeout_ms; this is the safety net for a
@@ -401,9 +411,11 @@ class GatewayClient:
         self._topics.pop(topic, None)
         return await self._call("unsubscribe", topic=topic)
 
-    async def publish(self, topic: str, content: Any, metadata: dict[str, Any] | None = None) -> dict[str, Any]:
+    async def publish(
+        self, topic: str, content: Any, metadata: dict[str, Any] | None = None, *, trace: TraceArgument = None
+    ) -> dict[str, Any]:
         """Publishes to the topic's subscribers; the ack says how many it reached (``recipients``)."""
-        return await self._call("publish", topic=topic, content=content_parts(content), metadata=metadata)
+        return await self._call("publish", topic=topic, content=content_parts(content), metadata=with_trace(metadata, trace))
 
     async def update_card(
         self,
@@ -676,7 +688,9 @@ class GatewayClient:
                 log.debug("no on_message handler: message %s not answered", message.get("message_id"))
                 return
             try:
-                value = await self._invoke(handler, message)
+                # In the trace the gateway handed over (the delivery span), for the handler's own spans.
+                with message_context(message.get("metadata") or {}):
+                    value = await self._invoke(handler, message)
             except asyncio.CancelledError:
                 raise  # cancelled by a cancel frame or close(): no result
             except Exception as error:  # noqa: BLE001 - the handler's failure is the sender's answer
@@ -689,6 +703,14 @@ class GatewayClient:
 
     async def _answer(self, message: Message, success: bool, *, result: Any = None, error: Any = None) -> None:
         fields: dict[str, Any] = {"conversation_id": message.conversation_id, "success": success}
+        # The result goes back in the message's trace.
+        received = (message.get("metadata") or {}).get("trace")
+        try:
+            answered = trace_context(received) if isinstance(received, dict) else None
+        except ValueError:
+            answered = None
+        if answered is not None:
+            fields["metadata"] = {"trace": answered}
         if success:
             fields["result"] = result
         else:
@@ -822,7 +844,8 @@ class GatewayClient:
         if self._executor is None:
             # As many threads as handler slots: the default executor's few would bound sync handlers lower.
             self._executor = ThreadPoolExecutor(max_workers=self._max_handlers, thread_name_prefix="agent_gateway-handler")
-        value = await asyncio.get_running_loop().run_in_executor(self._executor, handler, argument)
+        # In a copy of this task's context: the handler sees the message's OpenTelemetry context too.
+        value = await asyncio.get_running_loop().run_in_executor(self._executor, contextvars.copy_context().run, handler, argument)
         if inspect.isawaitable(value):
             value = await value
         return value

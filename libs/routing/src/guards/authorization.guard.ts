@@ -3,6 +3,7 @@ import { AuditTrail } from '#libs/audit';
 import { RefusalLog } from '#libs/observability';
 import { PolicyService, type PolicyDecision } from '#libs/policy';
 import { GatewayError, type ClientPayloads } from '#libs/protocol';
+import { SPANS } from '#libs/telemetry';
 import type { MessageContext, MessageGuard } from '../guards.js';
 import { RoutingService, notConnected } from '../routing.service.js';
 import { protocolDetails } from '../session.js';
@@ -16,6 +17,8 @@ import { subjectOf } from './policy-subject.js';
  */
 @Injectable()
 export class AuthorizationGuard implements MessageGuard {
+  readonly spanName = SPANS.authorize;
+
   constructor(
     private readonly policy: PolicyService,
     private readonly routing: RoutingService,

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { AuditTrail } from '#libs/audit';
 import { RefusalLog } from '#libs/observability';
 import { GatewayError, type ClientEventName } from '#libs/protocol';
+import { SPANS } from '#libs/telemetry';
 import { RateLimiterService } from '#libs/ratelimit';
 import type { MessageContext, MessageGuard } from '../guards.js';
 import { protocolDetails, type Caller } from '../session.js';
@@ -12,6 +13,7 @@ const UNCOUNTED: ReadonlySet<ClientEventName> = new Set(['heartbeat', 'ping', 'r
 /** The rate-limit stage: counts every client event but `heartbeat`, `ping` and `result`. */
 @Injectable()
 export class RateLimitGuard implements MessageGuard {
+  readonly spanName = SPANS.rateLimit;
   readonly alsoOnRefusal = true;
 
   constructor(
