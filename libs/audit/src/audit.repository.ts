@@ -175,20 +175,13 @@ export class AuditRepository {
   }
 
   /** One transaction; `skipWritten` first looks up which ids are there already. */
-  private async writeOnce(records: AuditRecord[], skipWritten: boolean): Promise<ChainedAuditRecord[]> {
-    const client = await this.prisma.pool.connect();
-    const query = <R extends pg.QueryResultRow>(text: string, values: unknown[]): Promise<pg.QueryResult<R>> => {
-      // `query_timeout` (client side: also ends a statement whose connection went silent) is read by pg, untyped.
-      const config: pg.QueryConfig & { query_timeout: number } = { text, values, query_timeout: WRITE_TIMEOUT_MS };
-      return client.query<R>(config);
-    };
-    let broken = false;
-    // The connection dying while checked out is emitted on the client: handled here, not a crash.
-    const onError = (): void => {
-      broken = true;
-    };
-    client.on('error', onError);
-    try {
+  private writeOnce(records: AuditRecord[], skipWritten: boolean): Promise<ChainedAuditRecord[]> {
+    return this.onConnection(async (client) => {
+      const query = <R extends pg.QueryResultRow>(text: string, values: unknown[]): Promise<pg.QueryResult<R>> => {
+        // `query_timeout` (client side: also ends a statement whose connection went silent) is read by pg, untyped.
+        const config: pg.QueryConfig & { query_timeout: number } = { text, values, query_timeout: WRITE_TIMEOUT_MS };
+        return client.query<R>(config);
+      };
       await query('BEGIN', []);
       let fresh = records;
       if (skipWritten) {
@@ -238,15 +231,48 @@ export class AuditRepository {
       );
       await query('COMMIT', []);
       return chained;
+    });
+  }
+
+  /**
+   * Runs `work` on a connection of the pool. The connection dying while checked out is emitted on
+   * the client: handled here, not a crash. When `work` fails, its transaction is rolled back and
+   * the connection is not trusted again.
+   */
+  private async onConnection<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.prisma.pool.connect();
+    let broken = false;
+    const onError = (): void => {
+      broken = true;
+    };
+    client.on('error', onError);
+    try {
+      return await work(client);
     } catch (error) {
       broken = true;
       await client.query('ROLLBACK').catch(() => undefined);
       throw error;
     } finally {
-      // A connection that failed mid-transaction is not trusted again.
       client.off('error', onError);
       client.release(broken);
     }
+  }
+
+  /**
+   * One transaction under the maintenance lock, with lock waits bounded by {@link DDL_LOCK_TIMEOUT};
+   * null when another node holds the lock (it is doing the same work).
+   */
+  private async underMaintenanceLock<T>(client: pg.PoolClient, work: () => Promise<T>): Promise<T | null> {
+    await client.query('BEGIN');
+    await client.query(`SET LOCAL lock_timeout = '${DDL_LOCK_TIMEOUT}'`);
+    const lock = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_xact_lock($1) AS ok', [PARTITION_LOCK_KEY]);
+    if (!lock.rows[0]?.ok) {
+      await client.query('COMMIT');
+      return null;
+    }
+    const result = await work();
+    await client.query('COMMIT');
+    return result;
   }
 
   /** True when Postgres answers (the writer tells a refused batch from an outage). */
@@ -292,13 +318,8 @@ export class AuditRepository {
   }
 
   /** The partitions of `audit_records`, in range order (the default one last). */
-  async partitions(): Promise<AuditPartition[]> {
-    const client = await this.prisma.pool.connect();
-    try {
-      return await listPartitions(client);
-    } finally {
-      client.release();
-    }
+  partitions(): Promise<AuditPartition[]> {
+    return this.onConnection(listPartitions);
   }
 
   /**
@@ -308,27 +329,14 @@ export class AuditRepository {
    * range nothing covers). Records that went to the default partition meanwhile are moved into the
    * new partition in the same transaction. Returns the partitions created.
    */
-  async ensurePartitions(wanted: PartitionRange[]): Promise<{ created: string[]; moved: number; busy: boolean }> {
-    const client = await this.prisma.pool.connect();
-    let broken = false;
-    const onError = (): void => {
-      broken = true;
-    };
-    client.on('error', onError);
-    try {
+  ensurePartitions(wanted: PartitionRange[]): Promise<{ created: string[]; moved: number; busy: boolean }> {
+    return this.onConnection(async (client) => {
       const existing = (await listPartitions(client)).filter(
         (p): p is AuditPartition & { from: Date; to: Date } => p.from !== null && p.to !== null,
       );
       const missing = wanted.filter((w) => !existing.some((e) => overlaps(w, e)));
       if (missing.length === 0) return { created: [], moved: 0, busy: false };
-      await client.query('BEGIN');
-      try {
-        await client.query(`SET LOCAL lock_timeout = '${DDL_LOCK_TIMEOUT}'`);
-        const lock = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_xact_lock($1) AS ok', [PARTITION_LOCK_KEY]);
-        if (!lock.rows[0]?.ok) {
-          await client.query('COMMIT');
-          return { created: [], moved: 0, busy: true };
-        }
+      const done = await this.underMaintenanceLock(client, async () => {
         // Re-read under the lock: another node may have created some since.
         const present = (await listPartitions(client)).filter((p) => p.from !== null && p.to !== null) as { from: Date; to: Date }[];
         const created: string[] = [];
@@ -357,19 +365,10 @@ export class AuditRepository {
           created.push(range.name);
           present.push(range);
         }
-        await client.query('COMMIT');
-        return { created, moved, busy: false };
-      } catch (error) {
-        await client.query('ROLLBACK').catch(() => undefined);
-        throw error;
-      }
-    } catch (error) {
-      broken = true;
-      throw error;
-    } finally {
-      client.off('error', onError);
-      client.release(broken);
-    }
+        return { created, moved };
+      });
+      return done ? { ...done, busy: false } : { created: [], moved: 0, busy: true };
+    });
   }
 
   /**
@@ -384,14 +383,8 @@ export class AuditRepository {
    * lands in a partition while it is cut): the per-chain work there is index lookups, and the lock
    * is waited for at most {@link DDL_LOCK_TIMEOUT}. Only one node at a time (maintenance lock).
    */
-  async purgeBefore(cutoff: Date): Promise<PurgeReport> {
-    const client = await this.prisma.pool.connect();
-    let broken = false;
-    const onError = (): void => {
-      broken = true;
-    };
-    client.on('error', onError);
-    try {
+  purgeBefore(cutoff: Date): Promise<PurgeReport> {
+    return this.onConnection(async (client) => {
       const droppable = (await listPartitions(client)).filter(
         (p) => p.name !== DEFAULT_PARTITION && p.to !== null && p.to.getTime() <= cutoff.getTime(),
       );
@@ -400,14 +393,7 @@ export class AuditRepository {
       // Everything before `cut` goes with the dropped partitions (-infinity: none is dropped).
       const cut = droppable.reduce<Date | null>((max, p) => (max === null || p.to! > max ? p.to! : max), null);
       const cutLiteral = cut ? timestampLiteral(cut) : "'-infinity'";
-      await client.query('BEGIN');
-      try {
-        await client.query(`SET LOCAL lock_timeout = '${DDL_LOCK_TIMEOUT}'`);
-        const lock = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_xact_lock($1) AS ok', [PARTITION_LOCK_KEY]);
-        if (!lock.rows[0]?.ok) {
-          await client.query('COMMIT');
-          return { deleted: 0, dropped: [], busy: true };
-        }
+      const done = await this.underMaintenanceLock(client, async () => {
         if (droppable.length > 0) await client.query('LOCK TABLE audit_records IN ACCESS EXCLUSIVE MODE');
         // Per chain, the last record (by sequence) of what goes: index lookups, chain by chain.
         const cuts = await client.query<{ chain_key: string; seq: string }>(
@@ -453,19 +439,10 @@ export class AuditRepository {
           await client.query(`DROP TABLE ${partitionIdentifier(p.name)}`);
           dropped.push({ name: p.name, estimatedRows: Math.round(estimate.rows[0]?.n ?? 0) });
         }
-        await client.query('COMMIT');
-        return { deleted, dropped, busy: false };
-      } catch (error) {
-        await client.query('ROLLBACK').catch(() => undefined);
-        throw error;
-      }
-    } catch (error) {
-      broken = true;
-      throw error;
-    } finally {
-      client.off('error', onError);
-      client.release(broken);
-    }
+        return { deleted, dropped };
+      });
+      return done ? { ...done, busy: false } : { deleted: 0, dropped: [], busy: true };
+    });
   }
 
   private selectNewestFirst(filter: AuditFilter, limit: number, cursor?: AuditCursor): [string, ...unknown[]] {
