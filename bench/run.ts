@@ -24,12 +24,10 @@
  * export. See bench/audit.ts.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import { cpus } from 'node:os';
-import { fileURLToPath } from 'node:url';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { tmpdir } from 'node:os';
-import { writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { benchA2A } from './a2a.js';
@@ -37,6 +35,7 @@ import { BENCH_ADMIN_TOKEN, adminCall } from './admin.js';
 import { exportMillion, routingLag, writerAgainstCopy } from './audit.js';
 import { benchConnects, type ConnectFigures } from './connects.js';
 import { perMessage, sampleCpu, type CpuSample } from './cpu.js';
+import { command, dropDatabase, median, pinned, runLoad, startServer, type LoadFigures } from './processes.js';
 
 const here = (file: string): string => fileURLToPath(new URL(file, import.meta.url));
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);
@@ -56,68 +55,14 @@ const routingAuth = process.env.BENCH_AUTH === 'none' ? 'none' : 'token';
 // Limits far above what the bench sends: the guards run on every event, none refuses.
 const GENEROUS_LIMITS = '{"messages_per_second":1000000,"burst":1000000,"connects_per_minute_per_ip":1000000}';
 
-const pin = existsSync('/usr/bin/taskset') && cpus().length >= 2;
-// BENCH_NODE_ARGS (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`) is passed to the servers under test.
-const serverNodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
-function command(cpu: number, args: string[]): [string, string[]] {
-  const node = cpu === 0 ? [...serverNodeArgs, ...args] : args;
-  return pin ? ['/usr/bin/taskset', ['-c', String(cpu), process.execPath, ...node]] : [process.execPath, node];
-}
-
-interface LoadFigures {
-  msgs_per_s: number;
-  p50_ms: number;
-  p99_ms: number;
-  errors: number;
-  count: number;
-}
-
-/** Starts a server script on CPU 0 and resolves with its ready line. */
-function start(
-  script: string,
-  env: Record<string, string>,
-  isReady: (line: Record<string, unknown>) => boolean,
-): Promise<{ child: ChildProcess; ready: Record<string, unknown> }> {
-  const [file, args] = command(0, [script]);
-  const child = spawn(file, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
-  return new Promise((resolve, reject) => {
-    let buffer = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      buffer += chunk.toString();
-      for (let i = buffer.indexOf('\n'); i >= 0; i = buffer.indexOf('\n')) {
-        const line = buffer.slice(0, i);
-        buffer = buffer.slice(i + 1);
-        try {
-          const parsed = JSON.parse(line) as Record<string, unknown>;
-          if (isReady(parsed)) resolve({ child, ready: parsed });
-        } catch {
-          // not JSON
-        }
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`${script} exited with ${code}`)));
-  });
-}
-
-/** Starts a gateway node; the ready line's message carries its ports. */
 /** The bench's own database, recreated at each run (the gateway creates and migrates it). */
 const BENCH_DATABASE_URL = process.env.BENCH_DATABASE_URL ?? 'postgresql://postgres@localhost:5432/agent_gateway_bench';
-
-async function resetBenchDatabase(): Promise<void> {
-  const url = new URL(BENCH_DATABASE_URL);
-  const name = url.pathname.slice(1);
-  url.pathname = '/postgres';
-  const client = new pg.Client({ connectionString: url.toString() });
-  await client.connect();
-  await client.query(`DROP DATABASE IF EXISTS "${name.replaceAll('"', '""')}" WITH (FORCE)`);
-  await client.end();
-}
 
 async function startGateway(
   env: Record<string, string>,
 ): Promise<{ child: ChildProcess; port: number; adminPort: number; nodeId: string; keyPrefix: string }> {
   const keyPrefix = `agwbench-${process.pid}-${Math.random().toString(36).slice(2, 6)}:`;
-  const { child, ready } = await start(
+  const { child, ready } = await startServer(
     here('../apps/gateway/src/main.js'),
     {
       DATABASE_URL: BENCH_DATABASE_URL,
@@ -135,16 +80,8 @@ async function startGateway(
   return { child, port: message.agent_port, adminPort: message.admin_port, nodeId: message.node_id, keyPrefix };
 }
 
-function runLoad(args: string[], script = './load.js'): Promise<LoadFigures> {
-  const [file, argv] = command(1, [here(script), ...args]);
-  const child = spawn(file, argv, { stdio: ['ignore', 'pipe', 'inherit'] });
-  let out = '';
-  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-  return new Promise((resolve, reject) =>
-    child.once('exit', (code) =>
-      code === 0 ? resolve(JSON.parse(out.trim().split('\n').pop()!) as LoadFigures) : reject(new Error(`load exited ${code}`)),
-    ),
-  );
+function load(args: string[], script = './load.js'): Promise<LoadFigures> {
+  return runLoad(here(script), args);
 }
 
 interface OpenLoopFigures extends LoadFigures {
@@ -153,16 +90,11 @@ interface OpenLoopFigures extends LoadFigures {
 }
 
 function runOpenLoop(args: string[]): Promise<OpenLoopFigures> {
-  return runLoad(args) as Promise<OpenLoopFigures>;
+  return runLoad<OpenLoopFigures>(here('./load.js'), args);
 }
 
 function medianOpenLoop(runs: OpenLoopFigures[]): OpenLoopFigures {
   return { ...medianFigures(runs), rate: median(runs.map((r) => r.rate)), p999_ms: median(runs.map((r) => r.p999_ms)) };
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? 0;
 }
 
 function medianFigures(runs: LoadFigures[]): LoadFigures {
@@ -251,7 +183,7 @@ async function idleRss(url: string, pid: number, mode: 'idle' | 'idle-ws' = 'idl
 
 const running: ChildProcess[] = [];
 try {
-  await resetBenchDatabase();
+  await dropDatabase(BENCH_DATABASE_URL);
   // `none` too, for the idle connections of the memory measure (they need no provisioning).
   const gateway = await startGateway({
     AUTH_METHODS: routingAuth === 'none' ? 'none' : 'token,none',
@@ -268,7 +200,7 @@ try {
     AUDIT_DURABLE_WAIT_MS: '0',
   });
   running.push(noWait.child);
-  const bare = await start(here('./bare-relay.js'), {}, (line) => line.event === 'ready');
+  const bare = await startServer(here('./bare-relay.js'), {}, (line) => line.event === 'ready');
   running.push(bare.child);
   const gatewayUrl = `http://127.0.0.1:${gateway.port}`;
   const bareUrl = `http://127.0.0.1:${bare.ready.port as number}`;
@@ -305,12 +237,12 @@ try {
   const noWaitUrl = `http://127.0.0.1:${noWait.port}`;
   for (let round = 0; round < rounds; round++) {
     let before = sampleCpu(bare.child.pid!);
-    const bareRun = await runLoad(['roundtrip', bareUrl, ...loadArgs]);
+    const bareRun = await load(['roundtrip', bareUrl, ...loadArgs]);
     bareCpu.push(perMessage(before, sampleCpu(bare.child.pid!), bareRun.count));
     bareRuns.push(bareRun);
     const redisBefore = await redisBytes(redis, gateway.keyPrefix);
     before = sampleCpu(gateway.child.pid!);
-    const gatewayRun = await runLoad(['roundtrip', gatewayUrl, ...gatewayArgs]);
+    const gatewayRun = await load(['roundtrip', gatewayUrl, ...gatewayArgs]);
     gatewayCpu.push(perMessage(before, sampleCpu(gateway.child.pid!), gatewayRun.count));
     gatewayRuns.push(gatewayRun);
     // What is left once every conversation is closed and the audit queue drained (a few seconds).
@@ -324,12 +256,12 @@ try {
     openBare.push(await runOpenLoop(['openloop', bareUrl, ...openArgs]));
     openGateway.push(await runOpenLoop(['openloop', gatewayUrl, ...openArgs, ...(credentialsFile ? [credentialsFile] : [])]));
     const onePairArgs = ['1', '1', String(seconds), String(payload)];
-    onePairBare.push(await runLoad(['roundtrip', bareUrl, ...onePairArgs]));
-    onePairGateway.push(await runLoad(['roundtrip', gatewayUrl, ...onePairArgs, ...(credentialsFile ? [credentialsFile] : [])]));
-    noWaitRuns.push(await runLoad(['roundtrip', noWaitUrl, ...gatewayArgs]));
-    websocketRuns.push(await runLoad(['roundtrip-ws', gatewayUrl, ...gatewayArgs]));
+    onePairBare.push(await load(['roundtrip', bareUrl, ...onePairArgs]));
+    onePairGateway.push(await load(['roundtrip', gatewayUrl, ...onePairArgs, ...(credentialsFile ? [credentialsFile] : [])]));
+    noWaitRuns.push(await load(['roundtrip', noWaitUrl, ...gatewayArgs]));
+    websocketRuns.push(await load(['roundtrip-ws', gatewayUrl, ...gatewayArgs]));
     // MCP tools/call round trips (POST /mcp → agent → result → tool result), same agents and guards.
-    mcpRuns.push(await runLoad([gatewayUrl, ...gatewayArgs], './mcp-load.js'));
+    mcpRuns.push(await load([gatewayUrl, ...gatewayArgs], './mcp-load.js'));
   }
   bare.child.kill('SIGTERM');
   await redis.quit();
@@ -350,7 +282,7 @@ try {
     redisUrl: process.env.REDIS_URL ?? 'redis://localhost:6379',
     rows: auditRows,
     startWorker: async (keyPrefix) => {
-      const worker = await start(
+      const worker = await startServer(
         here('../apps/audit-worker/src/main.js'),
         { DATABASE_URL: BENCH_DATABASE_URL, REDIS_KEY_PREFIX: keyPrefix, LOG_FORMAT: 'json' },
         (line) => (line.message as { event?: string } | undefined)?.event === 'ready',
@@ -416,7 +348,7 @@ try {
       routing_guards: routingAuth === 'token' ? 'token auth + policy + rate limits' : 'none',
       connect_concurrency: connectConcurrency,
       cpus: cpus().length,
-      pinned: pin,
+      pinned,
     },
     gateway: {
       ...gatewayRun,

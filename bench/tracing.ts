@@ -12,14 +12,13 @@
  * Environment: BENCH_SECONDS per run (default 5), BENCH_ROUNDS (default 3), BENCH_PAIRS (default
  * 20), BENCH_INFLIGHT (default 8), BENCH_PAYLOAD_BYTES (default 256).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import pg from 'pg';
 import { perMessage, sampleCpu, type CpuSample } from './cpu.js';
+import { dropDatabase, median, pinned, runLoad, startServer, type LoadFigures } from './processes.js';
 
 const here = (file: string): string => fileURLToPath(new URL(file, import.meta.url));
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);
@@ -29,19 +28,6 @@ const inflight = Number(process.env.BENCH_INFLIGHT ?? 8);
 const payload = Number(process.env.BENCH_PAYLOAD_BYTES ?? 256);
 const BENCH_DATABASE_URL = process.env.BENCH_DATABASE_URL ?? 'postgresql://postgres@localhost:5432/agent_gateway_bench_tracing';
 const GENEROUS_LIMITS = '{"messages_per_second":1000000,"burst":1000000,"connects_per_minute_per_ip":1000000}';
-
-const pin = existsSync('/usr/bin/taskset') && cpus().length >= 2;
-function command(cpu: number, args: string[]): [string, string[]] {
-  return pin ? ['/usr/bin/taskset', ['-c', String(cpu), process.execPath, ...args]] : [process.execPath, args];
-}
-
-interface LoadFigures {
-  msgs_per_s: number;
-  p50_ms: number;
-  p99_ms: number;
-  errors: number;
-  count: number;
-}
 
 /** An OTLP/HTTP sink: 200 to every export, counting requests and bytes. */
 async function startSink(): Promise<{ url: string; stats: { requests: number; bytes: number }; close: () => Promise<void> }> {
@@ -61,22 +47,11 @@ async function startSink(): Promise<{ url: string; stats: { requests: number; by
   };
 }
 
-async function resetBenchDatabase(): Promise<void> {
-  const url = new URL(BENCH_DATABASE_URL);
-  const name = url.pathname.slice(1);
-  url.pathname = '/postgres';
-  const client = new pg.Client({ connectionString: url.toString() });
-  await client.connect();
-  await client.query(`DROP DATABASE IF EXISTS "${name.replaceAll('"', '""')}" WITH (FORCE)`);
-  await client.end();
-}
-
 /** Starts a gateway on CPU 0; resolves with its process and agent port once it logged `ready`. */
-function startGateway(env: Record<string, string>): Promise<{ child: ChildProcess; port: number }> {
-  const [file, args] = command(0, [here('../apps/gateway/src/main.js')]);
-  const child = spawn(file, args, {
-    env: {
-      ...process.env,
+async function startGateway(env: Record<string, string>): Promise<{ child: ChildProcess; port: number }> {
+  const { child, ready } = await startServer(
+    here('../apps/gateway/src/main.js'),
+    {
       DATABASE_URL: BENCH_DATABASE_URL,
       PORT: '0',
       ADMIN_PORT: '0',
@@ -87,45 +62,15 @@ function startGateway(env: Record<string, string>): Promise<{ child: ChildProces
       REDIS_KEY_PREFIX: `agwbench-tracing-${process.pid}-${Math.random().toString(36).slice(2, 6)}:`,
       ...env,
     },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  return new Promise((resolve, reject) => {
-    let buffer = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      buffer += chunk.toString();
-      for (let i = buffer.indexOf('\n'); i >= 0; i = buffer.indexOf('\n')) {
-        const line = buffer.slice(0, i);
-        buffer = buffer.slice(i + 1);
-        try {
-          const message = (JSON.parse(line) as { message?: { event?: string; agent_port?: number } }).message;
-          if (message?.event === 'ready') resolve({ child, port: message.agent_port ?? 0 });
-        } catch {
-          // not JSON
-        }
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`gateway exited with ${code}`)));
-  });
-}
-
-function runLoad(args: string[]): Promise<LoadFigures> {
-  const [file, argv] = command(1, [here('./load.js'), ...args]);
-  const child = spawn(file, argv, { stdio: ['ignore', 'pipe', 'inherit'] });
-  let out = '';
-  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-  return new Promise((resolve, reject) =>
-    child.once('exit', (code) =>
-      code === 0 ? resolve(JSON.parse(out.trim().split('\n').pop()!) as LoadFigures) : reject(new Error(`load exited ${code}`)),
-    ),
+    (line) => (line.message as { event?: string } | undefined)?.event === 'ready',
   );
+  return { child, port: (ready.message as { agent_port: number }).agent_port };
 }
-
-const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? 0;
 
 const running: ChildProcess[] = [];
 const sink = await startSink();
 try {
-  await resetBenchDatabase();
+  await dropDatabase(BENCH_DATABASE_URL);
   // Batching sized so that at 100 % nothing is dropped for want of room: every span is exported, and paid for.
   const traced = {
     OTEL_EXPORTER_OTLP_ENDPOINT: sink.url,
@@ -151,7 +96,7 @@ try {
     for (const [i, gateway] of gateways.entries()) {
       const bytesBefore = sink.stats.bytes;
       const before = sampleCpu(gateway.child.pid!);
-      const figures = await runLoad(['roundtrip', `http://127.0.0.1:${gateway.port}`, ...loadArgs]);
+      const figures = await runLoad(here('./load.js'), ['roundtrip', `http://127.0.0.1:${gateway.port}`, ...loadArgs]);
       // The last batch of this run goes out within OTEL_BSP_SCHEDULE_DELAY: count its CPU too.
       await new Promise((r) => setTimeout(r, 500));
       runs[i]!.cpu.push(perMessage(before, sampleCpu(gateway.child.pid!), figures.count));
@@ -176,7 +121,7 @@ try {
   });
   const off = summary[0]!.gateway_cpu_us_per_message;
   console.log(
-    JSON.stringify({ config: { seconds, rounds, pairs, inflight, payload, pinned: pin, cpus: cpus().length }, tracing: summary }, null, 2),
+    JSON.stringify({ config: { seconds, rounds, pairs, inflight, payload, pinned, cpus: cpus().length }, tracing: summary }, null, 2),
   );
   console.log('\ntracing          gateway CPU µs/msg   vs off    msgs/s    p50 ms   p99 ms   OTLP bytes/msg');
   for (const s of summary) {
