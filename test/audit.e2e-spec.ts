@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
+import { Redis } from 'ioredis';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GENESIS_HASH, chainHash, uuidv7, type AuditRecord } from '#libs/audit';
 import { adminClient, type AdminClient } from './support/admin.js';
 import { connectAgent, provisionAgent, waitFor, type TestAgent } from './support/agents.js';
-import { auditQueueDrained as drained, withAuditQueue as withQueue } from './support/audit-queue.js';
-import { TEST_DATABASE_URL, uniqueId, uniquePrefix } from './support/env.js';
+import { auditQueueDrained as drained, stagedEntries, withAuditQueue as withQueue } from './support/audit-queue.js';
+import { TEST_DATABASE_URL, TEST_REDIS_URL, uniqueId, uniquePrefix } from './support/env.js';
 import { AUDIT_WORKER_MAIN, startGateway, type GatewayProcess } from './support/gateway-process.js';
 import { startTcpProxy } from './support/tcp-proxy.js';
 
@@ -508,13 +509,17 @@ describe('audit trail (contract §8)', () => {
     try {
       const { tenant, sender, receiver } = await pair(gateway, adminClient(gateway));
       expect(await burst(sender, receiver.session.agent.agent_id, 200, 20)).toHaveLength(200);
-      // Nothing takes them: all 200 records wait in the queue, none is in Postgres.
-      const waiting = await withQueue(prefix, async (queue) =>
-        (await queue.getJobs(['wait'], 0, -1))
-          .flatMap((job) => job.data.records)
-          .filter((record) => record.tenant_id === tenant && record.action === 'message.routed'),
-      );
-      expect(waiting).toHaveLength(200);
+      // Nothing takes them: all 200 records come to wait in the queue (staged first, queued within
+      // AUDIT_JOB_MS), none is in Postgres.
+      const waiting = async (): Promise<number> =>
+        withQueue(
+          prefix,
+          async (queue) =>
+            (await queue.getJobs(['wait'], 0, -1))
+              .flatMap((job) => job.data.records)
+              .filter((record) => record.tenant_id === tenant && record.action === 'message.routed').length,
+        );
+      await waitFor(async () => (await waiting()) === 200, 5_000, 'the 200 records to be queued');
       expect(await withQueue(prefix, (queue) => queue.getActiveCount())).toBe(0);
       expect(await count(tenant)).toBe(0);
       worker = await startGateway({ REDIS_KEY_PREFIX: prefix }, AUDIT_WORKER_MAIN);
@@ -527,6 +532,53 @@ describe('audit trail (contract §8)', () => {
       await gateway.stop();
     }
   });
+
+  it("writes the records a SIGKILLed gateway had staged but not yet queued, once its lease is gone (a writer takes over its stream)", async () => {
+    const prefix = uniquePrefix();
+    // Staged records wait up to a second for their queue job: the kill comes inside that second.
+    const gateway = await startGateway({ REDIS_KEY_PREFIX: prefix, AUDIT_WORKER: 'false', AUDIT_JOB_MS: '1000' });
+    const redis = new Redis(TEST_REDIS_URL);
+    let worker: GatewayProcess | null = null;
+    try {
+      const { tenant, sender, receiver } = await pair(gateway, adminClient(gateway));
+      const delivered = await burst(sender, receiver.session.agent.agent_id, 100, 20);
+      gateway.child.kill('SIGKILL');
+      await gateway.exited;
+      expect(delivered).toHaveLength(100);
+      // Acknowledged, so in Redis: some only in the dead gateway's staging stream, not in a job.
+      const queued = await withQueue(prefix, async (queue) =>
+        (await queue.getJobs(['wait'], 0, -1)).flatMap((job) => job.data.records).filter((r) => r.action === 'message.routed'),
+      );
+      expect(await stagedEntries(redis, prefix)).toBeGreaterThan(0);
+      expect(queued.length).toBeLessThan(100);
+      // Its producers (agent plane and admin plane): their leases would run out 15 s after their
+      // last renewal; this ends them now.
+      const dead = await redis.smembers(`${prefix}audit:staging`);
+      expect(dead.length).toBeGreaterThan(0);
+      for (const instance of dead) await redis.del(`${prefix}audit:staging:{${instance}}:alive`);
+      // The next gateway's writer takes the stream over (its first sweep runs at start).
+      worker = await startGateway({ REDIS_KEY_PREFIX: prefix });
+      await drained(prefix, 30_000);
+      const { rows } = await db.query<{ id: string }>(
+        "SELECT details->>'message_id' AS id FROM audit_records WHERE tenant_id = $1 AND action = 'message.routed'",
+        [tenant],
+      );
+      expect(new Set(rows.map((r) => r.id))).toEqual(new Set(delivered));
+      expect(rows).toHaveLength(100);
+      expect(worker.output.join('\n')).toMatch(/took over \d+ audit record\(s\) staged by/);
+      for (const instance of dead) {
+        expect(await redis.sismember(`${prefix}audit:staging`, instance)).toBe(0);
+        expect(await redis.exists(`${prefix}audit:staging:{${instance}}`, `${prefix}audit:staging:{${instance}}:swept`)).toBe(0);
+      }
+      expect((await adminClient(worker).call('GET', `/admin/v1/audit/verify?tenant_id=${tenant}`)).body).toMatchObject({ ok: true });
+      sender.socket.close();
+      receiver.socket.close();
+    } finally {
+      if (gateway.child.exitCode === null && gateway.child.signalCode === null) gateway.child.kill('SIGKILL');
+      redis.disconnect();
+      await worker?.stop();
+    }
+  }, 90_000);
 
   it('loses nothing and doubles nothing when Postgres is cut off mid-burst', async () => {
     const proxy = await startTcpProxy(5432);

@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectAgent, waitFor, type TestAgent } from './support/agents.js';
+import { stagedEntries } from './support/audit-queue.js';
 import { TEST_REDIS_URL, uniqueId, uniquePrefix } from './support/env.js';
 import { startGateway, type GatewayProcess } from './support/gateway-process.js';
 
@@ -8,10 +9,11 @@ const text = (t: string) => [{ type: 'text', text: t }];
 
 /**
  * Keys without a TTL that have a documented owner deleting them (docs/operations.md, "What the
- * gateway keeps in Redis"): BullMQ's audit queue, whose jobs are removed once written (the last
- * 100 completed are kept).
+ * gateway keeps in Redis"): BullMQ's audit queue, whose jobs are removed once written, and the
+ * audit staging streams (each trimmed by its producer once its records are in queue jobs, deleted
+ * when it stops, or written and deleted by a writer when it died) with their registry.
  */
-const OWNED = [/^bull:audit:/];
+const OWNED = [/^bull:audit:/, /^audit:staging(:\{[^}]+\}(:swept)?)?$/];
 
 // Redis memory bounded: what a message leaves behind in Redis, and a TTL on every key.
 describe('what the gateway keeps in Redis', () => {
@@ -65,7 +67,10 @@ describe('what the gateway keeps in Redis', () => {
   /** Waits until the audit writer took every queued record (nothing waiting or active). */
   async function auditDrained(): Promise<void> {
     await waitFor(
-      async () => (await redis.llen(`${prefix}bull:audit:wait`)) === 0 && (await redis.llen(`${prefix}bull:audit:active`)) === 0,
+      async () =>
+        (await redis.llen(`${prefix}bull:audit:wait`)) === 0 &&
+        (await redis.llen(`${prefix}bull:audit:active`)) === 0 &&
+        (await stagedEntries(redis, prefix)) === 0,
       20_000,
       'the audit queue to drain',
     );
@@ -147,6 +152,6 @@ describe('what the gateway keeps in Redis', () => {
     // And the kinds of keys are the documented ones.
     const kinds = new Set((await keys()).map((k) => k.split(':')[0]));
     for (const kind of kinds)
-      expect(['presence', 'node', 'nodes', 'conv', 'topic', 'stats', 'node-stats', 'rl', 'authfail', 'bull']).toContain(kind);
+      expect(['presence', 'node', 'nodes', 'conv', 'topic', 'stats', 'node-stats', 'rl', 'authfail', 'bull', 'audit']).toContain(kind);
   });
 });

@@ -1,4 +1,5 @@
 import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
 import { AUDIT_QUEUE, bullPrefix, type AuditBatchJob } from '#libs/audit';
 import { waitFor } from './agents.js';
 import { TEST_REDIS_URL } from './env.js';
@@ -14,18 +15,36 @@ export async function withAuditQueue<T>(prefix: string, read: (queue: Queue<Audi
 }
 
 /**
- * The positive barrier for "nothing more will be written": waits until the audit queue of `prefix`
- * holds no batch (waiting, delayed after a failed write, or in a writer's transaction). A node
- * sends its records to the queue in the order it made them, so once a record made after some
- * others is in Postgres and the queue is empty, those others are written too, if they exist.
+ * Entries in the audit staging streams of the producers registered on key prefix `prefix` (each
+ * holds the records of one flush; see `AuditStagingRepository`), a dead producer's being swept included.
  */
-export function auditQueueDrained(prefix: string, timeoutMs = 60_000): Promise<void> {
-  return waitFor(
-    async () => {
-      const counts = await withAuditQueue(prefix, (queue) => queue.getJobCounts('wait', 'active', 'delayed', 'prioritized'));
-      return Object.values(counts).every((n) => n === 0);
-    },
-    timeoutMs,
-    'the audit queue to drain',
-  );
+export async function stagedEntries(redis: Redis, prefix: string): Promise<number> {
+  let entries = 0;
+  for (const instance of await redis.smembers(`${prefix}audit:staging`))
+    for (const key of [`${prefix}audit:staging:{${instance}}`, `${prefix}audit:staging:{${instance}}:swept`])
+      entries += await redis.xlen(key);
+  return entries;
+}
+
+/**
+ * The positive barrier for "nothing more will be written": waits until no record of `prefix` is
+ * staged and the audit queue holds no batch (waiting, delayed after a failed write, or in a
+ * writer's transaction). A node stages its records and sends them to the queue in the order it
+ * made them, so once a record made after some others is in Postgres and nothing is staged or
+ * queued, those others are written too, if they exist.
+ */
+export async function auditQueueDrained(prefix: string, timeoutMs = 60_000): Promise<void> {
+  const redis = new Redis(TEST_REDIS_URL);
+  try {
+    await waitFor(
+      async () => {
+        const counts = await withAuditQueue(prefix, (queue) => queue.getJobCounts('wait', 'active', 'delayed', 'prioritized'));
+        return Object.values(counts).every((n) => n === 0) && (await stagedEntries(redis, prefix)) === 0;
+      },
+      timeoutMs,
+      'the audit queue to drain',
+    );
+  } finally {
+    redis.disconnect();
+  }
 }

@@ -7,6 +7,7 @@ import { SPANS, tracing, type Link } from '#libs/telemetry';
 import { wantedPartitions } from './audit-partitions.js';
 import { AUDIT_QUEUE, bullPrefix, type AuditBatchJob } from './audit-queue.js';
 import type { ChainedAuditRecord } from './audit-record.js';
+import { AuditStagingRepository } from './audit-staging.repository.js';
 import { AuditRepository } from './audit.repository.js';
 import { GroupCommit } from './group-commit.js';
 
@@ -23,6 +24,9 @@ const PARTITION_RETRY_MS = 60_000;
 const CONCURRENCY = 32;
 // Most records in one transaction.
 const GROUP_MAX_RECORDS = 5_000;
+// Dead producers' staging streams are looked for at start and then this often; entries read at once.
+const SWEEP_INTERVAL_MS = 5_000;
+const SWEEP_ENTRIES = 100;
 // Links of one write span to the spans that enqueued its records.
 const MAX_LINKS = 128;
 
@@ -52,6 +56,9 @@ export class AuditWriterService implements OnModuleInit, OnApplicationShutdown {
   private stopped = false;
   private failing = false;
   private readonly group: GroupCommit;
+  private readonly staging: AuditStagingRepository;
+  private sweepTimer: NodeJS.Timeout | null = null;
+  private sweeping = false;
 
   constructor(
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
@@ -65,6 +72,7 @@ export class AuditWriterService implements OnModuleInit, OnApplicationShutdown {
       commandTimeout: undefined,
     });
     this.connection.on('error', () => undefined);
+    this.staging = new AuditStagingRepository(this.connection, config.redis.keyPrefix);
     this.group = new GroupCommit(audit, GROUP_MAX_RECORDS, (records) => this.written(records), config.audit.writeLingerMs);
   }
 
@@ -75,7 +83,7 @@ export class AuditWriterService implements OnModuleInit, OnApplicationShutdown {
       connection: this.connection,
       prefix: bullPrefix(this.config.redis.keyPrefix, isCluster(this.connection)),
       concurrency: CONCURRENCY,
-      removeOnComplete: { count: 100 },
+      removeOnComplete: { count: 0 },
       removeOnFail: { count: 1000 },
       settings: { backoffStrategy: (attemptsMade: number) => Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** Math.min(attemptsMade, 16)) },
     });
@@ -86,6 +94,9 @@ export class AuditWriterService implements OnModuleInit, OnApplicationShutdown {
       this.failing = true;
       void job;
     });
+    this.sweepTimer = setInterval(() => void this.sweep(), SWEEP_INTERVAL_MS);
+    this.sweepTimer.unref();
+    void this.sweep();
     this.purgeTimer = setInterval(() => void this.purge(), PURGE_INTERVAL_MS);
     this.purgeTimer.unref();
     setTimeout(() => void this.purge(), FIRST_PURGE_MS).unref();
@@ -94,6 +105,7 @@ export class AuditWriterService implements OnModuleInit, OnApplicationShutdown {
   async onApplicationShutdown(): Promise<void> {
     this.stopped = true;
     if (this.purgeTimer) clearInterval(this.purgeTimer);
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
     if (this.partitionTimer) clearTimeout(this.partitionTimer);
     // Finishes the batch in hand; what is still queued stays in Redis for the next writer.
     await this.worker?.close().catch(() => undefined);
@@ -123,6 +135,38 @@ export class AuditWriterService implements OnModuleInit, OnApplicationShutdown {
       },
       () => this.group.submit(records),
     );
+  }
+
+  /**
+   * Writes the staging streams of producers that died before handing their records to the queue
+   * (their lease ran out: see `QueueAuditTrail`), one claimed stream at a time, then forgets them.
+   * A failure (Postgres, Redis) leaves the stream claimed until the claim expires; the next sweep
+   * after that goes on from where this one stopped.
+   */
+  private async sweep(): Promise<void> {
+    if (this.sweeping || this.stopped) return;
+    this.sweeping = true;
+    try {
+      for (const instance of await this.staging.orphans()) {
+        if (this.stopped) break;
+        if (!(await this.staging.claim(instance, `${this.config.nodeId}:audit-writer`))) continue;
+        let taken = 0;
+        for (let entries = await this.staging.sweptEntries(instance, SWEEP_ENTRIES); entries.length > 0; ) {
+          const records = entries.flatMap((entry) => entry.records);
+          if (records.length > 0) await this.write(records);
+          await this.staging.dropSwept(instance, entries[entries.length - 1]!.id);
+          taken += records.length;
+          entries = await this.staging.sweptEntries(instance, SWEEP_ENTRIES);
+        }
+        await this.staging.finishSweep(instance);
+        if (taken > 0)
+          this.logger.warn(`took over ${taken} audit record(s) staged by ${instance}, which stopped before queueing them`);
+      }
+    } catch (error) {
+      this.logger.warn(`audit staging sweep failed, will retry: ${(error as Error).message}`);
+    } finally {
+      this.sweeping = false;
+    }
   }
 
   private written(records: ChainedAuditRecord[]): void {

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { Queue } from 'bullmq';
 import { GATEWAY_CONFIG, type GatewayConfig } from '#libs/config';
@@ -7,55 +8,86 @@ import { SPANS, tracing } from '#libs/telemetry';
 import type { AuditEvent } from './audit-event.js';
 import { AUDIT_QUEUE, bullPrefix, type AuditBatchJob } from './audit-queue.js';
 import { estimatedRecordBytes, toRecord, uuidv7, type AuditRecord } from './audit-record.js';
+import { STAGING_REFRESH_MS, AuditStagingRepository } from './audit-staging.repository.js';
 import { AuditTrail } from './audit-trail.js';
 
 interface Pending {
   record: AuditRecord;
-  /** Its {@link estimatedRecordBytes}, counted against `AUDIT_BUFFER_MAX_BYTES` until Redis has it. */
+  /** Its {@link estimatedRecordBytes}, counted against `AUDIT_BUFFER_MAX_BYTES` until it is in a queue job. */
   bytes: number;
   durable?: () => void;
 }
 
-// A batch is retried until Postgres takes it (the writer's backoff is capped at 30 s).
-const JOB_OPTIONS = { attempts: Number.MAX_SAFE_INTEGER, backoff: { type: 'custom' }, removeOnComplete: { count: 100 } } as const;
+/** One confirmed entry of the staging stream: its sequence number and its records. */
+interface Staged {
+  seq: number;
+  pending: Pending[];
+}
+
+// A batch is retried until Postgres takes it (the writer's backoff is capped at 30 s); a completed
+// job is deleted at once (a job holds up to AUDIT_BATCH_MAX records: keeping some would keep megabytes).
+const JOB_OPTIONS = { attempts: Number.MAX_SAFE_INTEGER, backoff: { type: 'custom' }, removeOnComplete: true } as const;
 
 // Retry of a failed flush: from 200 ms, doubling, up to 5 s.
 const RETRY_MIN_MS = 200;
 const RETRY_MAX_MS = 5_000;
-// `addBulk`s at once while Redis answers (one while it does not).
-const MAX_FLUSHES_IN_FLIGHT = 4;
+// `XADD`s to the staging stream at once while Redis answers (one while it does not).
+const MAX_STAGES_IN_FLIGHT = 4;
 // BullMQ's event stream of the queue (approximate cap; nothing in the gateway subscribes to it).
 const EVENTS_MAX_LEN = 100;
 
 /**
- * The producer side of the audit trail. Events become records (id, time, node, content hash) at
- * once and wait in memory for at most `AUDIT_BATCH_MS` (or until `AUDIT_BATCH_MAX` are waiting);
- * a record someone waits for (`recordDurably`: the sender's `delivered`) goes out at the next turn
- * of the event loop instead, with whatever came in that turn, up to four `addBulk`s in flight, so
- * the wait is one Redis round trip rather than a timer. Each micro-batch becomes one BullMQ job
- * whose id is the batch id, so a retried add never duplicates it. Redis is the durable buffer from there on: Postgres can be down, the writer
- * retries. While Redis itself is unreachable, records wait in memory (up to `AUDIT_BUFFER_MAX`
- * records and `AUDIT_BUFFER_MAX_BYTES` of their estimated size, counting those of an `addBulk` still
- * in flight) and go out when it is back; a crash during that outage loses them (documented).
+ * The producer side of the audit trail, in two steps:
+ *
+ * 1. Staging. Events become records (id, time, node, content hash) at once and wait in memory for
+ *    at most `AUDIT_BATCH_MS`; a record someone waits for (`recordDurably`: the sender's
+ *    `delivered`) goes at the next turn of the event loop instead, with whatever came in that turn.
+ *    Either way one `XADD` appends them to this producer's staging stream in Redis (up to four in
+ *    flight): that is the durable point, one cheap Redis command per flush.
+ * 2. Queueing. At most every `AUDIT_JOB_MS` (sooner when `AUDIT_BATCH_MAX` records are staged) the
+ *    staged records become BullMQ jobs of up to `AUDIT_BATCH_MAX` records, in one `addBulk`, and the
+ *    stream is trimmed. A job costs the queue and its writer a dozen Redis commands whatever its
+ *    size, so below saturation this step is what keeps a job per message off the path.
+ *
+ * A producer that dies between the two leaves its stream behind; its lease (renewed every 5 s)
+ * runs out and a writer writes the stream (`AuditWriterService`). A record can thus reach Postgres
+ * twice (from a job and from the stream, or from a retried `addBulk` that had landed): the writer
+ * skips an id already written. While Redis is unreachable, records wait in memory (up to
+ * `AUDIT_BUFFER_MAX` records and `AUDIT_BUFFER_MAX_BYTES` of their estimated size, counting those
+ * staged and not yet in a job) and go out when it is back; a crash during that outage loses them
+ * (documented). The order of records is kept from staging to jobs.
  */
 @Injectable()
 export class QueueAuditTrail extends AuditTrail implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger('Audit');
   private readonly connection: RedisClient;
+  private readonly staging: AuditStagingRepository;
+  /** This producer's staging stream: one per process start, whatever `NODE_ID`. */
+  private readonly instance: string;
   /** Made once the connection is first ready (see the constructor). */
   private queue: Queue<AuditBatchJob> | null = null;
+  /** Records not yet in Redis. */
   private buffer: Pending[] = [];
-  /** Records accepted and not yet in Redis (buffered or in flight), and their estimated bytes. */
+  /** Records in the staging stream, not yet in a queue job, oldest first. */
+  private staged: Staged[] = [];
+  private stagedRecords = 0;
+  private seq = 0;
+  /** Records accepted and not yet in a queue job (buffered, staged or in flight), and their estimated bytes. */
   private held = 0;
   private heldBytes = 0;
-  private timer: NodeJS.Timeout | null = null;
-  /** A flush due at the next turn of the event loop (someone waits for a record). */
+  private stageTimer: NodeJS.Timeout | null = null;
+  /** A staging flush due at the next turn of the event loop (someone waits for a record). */
   private immediate: NodeJS.Immediate | null = null;
-  private readonly flushing = new Set<Promise<void>>();
+  private jobTimer: NodeJS.Timeout | null = null;
+  private leaseTimer: NodeJS.Timeout | null = null;
+  private readonly stagingFlights = new Set<Promise<void>>();
+  private jobFlight: Promise<void> | null = null;
   /** Records in the buffer that someone waits for. */
   private awaited = 0;
   private retryMs = RETRY_MIN_MS;
   private healthy = true;
+  /** Shutting down: flushes are driven by the shutdown loop, no timer is armed. */
+  private stopping = false;
   private dropped = 0;
   private readonly droppedBy = { records: 0, bytes: 0 };
 
@@ -64,6 +96,7 @@ export class QueueAuditTrail extends AuditTrail implements OnModuleInit, OnAppli
     private readonly metrics: MetricsService,
   ) {
     super();
+    this.instance = `${config.nodeId}.${randomBytes(4).toString('hex')}`;
     // Its own connection, failing fast: a down Redis must not stall the flush loop.
     this.connection = createRedis(config.redis.topology, {
       connectionName: `${config.nodeId}:audit`,
@@ -72,6 +105,7 @@ export class QueueAuditTrail extends AuditTrail implements OnModuleInit, OnAppli
       lazyConnect: true,
     });
     this.connection.on('error', () => undefined);
+    this.staging = new AuditStagingRepository(this.connection, config.redis.keyPrefix);
     // BullMQ connects a client it is given in the `wait` state itself, and if that first connect
     // fails its queue stays broken for good. So the queue is made only once the connection is
     // ready (ioredis keeps reconnecting after a failed first connect); records wait until then.
@@ -84,7 +118,9 @@ export class QueueAuditTrail extends AuditTrail implements OnModuleInit, OnAppli
         streams: { events: { maxLen: EVENTS_MAX_LEN } },
       });
       this.queue.on('error', () => undefined);
-      if (this.buffer.length > 0) this.fire();
+      this.renewLease();
+      if (this.healthy) this.schedule();
+      else this.retry();
     });
   }
 
@@ -100,6 +136,12 @@ export class QueueAuditTrail extends AuditTrail implements OnModuleInit, OnAppli
     const counts = await this.queue.getJobCounts('waiting', 'active', 'delayed', 'failed');
     for (const state of ['waiting', 'active', 'delayed', 'failed'] as const)
       this.metrics.auditQueueJobs.labels(state).set(counts[state] ?? 0);
+  }
+
+  /** Renews the staging lease now and every few seconds (a failure waits for the next renewal). */
+  private renewLease(): void {
+    this.leaseTimer ??= setInterval(() => this.renewLease(), STAGING_REFRESH_MS).unref();
+    this.staging.renew(this.instance).catch(() => undefined);
   }
 
   record(event: AuditEvent): void {
@@ -130,22 +172,38 @@ export class QueueAuditTrail extends AuditTrail implements OnModuleInit, OnAppli
     });
   }
 
+  /**
+   * Stages and queues everything accepted, while Redis answers (bounded: the process must stop).
+   * What is staged but could not be queued stays in Redis for a writer to take over.
+   */
   async onApplicationShutdown(): Promise<void> {
-    if (this.timer) clearTimeout(this.timer);
-    if (this.immediate) clearImmediate(this.immediate);
-    this.timer = null;
-    this.immediate = null;
-    // Flush everything accepted, while Redis answers (bounded: the process must stop).
+    this.stopping = true;
+    this.clearTimers();
+    if (this.leaseTimer) clearInterval(this.leaseTimer);
+    this.leaseTimer = null;
     const deadline = Date.now() + 3_000;
-    await Promise.all(this.flushing);
-    while (this.buffer.length > 0 && Date.now() < deadline) {
-      await this.flush();
-      if (this.buffer.length > 0) await new Promise((r) => setTimeout(r, 100));
+    await Promise.all([...this.stagingFlights, this.jobFlight]);
+    while ((this.buffer.length > 0 || this.staged.length > 0) && Date.now() < deadline) {
+      if (this.buffer.length > 0) await this.stage();
+      if (this.staged.length > 0) await this.queueStaged();
+      if (this.buffer.length > 0 || this.staged.length > 0) await new Promise((r) => setTimeout(r, 100));
     }
     if (this.buffer.length > 0)
       this.logger.error(`${this.buffer.length} audit record(s) could not reach Redis before shutdown and are lost`);
+    if (this.staged.length > 0)
+      this.logger.warn(`${this.stagedRecords} audit record(s) left in Redis (staging stream ${this.instance}) for a writer to take over`);
+    else await this.staging.release(this.instance).catch(() => undefined);
     await this.queue?.close().catch(() => undefined);
     this.connection.disconnect();
+  }
+
+  private clearTimers(): void {
+    if (this.stageTimer) clearTimeout(this.stageTimer);
+    if (this.immediate) clearImmediate(this.immediate);
+    if (this.jobTimer) clearTimeout(this.jobTimer);
+    this.stageTimer = null;
+    this.immediate = null;
+    this.jobTimer = null;
   }
 
   private enqueue(event: AuditEvent, durable?: () => void): void {
@@ -183,75 +241,141 @@ export class QueueAuditTrail extends AuditTrail implements OnModuleInit, OnAppli
   }
 
   /**
-   * Plans the next flush of the buffer: at the next turn of the event loop when someone waits for
-   * a record or a batch is full, after `AUDIT_BATCH_MS` otherwise; while Redis is unreachable,
-   * after the retry delay, one flush at a time. A flush that ends plans the next.
+   * Plans the next flushes. Staging: at the next turn of the event loop when someone waits for a
+   * record or `AUDIT_BATCH_MAX` wait, after `AUDIT_BATCH_MS` otherwise. Queueing: `AUDIT_JOB_MS`
+   * after the first staged record (at once when `AUDIT_BATCH_MAX` are staged), one `addBulk` at a
+   * time. While Redis is unreachable: after the retry delay, one flush at a time. A flush that ends
+   * plans the next.
    */
   private schedule(): void {
-    if (this.buffer.length === 0) return;
-    if (this.flushing.size >= (this.healthy ? MAX_FLUSHES_IN_FLIGHT : 1)) return;
+    if (this.stopping) return;
     if (!this.healthy) {
-      this.timer ??= setTimeout(() => this.fire(), this.retryMs);
+      if (this.stagingFlights.size === 0 && !this.jobFlight && (this.buffer.length > 0 || this.staged.length > 0))
+        this.stageTimer ??= setTimeout(() => this.retry(), this.retryMs);
       return;
     }
-    if (this.awaited > 0 || this.buffer.length >= this.config.audit.batchMax) {
-      this.immediate ??= setImmediate(() => this.fire());
-      return;
+    if (this.buffer.length > 0 && this.stagingFlights.size < MAX_STAGES_IN_FLIGHT) {
+      if (this.awaited > 0 || this.buffer.length >= this.config.audit.batchMax) this.immediate ??= setImmediate(() => this.fireStage());
+      else this.stageTimer ??= setTimeout(() => this.fireStage(), this.config.audit.batchMs);
     }
-    this.timer ??= setTimeout(() => this.fire(), this.config.audit.batchMs);
+    if (this.staged.length > 0 && !this.jobFlight) {
+      if (this.stagedRecords >= this.config.audit.batchMax) {
+        if (this.jobTimer) clearTimeout(this.jobTimer);
+        this.jobTimer = null;
+        void this.queueStaged();
+      } else this.jobTimer ??= setTimeout(() => this.fireJob(), this.config.audit.jobMs);
+    }
   }
 
-  private fire(): void {
-    if (this.timer) clearTimeout(this.timer);
+  private fireStage(): void {
+    if (this.stageTimer) clearTimeout(this.stageTimer);
     if (this.immediate) clearImmediate(this.immediate);
-    this.timer = null;
+    this.stageTimer = null;
     this.immediate = null;
-    void this.flush();
+    void this.stage();
   }
 
-  /** Sends what waits, one job per micro-batch, in one `addBulk`. */
-  private flush(): Promise<void> {
+  private fireJob(): void {
+    this.jobTimer = null;
+    void this.queueStaged();
+  }
+
+  /** After a failure: staging first (what is staged keeps its place before what is not), then queueing. */
+  private retry(): void {
+    this.clearTimers();
+    void (this.buffer.length > 0 ? this.stage() : this.queueStaged());
+  }
+
+  /** Appends what waits in memory to the staging stream, in one `XADD`. */
+  private stage(): Promise<void> {
     if (this.buffer.length === 0) return Promise.resolve();
     const taken = this.buffer;
     this.buffer = [];
     this.awaited = 0;
-    const jobs: { name: string; data: AuditBatchJob; opts: typeof JOB_OPTIONS & { jobId: string } }[] = [];
-    for (let i = 0; i < taken.length; i += this.config.audit.batchMax) {
-      jobs.push({
-        name: 'batch',
-        data: { records: taken.slice(i, i + this.config.audit.batchMax).map((p) => p.record) },
-        opts: { ...JOB_OPTIONS, jobId: uuidv7() },
-      });
-    }
-    const added = this.queue ? this.queue.addBulk(jobs) : Promise.reject(new Error('not connected to Redis yet'));
-    const flushing: Promise<void> = added
+    const seq = ++this.seq;
+    const added = this.queue
+      ? this.staging.stage(
+          this.instance,
+          seq,
+          JSON.stringify(taken.map((p) => p.record)),
+        )
+      : Promise.reject(new Error('not connected to Redis yet'));
+    const flight: Promise<void> = added
       .then(
         () => {
-          if (!this.healthy) this.logger.log('audit queue reachable again');
-          this.healthy = true;
-          this.retryMs = RETRY_MIN_MS;
-          this.held -= taken.length;
-          for (const pending of taken) {
-            this.heldBytes -= pending.bytes;
-            pending.durable?.();
-          }
+          this.reachable();
+          this.staged.push({ seq, pending: taken });
+          this.stagedRecords += taken.length;
+          for (const pending of taken) pending.durable?.();
         },
         (error: Error) => {
-          if (this.healthy) this.logger.error(`audit queue unreachable (Redis): ${error.message}; keeping records in memory and retrying`);
-          this.healthy = false;
-          // Put them back in front. A retry makes new jobs of the same records (same ids): if the
-          // first add did land after all, the writer skips the ids already written.
+          this.unreachable(error);
+          // Back in front; staged again later under a new sequence number. If the first `XADD`
+          // did land after all, the writer skips the ids already written.
           this.buffer = [...taken, ...this.buffer];
           this.awaited = this.buffer.reduce((n, pending) => n + (pending.durable ? 1 : 0), 0);
-          this.retryMs = Math.min(RETRY_MAX_MS, this.retryMs * 2);
         },
       )
       .finally(() => {
-        this.flushing.delete(flushing);
+        this.stagingFlights.delete(flight);
         this.schedule();
       });
-    this.flushing.add(flushing);
-    return flushing;
+    this.stagingFlights.add(flight);
+    return flight;
+  }
+
+  /** Hands the staged records to the queue: jobs of up to `AUDIT_BATCH_MAX` in one `addBulk`, then trims the stream. */
+  private queueStaged(): Promise<void> {
+    if (this.staged.length === 0 || this.jobFlight) return this.jobFlight ?? Promise.resolve();
+    const taken = this.staged;
+    const records = taken.flatMap((entry) => entry.pending);
+    this.staged = [];
+    this.stagedRecords = 0;
+    const jobs: { name: string; data: AuditBatchJob; opts: typeof JOB_OPTIONS & { jobId: string } }[] = [];
+    for (let i = 0; i < records.length; i += this.config.audit.batchMax) {
+      jobs.push({
+        name: 'batch',
+        data: { records: records.slice(i, i + this.config.audit.batchMax).map((p) => p.record) },
+        opts: { ...JOB_OPTIONS, jobId: uuidv7() },
+      });
+    }
+    const lastSeq = taken[taken.length - 1]!.seq;
+    const added = this.queue ? this.queue.addBulk(jobs) : Promise.reject(new Error('not connected to Redis yet'));
+    const flight: Promise<void> = added
+      .then(
+        () => {
+          this.reachable();
+          this.held -= records.length;
+          for (const pending of records) this.heldBytes -= pending.bytes;
+          // Left in the stream if this fails: the next trim takes it, or a writer skips it as written.
+          this.staging.trim(this.instance, lastSeq).catch(() => undefined);
+        },
+        (error: Error) => {
+          this.unreachable(error);
+          // Back in front of what was staged meanwhile. A retry makes new jobs of the same
+          // records (same ids): if the first add did land after all, the writer skips them.
+          this.staged = [...taken, ...this.staged];
+          this.stagedRecords += records.length;
+        },
+      )
+      .finally(() => {
+        this.jobFlight = null;
+        this.schedule();
+      });
+    this.jobFlight = flight;
+    return flight;
+  }
+
+  private reachable(): void {
+    if (!this.healthy) this.logger.log('audit queue reachable again');
+    this.healthy = true;
+    this.retryMs = RETRY_MIN_MS;
+  }
+
+  private unreachable(error: Error): void {
+    if (this.healthy) this.logger.error(`audit queue unreachable (Redis): ${error.message}; keeping records in memory and retrying`);
+    this.healthy = false;
+    this.retryMs = Math.min(RETRY_MAX_MS, this.retryMs * 2);
   }
 }
 

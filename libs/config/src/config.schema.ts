@@ -436,8 +436,17 @@ export const CONFIG_KEYS = {
     int(1, 366),
   ),
   AUDIT_WORKER: key('Run the audit writer in this process (set `false` when `apps/audit-worker` runs it).', 'true', bool),
-  AUDIT_BATCH_MS: key('Longest time an audit event waits in memory before its micro-batch goes to the queue.', '5', int(1, 1000)),
-  AUDIT_BATCH_MAX: key('Most records in one micro-batch (one queue job, one database transaction).', '500', int(1, 10_000)),
+  AUDIT_BATCH_MS: key(
+    'Longest time an audit event waits in memory before it goes to Redis (its staging stream); a record a `delivered` waits for goes at the next turn of the event loop.',
+    '5',
+    int(1, 1000),
+  ),
+  AUDIT_BATCH_MAX: key('Most records in one queue job (one database transaction at most holds several).', '500', int(1, 10_000)),
+  AUDIT_JOB_MS: key(
+    "Longest time a record waits in its producer's staging stream before it joins a queue job (one job per producer per interval, sooner when `AUDIT_BATCH_MAX` are waiting). Adds at most this to the audit lag; does not delay `delivered`.",
+    '20',
+    int(1, 1000),
+  ),
   AUDIT_WRITE_LINGER_MS: key(
     'How long the audit writer waits, when idle, for more batches to join a transaction (0: write each at once). Adds at most this to the audit lag; does not delay `delivered`.',
     '10',
@@ -771,6 +780,7 @@ export interface GatewayConfig {
     worker: boolean;
     batchMs: number;
     batchMax: number;
+    jobMs: number;
     writeLingerMs: number;
     bufferMax: number;
     /** Estimated bytes (see `estimatedRecordBytes`) of the records held in memory, at most. */
@@ -1025,6 +1035,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, version: string): GatewayConf
       worker: p.AUDIT_WORKER,
       batchMs: p.AUDIT_BATCH_MS,
       batchMax: p.AUDIT_BATCH_MAX,
+      jobMs: p.AUDIT_JOB_MS,
       writeLingerMs: p.AUDIT_WRITE_LINGER_MS,
       bufferMax: p.AUDIT_BUFFER_MAX,
       bufferMaxBytes: p.AUDIT_BUFFER_MAX_BYTES,

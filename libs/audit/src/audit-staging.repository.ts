@@ -1,0 +1,125 @@
+import type { RedisClient } from '#libs/redis';
+import type { AuditRecord } from './audit-record.js';
+
+/** One entry of a staging stream: the records of one flush, in order. */
+export interface StagedEntry {
+  id: string;
+  records: AuditRecord[];
+}
+
+// A producer's lease: refreshed every 5 s, gone 15 s after its producer stopped refreshing it.
+export const STAGING_LEASE_MS = 15_000;
+export const STAGING_REFRESH_MS = 5_000;
+// How long a writer holds a dead producer's stream while it writes it.
+const SWEEP_LOCK_MS = 60_000;
+// Producers looked at by one sweep (SSCAN page).
+const SCAN_COUNT = 100;
+
+/**
+ * The staging streams of the audit trail in Redis: where a producer puts records at once (one
+ * `XADD` per flush, the durable point a `delivered` waits for) before it hands them to the queue
+ * in larger jobs. Each producer (one per gateway or admin process start) has its own stream, a
+ * lease, and an entry in the registry of producers:
+ *
+ * - `<prefix>audit:staging` — SET of producer instance ids;
+ * - `<prefix>audit:staging:{<instance>}` — the stream; entry ids `0-<seq>`, one field `r` (the JSON records);
+ * - `<prefix>audit:staging:{<instance>}:alive` — the lease (PX {@link STAGING_LEASE_MS});
+ * - `<prefix>audit:staging:{<instance>}:swept` — the stream of a dead producer, being written by a writer;
+ * - `<prefix>audit:staging:{<instance>}:sweeping` — the writer doing it (PX 60 s).
+ *
+ * The keys of one producer share a hash tag (one Cluster slot): `RENAMENX` moves its stream.
+ */
+export class AuditStagingRepository {
+  constructor(
+    private readonly redis: RedisClient,
+    private readonly keyPrefix: string,
+  ) {}
+
+  private get registry(): string {
+    return `${this.keyPrefix}audit:staging`;
+  }
+
+  private stream(instance: string): string {
+    return `${this.keyPrefix}audit:staging:{${instance}}`;
+  }
+
+  // ---- the producer's side
+
+  /** Registers the producer and renews its lease (at start, then every {@link STAGING_REFRESH_MS}). */
+  async renew(instance: string): Promise<void> {
+    await this.redis.sadd(this.registry, instance);
+    await this.redis.set(`${this.stream(instance)}:alive`, '1', 'PX', STAGING_LEASE_MS);
+  }
+
+  /** Appends one flush's records, as entry `0-<seq>` (`seq` grows with every call of this producer). */
+  async stage(instance: string, seq: number, records: string): Promise<void> {
+    await this.redis.xadd(this.stream(instance), `0-${seq}`, 'r', records);
+  }
+
+  /** Drops the entries up to `seq`, now in queue jobs. */
+  async trim(instance: string, seq: number): Promise<void> {
+    await this.redis.xtrim(this.stream(instance), 'MINID', `0-${seq + 1}`);
+  }
+
+  /** A producer that stops with everything in queue jobs: its stream, lease and registration go. */
+  async release(instance: string): Promise<void> {
+    await this.redis.del(this.stream(instance), `${this.stream(instance)}:alive`);
+    await this.redis.srem(this.registry, instance);
+  }
+
+  /** Entries still in the stream of `instance` (tests, the drained barrier). */
+  length(instance: string): Promise<number> {
+    return this.redis.xlen(this.stream(instance));
+  }
+
+  // ---- a writer's side: the streams of producers that died before handing them to the queue
+
+  /** Registered producers whose lease is gone (at most one SSCAN page a call). */
+  async orphans(): Promise<string[]> {
+    const [, instances] = await this.redis.sscan(this.registry, '0', 'COUNT', SCAN_COUNT);
+    const dead: string[] = [];
+    for (const instance of instances) if ((await this.redis.exists(`${this.stream(instance)}:alive`)) === 0) dead.push(instance);
+    return dead;
+  }
+
+  /**
+   * Takes the stream of a dead producer for `writer`: false when another writer has it. The
+   * stream is renamed `…:swept` (unless a writer that stopped midway left one, which comes first),
+   * so that a producer that was only stalled, and comes back, stages into a new stream.
+   */
+  async claim(instance: string, writer: string): Promise<boolean> {
+    const key = this.stream(instance);
+    if ((await this.redis.set(`${key}:sweeping`, writer, 'PX', SWEEP_LOCK_MS, 'NX')) !== 'OK') return false;
+    if ((await this.redis.exists(`${key}:swept`)) === 0 && (await this.redis.exists(key)) === 1) await this.redis.renamenx(key, `${key}:swept`);
+    return true;
+  }
+
+  /** The next `count` entries of a claimed stream, oldest first. */
+  async sweptEntries(instance: string, count: number): Promise<StagedEntry[]> {
+    const entries = await this.redis.xrange(`${this.stream(instance)}:swept`, '-', '+', 'COUNT', count);
+    return entries.map(([id, fields]) => ({ id, records: parseRecords(fields) }));
+  }
+
+  /** Drops the entries of a claimed stream up to `id` (written). */
+  async dropSwept(instance: string, id: string): Promise<void> {
+    const seq = Number(id.slice(id.indexOf('-') + 1));
+    await this.redis.xtrim(`${this.stream(instance)}:swept`, 'MINID', `0-${seq + 1}`);
+  }
+
+  /**
+   * Ends a sweep: the claimed stream and the lock go, and the registration unless the producer
+   * staged again meanwhile (it was stalled, not dead: its next renewal registers it anyway).
+   */
+  async finishSweep(instance: string): Promise<void> {
+    const key = this.stream(instance);
+    await this.redis.del(`${key}:swept`);
+    if ((await this.redis.exists(key)) === 0) await this.redis.srem(this.registry, instance);
+    await this.redis.del(`${key}:sweeping`);
+  }
+}
+
+/** The records of an entry's `r` field. */
+function parseRecords(fields: string[]): AuditRecord[] {
+  for (let i = 0; i + 1 < fields.length; i += 2) if (fields[i] === 'r') return JSON.parse(fields[i + 1]!) as AuditRecord[];
+  return [];
+}
