@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '#libs/config';
 import { MetricsService } from '#libs/observability';
@@ -115,4 +116,43 @@ describe('QueueAuditTrail: the in-memory buffer while Redis is down', () => {
     await redis.start();
     expect(await queuedMessageIds(prefix, 3)).toEqual(['m0', 'm1', 'm2']);
   });
+
+  it('stages a durable record in its own stream before recordDurably resolves, queues it within AUDIT_JOB_MS, trims the stream, and releases its keys on shutdown', async () => {
+    const prefix = `medium-${randomBytes(4).toString('hex')}:`;
+    const config = loadConfig({ REDIS_URL: redis.url, REDIS_KEY_PREFIX: prefix, NODE_ID: 'medium-node', AUDIT_JOB_MS: '500' }, '0');
+    const trail = new QueueAuditTrail(config, new MetricsService());
+    await trail.onModuleInit();
+    const client = new Redis(redis.url);
+    try {
+      await waitForValue(() => client.scard(`${prefix}audit:staging`), 1);
+      const [instance] = await client.smembers(`${prefix}audit:staging`);
+      expect(instance).toMatch(/^medium-node\.[0-9a-f]{8}$/);
+      const stream = `${prefix}audit:staging:{${instance}}`;
+      expect(await client.pttl(`${stream}:alive`)).toBeGreaterThan(10_000);
+
+      await trail.recordDurably(routed('s1', 'staged'));
+      // In Redis when the promise resolves, in the stream and not yet in a job.
+      const entries = await client.xrange(stream, '-', '+');
+      expect(entries).toHaveLength(1);
+      expect((JSON.parse(entries[0]![1][1]!) as { details: { message_id: string } }[]).map((r) => r.details.message_id)).toEqual(['ms1']);
+      expect(await client.llen(`${prefix}bull:audit:wait`)).toBe(0);
+
+      // Then in a job, and the stream trimmed.
+      expect(await queuedMessageIds(prefix, 1)).toEqual(['ms1']);
+      await waitForValue(() => client.xlen(stream), 0);
+
+      await trail.onApplicationShutdown();
+      expect(await client.exists(stream, `${stream}:alive`)).toBe(0);
+      expect(await client.sismember(`${prefix}audit:staging`, instance!)).toBe(0);
+    } finally {
+      client.disconnect();
+    }
+  });
+
+  /** Polls `read` until it gives `value` (10 s at most), then asserts it. */
+  async function waitForValue(read: () => Promise<number>, value: number): Promise<void> {
+    const deadline = Date.now() + 10_000;
+    while ((await read()) !== value && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(await read()).toBe(value);
+  }
 });
