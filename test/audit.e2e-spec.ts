@@ -533,7 +533,7 @@ describe('audit trail (contract §8)', () => {
     }
   });
 
-  it("writes the records a SIGKILLed gateway had staged but not yet queued, once its lease is gone (a writer takes over its stream)", async () => {
+  it('writes the records a SIGKILLed gateway had staged but not yet queued, once its lease is gone (a writer takes over its stream)', async () => {
     const prefix = uniquePrefix();
     // Staged records wait up to a second for their queue job: the kill comes inside that second.
     const gateway = await startGateway({ REDIS_KEY_PREFIX: prefix, AUDIT_WORKER: 'false', AUDIT_JOB_MS: '1000' });

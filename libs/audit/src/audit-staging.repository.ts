@@ -90,7 +90,8 @@ export class AuditStagingRepository {
   async claim(instance: string, writer: string): Promise<boolean> {
     const key = this.stream(instance);
     if ((await this.redis.set(`${key}:sweeping`, writer, 'PX', SWEEP_LOCK_MS, 'NX')) !== 'OK') return false;
-    if ((await this.redis.exists(`${key}:swept`)) === 0 && (await this.redis.exists(key)) === 1) await this.redis.renamenx(key, `${key}:swept`);
+    if ((await this.redis.exists(`${key}:swept`)) === 0 && (await this.redis.exists(key)) === 1)
+      await this.redis.renamenx(key, `${key}:swept`);
     return true;
   }
 

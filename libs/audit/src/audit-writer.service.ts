@@ -151,7 +151,7 @@ export class AuditWriterService implements OnModuleInit, OnApplicationShutdown {
         if (this.stopped) break;
         if (!(await this.staging.claim(instance, `${this.config.nodeId}:audit-writer`))) continue;
         let taken = 0;
-        for (let entries = await this.staging.sweptEntries(instance, SWEEP_ENTRIES); entries.length > 0; ) {
+        for (let entries = await this.staging.sweptEntries(instance, SWEEP_ENTRIES); entries.length > 0;) {
           const records = entries.flatMap((entry) => entry.records);
           if (records.length > 0) await this.write(records);
           await this.staging.dropSwept(instance, entries[entries.length - 1]!.id);
@@ -159,8 +159,7 @@ export class AuditWriterService implements OnModuleInit, OnApplicationShutdown {
           entries = await this.staging.sweptEntries(instance, SWEEP_ENTRIES);
         }
         await this.staging.finishSweep(instance);
-        if (taken > 0)
-          this.logger.warn(`took over ${taken} audit record(s) staged by ${instance}, which stopped before queueing them`);
+        if (taken > 0) this.logger.warn(`took over ${taken} audit record(s) staged by ${instance}, which stopped before queueing them`);
       }
     } catch (error) {
       this.logger.warn(`audit staging sweep failed, will retry: ${(error as Error).message}`);

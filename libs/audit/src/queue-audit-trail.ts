@@ -294,11 +294,7 @@ export class QueueAuditTrail extends AuditTrail implements OnModuleInit, OnAppli
     this.awaited = 0;
     const seq = ++this.seq;
     const added = this.queue
-      ? this.staging.stage(
-          this.instance,
-          seq,
-          JSON.stringify(taken.map((p) => p.record)),
-        )
+      ? this.staging.stage(this.instance, seq, JSON.stringify(taken.map((p) => p.record)))
       : Promise.reject(new Error('not connected to Redis yet'));
     const flight: Promise<void> = added
       .then(
