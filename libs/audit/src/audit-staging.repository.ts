@@ -12,7 +12,7 @@ export const STAGING_LEASE_MS = 15_000;
 export const STAGING_REFRESH_MS = 5_000;
 // How long a writer holds a dead producer's stream while it writes it.
 const SWEEP_LOCK_MS = 60_000;
-// Producers looked at by one sweep (SSCAN page).
+// Producers read from the registry per SSCAN page.
 const SCAN_COUNT = 100;
 
 /**
@@ -67,18 +67,17 @@ export class AuditStagingRepository {
     await this.redis.srem(this.registry, instance);
   }
 
-  /** Entries still in the stream of `instance` (tests, the drained barrier). */
-  length(instance: string): Promise<number> {
-    return this.redis.xlen(this.stream(instance));
-  }
-
   // ---- a writer's side: the streams of producers that died before handing them to the queue
 
-  /** Registered producers whose lease is gone (at most one SSCAN page a call). */
+  /** Registered producers whose lease is gone (the whole registry, by SSCAN pages). */
   async orphans(): Promise<string[]> {
-    const [, instances] = await this.redis.sscan(this.registry, '0', 'COUNT', SCAN_COUNT);
     const dead: string[] = [];
-    for (const instance of instances) if ((await this.redis.exists(`${this.stream(instance)}:alive`)) === 0) dead.push(instance);
+    let cursor = '0';
+    do {
+      const [next, instances] = await this.redis.sscan(this.registry, cursor, 'COUNT', SCAN_COUNT);
+      cursor = next;
+      for (const instance of instances) if ((await this.redis.exists(`${this.stream(instance)}:alive`)) === 0) dead.push(instance);
+    } while (cursor !== '0');
     return dead;
   }
 
