@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import type pg from 'pg';
-import { AUDIT_QUEUE, bullPrefix, toRecord, uuidv7, type AuditBatchJob, type AuditRecord } from '#libs/audit';
+import { AUDIT_QUEUE, batchJob, bullPrefix, recordLine, toRecord, uuidv7, type AuditBatchJob, type AuditRecord } from '#libs/audit';
 
 export interface LagFigures {
   node_id: string;
@@ -77,7 +77,7 @@ export async function writerAgainstCopy(options: {
   const jobs: { name: string; data: AuditBatchJob; opts: { jobId: string; removeOnComplete: boolean } }[] = [];
   for (let i = 0; i < rows; i += 500) {
     const records = Array.from({ length: Math.min(500, rows - i) }, (_, j) => routedRecord(`${run}-t${(i + j) % 10}`, i + j));
-    jobs.push({ name: 'batch', data: { records }, opts: { jobId: uuidv7(), removeOnComplete: true } });
+    jobs.push({ name: 'batch', data: batchJob(records.map(recordLine)), opts: { jobId: uuidv7(), removeOnComplete: true } });
   }
   for (let i = 0; i < jobs.length; i += 50) await queue.addBulk(jobs.slice(i, i + 50));
   const stopWorker = await options.startWorker(keyPrefix);

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GENESIS_HASH, chainHash, uuidv7, type AuditRecord } from '#libs/audit';
+import { GENESIS_HASH, chainHash, jobRecords, uuidv7, type AuditRecord } from '#libs/audit';
 import { adminClient, type AdminClient } from './support/admin.js';
 import { connectAgent, provisionAgent, waitFor, type TestAgent } from './support/agents.js';
 import { auditQueueDrained as drained, stagedEntries, withAuditQueue as withQueue } from './support/audit-queue.js';
@@ -516,7 +516,7 @@ describe('audit trail (contract §8)', () => {
           prefix,
           async (queue) =>
             (await queue.getJobs(['wait'], 0, -1))
-              .flatMap((job) => job.data.records)
+              .flatMap((job) => jobRecords(job.data))
               .filter((record) => record.tenant_id === tenant && record.action === 'message.routed').length,
         );
       await waitFor(async () => (await waiting()) === 200, 5_000, 'the 200 records to be queued');
@@ -547,7 +547,7 @@ describe('audit trail (contract §8)', () => {
       expect(delivered).toHaveLength(100);
       // Acknowledged, so in Redis: some only in the dead gateway's staging stream, not in a job.
       const queued = await withQueue(prefix, async (queue) =>
-        (await queue.getJobs(['wait'], 0, -1)).flatMap((job) => job.data.records).filter((r) => r.action === 'message.routed'),
+        (await queue.getJobs(['wait'], 0, -1)).flatMap((job) => jobRecords(job.data)).filter((r) => r.action === 'message.routed'),
       );
       expect(await stagedEntries(redis, prefix)).toBeGreaterThan(0);
       expect(queued.length).toBeLessThan(100);

@@ -6,10 +6,14 @@ import { PrismaService, loadMigrations, migrateDatabase } from '#libs/persistenc
 import { privateDatabaseUrl, uniqueId, uniquePrefix } from '../../../test/support/env.js';
 import { startTestRedis } from '../../../test/support/redis-server.js';
 import { DEFAULT_PARTITION, wantedPartitions } from './audit-partitions.js';
-import { toRecord, type AuditRecord } from './audit-record.js';
+import { parseRecordLine, recordLine, toRecord, type AuditRecord } from './audit-record.js';
 import { AuditWriterService } from './audit-writer.service.js';
 import { AuditRepository } from './audit.repository.js';
 import { VerifyAuditChains } from './verify-audit-chains.js';
+
+/** Writes records as the writer gets them: as their lines. */
+const writeRecords = (repository: AuditRepository, records: AuditRecord[]) =>
+  repository.writeBatch(records.map((r) => parseRecordLine(recordLine(r))));
 
 // Real: migration 0007 (by the production migrator) on a database of this file's own, the
 // repository's partition upkeep, its COPY into the partitioned table, retention by dropping
@@ -62,12 +66,12 @@ describe('migration 0007 on a database with records', () => {
     try {
       const repository = new AuditRepository(prisma);
       // Written by the writer into the table of 0004 (not partitioned): three months, two chains.
-      await repository.writeBatch([
+      await writeRecords(repository, [
         recordAt('2025-10-31T23:59:59.999Z', 'm-a', 1),
         recordAt('2025-11-01T00:00:00.000Z', 'm-a', 2),
         recordAt('2025-12-15T12:00:00.000Z', 'm-b', 3),
       ]);
-      await repository.writeBatch([recordAt('2025-11-20T00:00:00.000Z', 'm-a', 4), recordAt(new Date().toISOString(), 'm-b', 5)]);
+      await writeRecords(repository, [recordAt('2025-11-20T00:00:00.000Z', 'm-a', 4), recordAt(new Date().toISOString(), 'm-b', 5)]);
       const snapshot =
         'SELECT id::text, seq, chain_key, "timestamp", details, prev_hash, hash, written_at FROM audit_records ORDER BY chain_key, seq';
       const old = (await db.query(snapshot)).rows;
@@ -93,7 +97,7 @@ describe('migration 0007 on a database with records', () => {
         next_cursor: null,
       });
       // The chains go on in the partitioned table.
-      expect((await repository.writeBatch([recordAt(new Date().toISOString(), 'm-a', 6)])).map((r) => r.seq)).toEqual([4]);
+      expect((await writeRecords(repository, [recordAt(new Date().toISOString(), 'm-a', 6)])).map((r) => r.seq)).toEqual([4]);
     } finally {
       await db.end();
       await prisma.onApplicationShutdown();
@@ -146,7 +150,7 @@ describe('audit_records in time partitions', () => {
   it('creates partitions ahead, idempotently, and moves records the default partition took meanwhile', async () => {
     const tenant = uniqueId('ahead');
     // No partition for June 2001 yet: the record goes to the default one, the insert does not fail.
-    await repository.writeBatch([at('2001-06-10T12:00:00.000Z', tenant, 1)]);
+    await writeRecords(repository, [at('2001-06-10T12:00:00.000Z', tenant, 1)]);
     expect(await placed(tenant)).toEqual([{ seq: 1, partition: DEFAULT_PARTITION }]);
 
     const wanted = wantedPartitions(new Date('2001-05-20T08:00:00Z'), 'month', 2);
@@ -180,8 +184,8 @@ describe('audit_records in time partitions', () => {
       at('2001-03-01T00:00:00.000Z', tenant, 6),
     ];
     // Two transactions, so the chain crosses the boundary between batches as well as inside one.
-    await repository.writeBatch(batch.slice(0, 3));
-    await repository.writeBatch(batch.slice(3));
+    await writeRecords(repository, batch.slice(0, 3));
+    await writeRecords(repository, batch.slice(3));
     expect(await placed(tenant)).toEqual([
       { seq: 1, partition: 'audit_records_p20010101' },
       { seq: 2, partition: 'audit_records_p20010101' },
@@ -191,7 +195,7 @@ describe('audit_records in time partitions', () => {
       { seq: 6, partition: 'audit_records_p20010301' },
     ]);
     // A retried batch (its first commit went through) is still written exactly once, wherever its rows are.
-    expect(await repository.writeBatch(batch)).toEqual([]);
+    expect(await writeRecords(repository, batch)).toEqual([]);
     expect(await placed(tenant)).toHaveLength(6);
     expect(await verify.execute({ tenantId: tenant, limit: 100 })).toEqual({ ok: true, checked: 6, complete: true, next_cursor: null });
 
@@ -220,7 +224,7 @@ describe('audit_records in time partitions', () => {
     expect(after).toEqual(before);
     expect(await verify.execute({ tenantId: tenant, limit: 100 })).toEqual({ ok: true, checked: 2, complete: true, next_cursor: null });
     // The chain goes on after the drop.
-    await repository.writeBatch([at('2001-03-02T00:00:00.000Z', tenant, 7)]);
+    await writeRecords(repository, [at('2001-03-02T00:00:00.000Z', tenant, 7)]);
     expect(await verify.execute({ tenantId: tenant, limit: 100 })).toEqual({ ok: true, checked: 3, complete: true, next_cursor: null });
     // Tampering after the drop is still caught: the record after the anchor removed.
     await db.query('DELETE FROM audit_records WHERE chain_key = $1 AND seq = 5', [tenant]);
@@ -234,8 +238,8 @@ describe('audit_records in time partitions', () => {
   it('retention deletes records of the default partition older than the cutoff, anchored the same way', async () => {
     const tenant = uniqueId('stray');
     // 1990: older than every partition, into the default one.
-    await repository.writeBatch([at('1990-01-01T00:00:00.000Z', tenant, 1), at('1990-01-02T00:00:00.000Z', tenant, 2)]);
-    await repository.writeBatch([at('1990-03-01T00:00:00.000Z', tenant, 3)]);
+    await writeRecords(repository, [at('1990-01-01T00:00:00.000Z', tenant, 1), at('1990-01-02T00:00:00.000Z', tenant, 2)]);
+    await writeRecords(repository, [at('1990-03-01T00:00:00.000Z', tenant, 3)]);
     expect((await placed(tenant)).map((p) => p.partition)).toEqual([DEFAULT_PARTITION, DEFAULT_PARTITION, DEFAULT_PARTITION]);
     const report = await repository.purgeBefore(new Date('1990-02-01T00:00:00Z'));
     expect(report).toEqual({ deleted: 2, dropped: [], busy: false });

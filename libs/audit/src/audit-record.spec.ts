@@ -3,10 +3,14 @@ import { describe, expect, it } from 'vitest';
 import type { AuditEvent } from './audit-event.js';
 import {
   GENESIS_HASH,
-  RECORD_BASE_BYTES,
+  RECORD_OVERHEAD_BYTES,
   canonicalJson,
+  canonicalRecord,
   chainHash,
-  estimatedRecordBytes,
+  chainHashOfLine,
+  fromRecordLine,
+  heldRecordBytes,
+  recordLine,
   storableText,
   toRecord,
   uuidv7,
@@ -71,33 +75,51 @@ describe('toRecord', () => {
   });
 });
 
-describe('estimatedRecordBytes', () => {
-  it('covers the serialized size of a message.routed record without content', () => {
-    const routed = toRecord(
-      {
-        ...event,
-        tenant_id: 'tenant-with-a-longish-name',
-        actor: { type: 'agent', id: 'planner-agent-0123456789' },
-        subject: 'search-tool-agent-0123456789',
-        session_id: uuidv7(),
-        remote_addr: '2001:db8:1234:5678:9abc:def0:1234:5678',
-        details: { message_id: uuidv7(), conversation_id: uuidv7(), to_tenant_id: 'tenant-with-a-longish-name', expect_result: true },
-      },
-      'gateway-host-name-01-12345-a1b2c3',
-      false,
-    );
-    expect(Buffer.byteLength(JSON.stringify(routed))).toBeLessThan(estimatedRecordBytes(routed));
-    expect(estimatedRecordBytes(routed)).toBe(RECORD_BASE_BYTES);
+describe('recordLine', () => {
+  const record = toRecord(
+    {
+      ...event,
+      actor: { type: 'agent', id: 'a "quoted", agent' },
+      subject: 'line\nbreak',
+      details: { zeta: 1, alpha: { y: [1, null, 'x,y'], b: 'say "hi"\n' }, emoji: '🙂', when: new Date(0) as unknown as string },
+    },
+    'node-1',
+    true,
+  );
+
+  it('parses back to the record, holds no raw newline, and sorts keys at every level', () => {
+    const line = recordLine(record);
+    expect(line).not.toContain('\n');
+    expect(fromRecordLine(line)).toEqual(JSON.parse(JSON.stringify(record)));
+    expect(line.indexOf('"alpha"')).toBeLessThan(line.indexOf('"zeta"'));
+    expect(line).toContain('"when":"1970-01-01T00:00:00.000Z"');
   });
 
-  it("adds the content's JSON length, as toRecord measured it, only when the record keeps the content", () => {
-    const big = { ...event, content: [{ type: 'text', text: 'é'.repeat(100_000) }] };
-    const kept = toRecord(big, 'n', true);
-    expect(estimatedRecordBytes(kept)).toBe(RECORD_BASE_BYTES + Buffer.byteLength(JSON.stringify(big.content)));
-    expect(estimatedRecordBytes(toRecord(big, 'n', false))).toBe(RECORD_BASE_BYTES);
-    // The length toRecord measured is reused, not measured again.
-    kept.details.content_bytes = 7;
-    expect(estimatedRecordBytes(kept)).toBe(RECORD_BASE_BYTES + 7);
+  it('hashed as a line, gives the chain hash of its record: SHA-256 over the previous hash and canonicalRecord', () => {
+    const line = recordLine(record);
+    for (const [prev, seq] of [
+      [GENESIS_HASH, 1],
+      ['f'.repeat(64), 123_456_789],
+    ] as const) {
+      const expected = createHash('sha256')
+        .update(`${prev}\n${canonicalRecord(fromRecordLine(line), seq)}`)
+        .digest('hex');
+      expect(chainHashOfLine(prev, line, seq)).toBe(expected);
+      // What verification recomputes from a stored row (JSONB reorders keys) matches too.
+      const reordered = { ...fromRecordLine(line), details: Object.fromEntries(Object.entries(fromRecordLine(line).details).reverse()) };
+      expect(chainHash(prev, reordered, seq)).toBe(expected);
+    }
+  });
+});
+
+describe('heldRecordBytes', () => {
+  it("is the line's length and a fixed overhead, so content kept with AUDIT_PAYLOADS counts in full", () => {
+    const big = { ...event, content: [{ type: 'text', text: 'x'.repeat(100_000) }] };
+    const kept = recordLine(toRecord(big, 'n', true));
+    const hashedOnly = recordLine(toRecord(big, 'n', false));
+    expect(heldRecordBytes(kept)).toBe(RECORD_OVERHEAD_BYTES + kept.length);
+    expect(heldRecordBytes(kept)).toBeGreaterThan(100_000);
+    expect(heldRecordBytes(hashedOnly)).toBeLessThan(1_024);
   });
 });
 

@@ -72,21 +72,18 @@ export function uuidv7(now = Date.now()): string {
 }
 
 /**
- * What a record without content weighs, at most, for the in-memory buffer's byte cap: its JSON is
- * about 600 bytes for a `message.routed` (two UUIDs, a SHA-256, ids, the node); 1 KiB leaves room
- * for longer ids and details and for the objects' overhead. Admin changes that carry documents in
- * `details` (a policy's before and after) weigh more, but come at the pace of admins.
+ * What a held record costs the in-memory buffer beyond its line (the string's header, the entry
+ * that holds it), for the byte cap `AUDIT_BUFFER_MAX_BYTES`.
  */
-export const RECORD_BASE_BYTES = 1024;
+export const RECORD_OVERHEAD_BYTES = 64;
 
 /**
- * A cheap estimate of a record's size, for the byte cap of the in-memory buffer: the content's
- * JSON length, which {@link toRecord} measured for the hash (`content_bytes`), when the record
- * keeps the content (`AUDIT_PAYLOADS=true`), plus {@link RECORD_BASE_BYTES}. Serializes nothing.
+ * What a record held in memory weighs, for the byte cap of the in-memory buffer: its line's length
+ * (one byte per character for the ASCII most records are; content kept with `AUDIT_PAYLOADS=true`
+ * is in it) and {@link RECORD_OVERHEAD_BYTES}.
  */
-export function estimatedRecordBytes(record: AuditRecord): number {
-  const contentBytes = record.details.content_bytes;
-  return RECORD_BASE_BYTES + (record.details.content !== undefined && typeof contentBytes === 'number' ? contentBytes : 0);
+export function heldRecordBytes(line: string): number {
+  return RECORD_OVERHEAD_BYTES + line.length;
 }
 
 /** Turns an event into a record: id, timestamp, node, and the content's hash (and content when asked). */
@@ -161,6 +158,8 @@ function storable(value: unknown): unknown {
  */
 export function canonicalJson(value: unknown): string {
   if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
+  // As JSON.stringify does (a Date in details is its ISO text), so the line parses to what it hashed.
+  if (typeof (value as { toJSON?: unknown }).toJSON === 'function') return canonicalJson((value as { toJSON: () => unknown }).toJSON());
   if (Array.isArray(value)) {
     let out = '[';
     for (let i = 0; i < value.length; i++) {
@@ -179,10 +178,9 @@ export function canonicalJson(value: unknown): string {
   return `${out}}`;
 }
 
-/** The canonical form of a record at a position of its chain: every stored field but the hashes. */
-export function canonicalRecord(record: AuditRecord, seq: number): string {
-  return canonicalJson([
-    seq,
+/** The stored fields of a record but its place in a chain, in the order of its canonical form. */
+function fields(record: AuditRecord): unknown[] {
+  return [
     record.id,
     record.timestamp,
     record.tenant_id,
@@ -196,10 +194,75 @@ export function canonicalRecord(record: AuditRecord, seq: number): string {
     record.remote_addr,
     record.node_id,
     record.details,
-  ]);
+  ];
+}
+
+/** The canonical form of a record at a position of its chain: every stored field but the hashes. */
+export function canonicalRecord(record: AuditRecord, seq: number): string {
+  return canonicalJson([seq, ...fields(record)]);
 }
 
 /** A link of the chain: SHA-256 over the previous hash and the record's canonical form. */
 export function chainHash(prevHash: string, record: AuditRecord, seq: number): string {
-  return createHash('sha256').update(prevHash).update('\n').update(canonicalRecord(record, seq)).digest('hex');
+  return chainHashOfLine(prevHash, recordLine(record), seq);
+}
+
+/**
+ * A record as it travels from its producer to the writer: the canonical JSON array of its fields
+ * (those of {@link canonicalRecord} without `seq`), made once when the event is recorded. Staging
+ * streams and queue jobs carry lines as they are; the writer parses each once for its row and
+ * hashes it without serializing it again: `canonicalRecord(record, seq)` is the line with `seq`
+ * put in front. A line holds no raw newline (JSON escapes them), so lines join with `\n`.
+ */
+export function recordLine(record: AuditRecord): string {
+  return canonicalJson(fields(record));
+}
+
+/** A record line and the record it holds: what the writer works on, parsed once when its job arrives. */
+export interface ParsedRecordLine {
+  line: string;
+  record: AuditRecord;
+}
+
+export function parseRecordLine(line: string): ParsedRecordLine {
+  return { line, record: fromRecordLine(line) };
+}
+
+/** The record a line holds. */
+export function fromRecordLine(line: string): AuditRecord {
+  const [id, timestamp, tenantId, action, actorType, actorId, subject, outcome, reason, sessionId, remoteAddr, nodeId, details] =
+    JSON.parse(line) as [
+      string,
+      string,
+      string | null,
+      string,
+      string,
+      string,
+      string | null,
+      string,
+      string | null,
+      string | null,
+      string | null,
+      string,
+      Record<string, unknown>,
+    ];
+  return {
+    id,
+    timestamp,
+    tenant_id: tenantId,
+    action,
+    actor: { type: actorType as AuditRecord['actor']['type'], id: actorId },
+    subject,
+    outcome,
+    reason,
+    session_id: sessionId,
+    remote_addr: remoteAddr,
+    node_id: nodeId,
+    details,
+  };
+}
+
+/** {@link chainHash} of the record a line holds: the line is its canonical form but for `seq`. */
+export function chainHashOfLine(prevHash: string, line: string, seq: number): string {
+  return createHash('sha256').update(`${prevHash}\n[${seq},`).update(line.slice(1)).digest('hex');
 }

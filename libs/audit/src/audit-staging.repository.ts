@@ -1,10 +1,10 @@
 import type { RedisClient } from '#libs/redis';
-import type { AuditRecord } from './audit-record.js';
+import { recordLine, type AuditRecord } from './audit-record.js';
 
-/** One entry of a staging stream: the records of one flush, in order. */
+/** One entry of a staging stream: the record lines of one flush, in order. */
 export interface StagedEntry {
   id: string;
-  records: AuditRecord[];
+  lines: string[];
 }
 
 // A producer's lease: refreshed every 5 s, gone 15 s after its producer stopped refreshing it.
@@ -22,7 +22,8 @@ const SCAN_COUNT = 100;
  * lease, and an entry in the registry of producers:
  *
  * - `<prefix>audit:staging` — SET of producer instance ids;
- * - `<prefix>audit:staging:{<instance>}` — the stream; entry ids `0-<seq>`, one field `r` (the JSON records);
+ * - `<prefix>audit:staging:{<instance>}` — the stream; entry ids `0-<seq>`, one field `l` (the record
+ *   lines of the flush, joined with `\n`; entries staged before lines existed have `r`, the JSON records);
  * - `<prefix>audit:staging:{<instance>}:alive` — the lease (PX {@link STAGING_LEASE_MS});
  * - `<prefix>audit:staging:{<instance>}:swept` — the stream of a dead producer, being written by a writer;
  * - `<prefix>audit:staging:{<instance>}:sweeping` — the writer doing it (PX 60 s).
@@ -51,9 +52,9 @@ export class AuditStagingRepository {
     await this.redis.set(`${this.stream(instance)}:alive`, '1', 'PX', STAGING_LEASE_MS);
   }
 
-  /** Appends one flush's records, as entry `0-<seq>` (`seq` grows with every call of this producer). */
-  async stage(instance: string, seq: number, records: string): Promise<void> {
-    await this.redis.xadd(this.stream(instance), `0-${seq}`, 'r', records);
+  /** Appends one flush's record lines (joined with `\n`), as entry `0-<seq>` (`seq` grows with every call of this producer). */
+  async stage(instance: string, seq: number, lines: string): Promise<void> {
+    await this.redis.xadd(this.stream(instance), `0-${seq}`, 'l', lines);
   }
 
   /** Drops the entries up to `seq`, now in queue jobs. */
@@ -97,7 +98,7 @@ export class AuditStagingRepository {
   /** The next `count` entries of a claimed stream, oldest first. */
   async sweptEntries(instance: string, count: number): Promise<StagedEntry[]> {
     const entries = await this.redis.xrange(`${this.stream(instance)}:swept`, '-', '+', 'COUNT', count);
-    return entries.map(([id, fields]) => ({ id, records: parseRecords(fields) }));
+    return entries.map(([id, fields]) => ({ id, lines: entryLines(fields) }));
   }
 
   /** Drops the entries of a claimed stream up to `id` (written). */
@@ -118,8 +119,12 @@ export class AuditStagingRepository {
   }
 }
 
-/** The records of an entry's `r` field. */
-function parseRecords(fields: string[]): AuditRecord[] {
-  for (let i = 0; i + 1 < fields.length; i += 2) if (fields[i] === 'r') return JSON.parse(fields[i + 1]!) as AuditRecord[];
+/** The record lines of an entry: its `l` field, or those of the records of an older entry's `r`. */
+function entryLines(fields: string[]): string[] {
+  for (let i = 0; i + 1 < fields.length; i += 2) {
+    const value = fields[i + 1]!;
+    if (fields[i] === 'l') return value === '' ? [] : value.split('\n');
+    if (fields[i] === 'r') return (JSON.parse(value) as AuditRecord[]).map(recordLine);
+  }
   return [];
 }

@@ -5,8 +5,8 @@ import { MetricsService } from '#libs/observability';
 import { createRedis, isCluster, type RedisClient } from '#libs/redis';
 import { SPANS, tracing, type Link } from '#libs/telemetry';
 import { wantedPartitions } from './audit-partitions.js';
-import { AUDIT_QUEUE, bullPrefix, type AuditBatchJob } from './audit-queue.js';
-import type { ChainedAuditRecord } from './audit-record.js';
+import { AUDIT_QUEUE, bullPrefix, jobLines, type AuditBatchJob } from './audit-queue.js';
+import { parseRecordLine, type ChainedAuditRecord } from './audit-record.js';
 import { AuditStagingRepository } from './audit-staging.repository.js';
 import { AuditRepository } from './audit.repository.js';
 import { GroupCommit } from './group-commit.js';
@@ -79,7 +79,7 @@ export class AuditWriterService implements OnModuleInit, OnApplicationShutdown {
   async onModuleInit(): Promise<void> {
     // Before the first job: the partitions a batch goes to exist (the default partition catches the rest).
     await this.upkeep();
-    this.worker = new Worker<AuditBatchJob>(AUDIT_QUEUE, (job: Job<AuditBatchJob>) => this.write(job.data.records), {
+    this.worker = new Worker<AuditBatchJob>(AUDIT_QUEUE, (job: Job<AuditBatchJob>) => this.write(jobLines(job.data)), {
       connection: this.connection,
       prefix: bullPrefix(this.config.redis.keyPrefix, isCluster(this.connection)),
       concurrency: CONCURRENCY,
@@ -117,10 +117,12 @@ export class AuditWriterService implements OnModuleInit, OnApplicationShutdown {
    * enqueue span of each record that has one (a batch holds records of many traces), at most
    * {@link MAX_LINKS} of them.
    */
-  private write(records: AuditBatchJob['records']): Promise<number> {
+  private write(lines: string[]): Promise<number> {
+    // Parsed as the job arrives, while the transaction before it is being written.
+    const records = lines.map(parseRecordLine);
     if (!tracing.enabled) return this.group.submit(records);
     const links: Link[] = [];
-    for (const record of records) {
+    for (const { record } of records) {
       const { trace_id: traceId, span_id: spanId } = record.details as { trace_id?: unknown; span_id?: unknown };
       if (typeof traceId !== 'string' || typeof spanId !== 'string') continue;
       links.push({ context: { traceId, spanId, traceFlags: 1 } });
@@ -152,7 +154,7 @@ export class AuditWriterService implements OnModuleInit, OnApplicationShutdown {
         if (!(await this.staging.claim(instance, `${this.config.nodeId}:audit-writer`))) continue;
         let taken = 0;
         for (let entries = await this.staging.sweptEntries(instance, SWEEP_ENTRIES); entries.length > 0;) {
-          const records = entries.flatMap((entry) => entry.records);
+          const records = entries.flatMap((entry) => entry.lines);
           if (records.length > 0) await this.write(records);
           await this.staging.dropSwept(instance, entries[entries.length - 1]!.id);
           taken += records.length;

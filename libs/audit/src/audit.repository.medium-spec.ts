@@ -3,8 +3,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '#libs/config';
 import { PrismaService } from '#libs/persistence';
 import { mediumDatabase } from '../../../test/support/medium.js';
-import { GENESIS_HASH, chainHash, toRecord, type AuditRecord } from './audit-record.js';
+import { GENESIS_HASH, chainHash, parseRecordLine, recordLine, toRecord, type AuditRecord } from './audit-record.js';
 import { AuditRepository } from './audit.repository.js';
+
+/** Writes records as the writer gets them: as their lines. */
+const writeRecords = (repository: AuditRepository, records: AuditRecord[]) =>
+  repository.writeBatch(records.map((r) => parseRecordLine(recordLine(r))));
 
 // Real: AuditRepository on the medium tests' Postgres (migrated by the production migrator), its
 // COPY of a batch and the retry of a batch whose first commit went through. Faked: nothing.
@@ -49,7 +53,7 @@ describe('AuditRepository.writeBatch', () => {
       record(tenant, { backslash: 'C:\\path\\"x"', empty: '' }),
       record(tenant, {}),
     ];
-    const written = await repository.writeBatch(batch);
+    const written = await writeRecords(repository, batch);
     expect(written.map((r) => r.seq)).toEqual([1, 2, 3]);
     expect(written[0]!.prev_hash).toBe(GENESIS_HASH);
     for (let i = 1; i < written.length; i++) expect(written[i]!.prev_hash).toBe(written[i - 1]!.hash);
@@ -70,12 +74,12 @@ describe('AuditRepository.writeBatch', () => {
   it('a batch written again (its first commit went through) writes only what is new, and the chain goes on', async () => {
     const tenant = `repo-retry-${Date.now()}`;
     const first = [record(tenant, { n: 1 }), record(tenant, { n: 2 })];
-    const done = await repository.writeBatch(first);
+    const done = await writeRecords(repository, first);
     const again = [...first, record(tenant, { n: 3 })];
-    const retried = await repository.writeBatch(again);
+    const retried = await writeRecords(repository, again);
     expect(retried.map((r) => [r.id, r.seq])).toEqual([[again[2]!.id, 3]]);
     expect(retried[0]!.prev_hash).toBe(done[1]!.hash);
-    expect(await repository.writeBatch(again)).toEqual([]);
+    expect(await writeRecords(repository, again)).toEqual([]);
     const { rows } = await db.query<{ n: string }>('SELECT count(*) AS n FROM audit_records WHERE tenant_id = $1', [tenant]);
     expect(Number(rows[0]!.n)).toBe(3);
   });

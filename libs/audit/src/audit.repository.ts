@@ -5,7 +5,7 @@ import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { PrismaService, type Prisma } from '#libs/persistence';
 import { DEFAULT_PARTITION, isAuditPartition, overlaps, type PartitionRange } from './audit-partitions.js';
-import { GENESIS_HASH, chainHash, chainKeyOf, type AuditRecord, type ChainedAuditRecord } from './audit-record.js';
+import { GENESIS_HASH, chainHashOfLine, chainKeyOf, type ChainedAuditRecord, type ParsedRecordLine } from './audit-record.js';
 
 /** Filters of the audit reads (contract §7). */
 export interface AuditFilter {
@@ -55,45 +55,22 @@ interface Row {
 // A statement of the writer's transaction that takes longer than this fails it (and its jobs are retried).
 const WRITE_TIMEOUT_MS = 60_000;
 
+// Rows per chunk written to COPY.
+const COPY_CHUNK_ROWS = 250;
+
 /** The columns the writer fills, in the order of its COPY rows. */
 const WRITE_COLUMNS =
   'id, seq, chain_key, tenant_id, "timestamp", action, actor_type, actor_id, subject, outcome, reason, session_id, remote_addr, node_id, details, prev_hash, hash';
 
 /** One CSV field of COPY: NULL unquoted and empty, anything else quoted with its quotes doubled. */
-function csvField(value: string | number | null): string {
+function csvField(value: string | null): string {
   if (value === null) return '';
-  const text = String(value);
-  return `"${text.includes('"') ? text.replaceAll('"', '""') : text}"`;
+  return `"${value.includes('"') ? value.replaceAll('"', '""') : value}"`;
 }
 
-/** The batch as COPY … (FORMAT csv) rows. */
-function csvRows(chained: ChainedAuditRecord[]): string {
-  let out = '';
-  for (const r of chained) {
-    out += [
-      r.id,
-      r.seq,
-      chainKeyOf(r.tenant_id),
-      r.tenant_id,
-      r.timestamp,
-      r.action,
-      r.actor.type,
-      r.actor.id,
-      r.subject,
-      r.outcome,
-      r.reason,
-      r.session_id,
-      r.remote_addr,
-      r.node_id,
-      JSON.stringify(r.details),
-      r.prev_hash,
-      r.hash,
-    ]
-      .map(csvField)
-      .join(',');
-    out += '\n';
-  }
-  return out;
+/** A record as a COPY … (FORMAT csv) row. */
+function csvRow(r: ChainedAuditRecord): string {
+  return `${csvField(r.id)},${r.seq},${csvField(chainKeyOf(r.tenant_id))},${csvField(r.tenant_id)},${csvField(r.timestamp)},${csvField(r.action)},${csvField(r.actor.type)},${csvField(r.actor.id)},${csvField(r.subject)},${csvField(r.outcome)},${csvField(r.reason)},${csvField(r.session_id)},${csvField(r.remote_addr)},${csvField(r.node_id)},${csvField(JSON.stringify(r.details))},${csvField(r.prev_hash)},${csvField(r.hash)}\n`;
 }
 
 /**
@@ -160,11 +137,11 @@ export class AuditRepository {
   constructor(private readonly prisma: PrismaService) {}
 
   /**
-   * Writes a batch; returns the records written now (not those a previous attempt wrote). Runs on
-   * the pool under Prisma (`PrismaService.pool`) rather than through it: this is the one bulk path,
-   * and the batch travels as two JSON parameters that Postgres unpacks.
+   * Writes a batch of records (parsed lines: each line is hashed as it is); returns the records
+   * written now (not those a previous attempt wrote). Runs on the pool under Prisma
+   * (`PrismaService.pool`) rather than through it: this is the one bulk path.
    */
-  async writeBatch(records: AuditRecord[]): Promise<ChainedAuditRecord[]> {
+  async writeBatch(records: ParsedRecordLine[]): Promise<ChainedAuditRecord[]> {
     if (records.length === 0) return [];
     try {
       return await this.writeOnce(records, false);
@@ -175,7 +152,7 @@ export class AuditRepository {
   }
 
   /** One transaction; `skipWritten` first looks up which ids are there already. */
-  private writeOnce(records: AuditRecord[], skipWritten: boolean): Promise<ChainedAuditRecord[]> {
+  private writeOnce(records: ParsedRecordLine[], skipWritten: boolean): Promise<ChainedAuditRecord[]> {
     return this.onConnection(async (client) => {
       const query = <R extends pg.QueryResultRow>(text: string, values: unknown[]): Promise<pg.QueryResult<R>> => {
         // `query_timeout` (client side: also ends a statement whose connection went silent) is read by pg, untyped.
@@ -187,16 +164,16 @@ export class AuditRepository {
       if (skipWritten) {
         const existing = await query<{ id: string }>(
           'SELECT id::text AS id FROM audit_records WHERE id = ANY(ARRAY(SELECT jsonb_array_elements_text($1::jsonb))::uuid[])',
-          [JSON.stringify(records.map((r) => r.id))],
+          [JSON.stringify(records.map((r) => r.record.id))],
         );
         const done = new Set(existing.rows.map((e) => e.id));
-        fresh = records.filter((r) => !done.has(r.id));
+        fresh = records.filter((r) => !done.has(r.record.id));
       }
       if (fresh.length === 0) {
         await query('COMMIT', []);
         return [];
       }
-      const keys = [...new Set(fresh.map((r) => chainKeyOf(r.tenant_id)))].sort();
+      const keys = [...new Set(fresh.map((r) => chainKeyOf(r.record.tenant_id)))].sort();
       await query(
         'INSERT INTO audit_chain_heads (chain_key, seq, hash) SELECT k, 0, $2 FROM unnest($1::text[]) AS k ON CONFLICT DO NOTHING',
         [keys, GENESIS_HASH],
@@ -207,19 +184,31 @@ export class AuditRepository {
         [keys],
       );
       const head = new Map(heads.rows.map((h) => [h.chain_key, { seq: Number(h.seq), hash: h.hash }]));
-      const chained = fresh.map((record) => {
-        const key = chainKeyOf(record.tenant_id);
-        const last = head.get(key) ?? { seq: 0, hash: GENESIS_HASH };
-        const seq = last.seq + 1;
-        const hash = chainHash(last.hash, record, seq);
-        head.set(key, { seq, hash });
-        return { ...record, seq, prev_hash: last.hash, hash };
-      });
+      const chained: ChainedAuditRecord[] = [];
+      // Rows go to COPY in chunks as they are chained and hashed: Postgres takes one chunk while the next is made.
+      function* rows(): Generator<string> {
+        let chunk = '';
+        for (const { line, record } of fresh) {
+          const key = chainKeyOf(record.tenant_id);
+          const last = head.get(key) ?? { seq: 0, hash: GENESIS_HASH };
+          const seq = last.seq + 1;
+          const hash = chainHashOfLine(last.hash, line, seq);
+          head.set(key, { seq, hash });
+          const written: ChainedAuditRecord = { ...record, seq, prev_hash: last.hash, hash };
+          chained.push(written);
+          chunk += csvRow(written);
+          if (chained.length % COPY_CHUNK_ROWS === 0) {
+            yield chunk;
+            chunk = '';
+          }
+        }
+        if (chunk !== '') yield chunk;
+      }
       const copy = client.query(copyFrom(`COPY audit_records (${WRITE_COLUMNS}) FROM STDIN WITH (FORMAT csv)`));
       // `query_timeout` does not cover a COPY: a connection gone silent is cut here instead.
       const timer = setTimeout(() => copy.destroy(new Error(`audit COPY took longer than ${WRITE_TIMEOUT_MS} ms`)), WRITE_TIMEOUT_MS);
       try {
-        await pipeline(Readable.from([csvRows(chained)]), copy);
+        await pipeline(Readable.from(rows()), copy);
       } finally {
         clearTimeout(timer);
       }

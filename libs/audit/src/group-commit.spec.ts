@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import type { AuditRecord, ChainedAuditRecord } from './audit-record.js';
+import type { ChainedAuditRecord, ParsedRecordLine } from './audit-record.js';
 import { GroupCommit, type GroupCommitTarget } from './group-commit.js';
 
-const batch = (stem: string, n: number): AuditRecord[] =>
-  Array.from({ length: n }, (_, i) => ({ id: `${stem}-${i}` }) as unknown as AuditRecord);
+// Lines stand for records here: the group commit only passes them on.
+const batch = (stem: string, n: number): ParsedRecordLine[] =>
+  Array.from({ length: n }, (_, i) => ({ line: `${stem}-${i}` }) as ParsedRecordLine);
 
 /** A database that takes time, records each transaction, and refuses any batch holding a `bad` record. */
 function fakeTarget(options: { reachable: boolean }): GroupCommitTarget & { transactions: string[][] } {
@@ -12,10 +13,10 @@ function fakeTarget(options: { reachable: boolean }): GroupCommitTarget & { tran
     transactions,
     async writeBatch(records) {
       await new Promise((r) => setTimeout(r, 5));
-      if (records.some((r) => r.id.startsWith('bad'))) throw new Error('refused');
+      if (records.some((r) => r.line.startsWith('bad'))) throw new Error('refused');
       if (!options.reachable) throw new Error('connection refused');
-      transactions.push(records.map((r) => r.id));
-      return records as ChainedAuditRecord[];
+      transactions.push(records.map((r) => r.line));
+      return records.map((r) => ({ id: r.line }) as ChainedAuditRecord);
     },
     reachable: () => Promise.resolve(options.reachable),
   };

@@ -1,13 +1,13 @@
-import type { AuditRecord, ChainedAuditRecord } from './audit-record.js';
+import type { ChainedAuditRecord, ParsedRecordLine } from './audit-record.js';
 
-/** Where a group commit writes: a batch in one transaction, and whether the database answers. */
+/** Where a group commit writes: a batch of records in one transaction, and whether the database answers. */
 export interface GroupCommitTarget {
-  writeBatch(records: AuditRecord[]): Promise<ChainedAuditRecord[]>;
+  writeBatch(records: ParsedRecordLine[]): Promise<ChainedAuditRecord[]>;
   reachable(): Promise<boolean>;
 }
 
 interface Waiting {
-  records: AuditRecord[];
+  records: ParsedRecordLine[];
   done: (written: number) => void;
   failed: (error: Error) => void;
 }
@@ -41,7 +41,7 @@ export class GroupCommit {
   ) {}
 
   /** Resolves with the batch's size once it is committed; rejects with the error that stopped it. */
-  submit(records: AuditRecord[]): Promise<number> {
+  submit(records: ParsedRecordLine[]): Promise<number> {
     return new Promise((done, failed) => {
       this.waiting.push({ records, done, failed });
       this.waitingRecords += records.length;
@@ -103,7 +103,7 @@ export class GroupCommit {
     return group;
   }
 
-  private async write(records: AuditRecord[]): Promise<void> {
+  private async write(records: ParsedRecordLine[]): Promise<void> {
     this.onWritten(await this.target.writeBatch(records));
   }
 }

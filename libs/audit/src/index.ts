@@ -7,8 +7,8 @@ export type { VerifyAuditChainsCommand, VerifyProblem, VerifyReport } from './ve
 export type { AuditFilter } from './audit.repository.js';
 export { AUDIT_ACTIONS } from './audit-event.js';
 export type { AuditAction, AuditActor, AuditEvent } from './audit-event.js';
-export { GENESIS_HASH, canonicalJson, chainHash, toRecord, uuidv7 } from './audit-record.js';
+export { GENESIS_HASH, canonicalJson, chainHash, recordLine, toRecord, uuidv7 } from './audit-record.js';
 export type { AuditRecord, ChainedAuditRecord } from './audit-record.js';
-export { AUDIT_QUEUE, bullPrefix } from './audit-queue.js';
+export { AUDIT_QUEUE, batchJob, bullPrefix, jobRecords } from './audit-queue.js';
 export { RedisNotDurableError, assertAuditQueueDurable } from './audit-queue-durability.js';
 export type { AuditBatchJob } from './audit-queue.js';

@@ -6,7 +6,8 @@ import { loadConfig } from '#libs/config';
 import { MetricsService } from '#libs/observability';
 import { AOF_EVERYSEC_REDIS, startTestRedis, type TestRedis } from '../../../test/support/redis-server.js';
 import type { AuditEvent } from './audit-event.js';
-import { AUDIT_QUEUE, bullPrefix, type AuditBatchJob } from './audit-queue.js';
+import { AUDIT_QUEUE, bullPrefix, jobRecords, type AuditBatchJob } from './audit-queue.js';
+import { fromRecordLine } from './audit-record.js';
 import { QueueAuditTrail } from './queue-audit-trail.js';
 
 // Real: QueueAuditTrail with its BullMQ queue and Redis connection, a private redis-server that is
@@ -68,7 +69,7 @@ describe('QueueAuditTrail: the in-memory buffer while Redis is down', () => {
         const jobs = await queue.getJobs(['wait'], 0, -1, true);
         const ids = jobs
           .sort((a, b) => (a.id ?? '').localeCompare(b.id ?? ''))
-          .flatMap((job) => job.data.records.map((record) => String(record.details.message_id)));
+          .flatMap((job) => jobRecords(job.data).map((record) => String(record.details.message_id)));
         if (ids.length >= count || Date.now() > deadline) return ids;
         await new Promise((r) => setTimeout(r, 100));
       }
@@ -134,7 +135,8 @@ describe('QueueAuditTrail: the in-memory buffer while Redis is down', () => {
       // In Redis when the promise resolves, in the stream and not yet in a job.
       const entries = await client.xrange(stream, '-', '+');
       expect(entries).toHaveLength(1);
-      expect((JSON.parse(entries[0]![1][1]!) as { details: { message_id: string } }[]).map((r) => r.details.message_id)).toEqual(['ms1']);
+      expect(entries[0]![1][0]).toBe('l');
+      expect(entries[0]![1][1]!.split('\n').map((line) => fromRecordLine(line).details.message_id)).toEqual(['ms1']);
       expect(await client.llen(`${prefix}bull:audit:wait`)).toBe(0);
 
       // Then in a job, and the stream trimmed.

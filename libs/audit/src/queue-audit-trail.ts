@@ -6,14 +6,15 @@ import { MetricsService } from '#libs/observability';
 import { createRedis, isCluster, type RedisClient } from '#libs/redis';
 import { SPANS, tracing } from '#libs/telemetry';
 import type { AuditEvent } from './audit-event.js';
-import { AUDIT_QUEUE, bullPrefix, type AuditBatchJob } from './audit-queue.js';
-import { estimatedRecordBytes, toRecord, uuidv7, type AuditRecord } from './audit-record.js';
+import { AUDIT_QUEUE, batchJob, bullPrefix, type AuditBatchJob } from './audit-queue.js';
+import { heldRecordBytes, recordLine, toRecord, uuidv7 } from './audit-record.js';
 import { STAGING_REFRESH_MS, AuditStagingRepository } from './audit-staging.repository.js';
 import { AuditTrail } from './audit-trail.js';
 
 interface Pending {
-  record: AuditRecord;
-  /** Its {@link estimatedRecordBytes}, counted against `AUDIT_BUFFER_MAX_BYTES` until it is in a queue job. */
+  /** The record, serialized once (`recordLine`): staged and queued as it is. */
+  line: string;
+  /** Its {@link heldRecordBytes}, counted against `AUDIT_BUFFER_MAX_BYTES` until it is in a queue job. */
   bytes: number;
   durable?: () => void;
 }
@@ -39,7 +40,8 @@ const EVENTS_MAX_LEN = 100;
 /**
  * The producer side of the audit trail, in two steps:
  *
- * 1. Staging. Events become records (id, time, node, content hash) at once and wait in memory for
+ * 1. Staging. Events become records (id, time, node, content hash) at once, serialized once into
+ *    their line (`recordLine`, what the writer hashes and writes), and wait in memory for
  *    at most `AUDIT_BATCH_MS`; a record someone waits for (`recordDurably`: the sender's
  *    `delivered`) goes at the next turn of the event loop instead, with whatever came in that turn.
  *    Either way one `XADD` appends them to this producer's staging stream in Redis (up to four in
@@ -53,7 +55,7 @@ const EVENTS_MAX_LEN = 100;
  * runs out and a writer writes the stream (`AuditWriterService`). A record can thus reach Postgres
  * twice (from a job and from the stream, or from a retried `addBulk` that had landed): the writer
  * skips an id already written. While Redis is unreachable, records wait in memory (up to
- * `AUDIT_BUFFER_MAX` records and `AUDIT_BUFFER_MAX_BYTES` of their estimated size, counting those
+ * `AUDIT_BUFFER_MAX` records and `AUDIT_BUFFER_MAX_BYTES` of their lines, counting those
  * staged and not yet in a job) and go out when it is back; a crash during that outage loses them
  * (documented). The order of records is kept from staging to jobs.
  */
@@ -72,7 +74,7 @@ export class QueueAuditTrail extends AuditTrail implements OnModuleInit, OnAppli
   private staged: Staged[] = [];
   private stagedRecords = 0;
   private seq = 0;
-  /** Records accepted and not yet in a queue job (buffered, staged or in flight), and their estimated bytes. */
+  /** Records accepted and not yet in a queue job (buffered, staged or in flight), and their bytes (`heldRecordBytes`). */
   private held = 0;
   private heldBytes = 0;
   private stageTimer: NodeJS.Timeout | null = null;
@@ -212,15 +214,15 @@ export class QueueAuditTrail extends AuditTrail implements OnModuleInit, OnAppli
       this.drop('records', durable);
       return;
     }
-    const record = toRecord(event, this.config.nodeId, this.config.audit.payloads);
-    const bytes = estimatedRecordBytes(record);
+    const line = recordLine(toRecord(event, this.config.nodeId, this.config.audit.payloads));
+    const bytes = heldRecordBytes(line);
     if (this.heldBytes + bytes > this.config.audit.bufferMaxBytes) {
       this.drop('bytes', durable);
       return;
     }
     this.held++;
     this.heldBytes += bytes;
-    this.buffer.push({ record, bytes, ...(durable && { durable }) });
+    this.buffer.push({ line, bytes, ...(durable && { durable }) });
     if (durable) this.awaited++;
     this.schedule();
   }
@@ -294,7 +296,7 @@ export class QueueAuditTrail extends AuditTrail implements OnModuleInit, OnAppli
     this.awaited = 0;
     const seq = ++this.seq;
     const added = this.queue
-      ? this.staging.stage(this.instance, seq, JSON.stringify(taken.map((p) => p.record)))
+      ? this.staging.stage(this.instance, seq, taken.map((p) => p.line).join('\n'))
       : Promise.reject(new Error('not connected to Redis yet'));
     const flight: Promise<void> = added
       .then(
@@ -331,7 +333,7 @@ export class QueueAuditTrail extends AuditTrail implements OnModuleInit, OnAppli
     for (let i = 0; i < records.length; i += this.config.audit.batchMax) {
       jobs.push({
         name: 'batch',
-        data: { records: records.slice(i, i + this.config.audit.batchMax).map((p) => p.record) },
+        data: batchJob(records.slice(i, i + this.config.audit.batchMax).map((p) => p.line)),
         opts: { ...JOB_OPTIONS, jobId: uuidv7() },
       });
     }
