@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { batchJob, jobLines, jobRecords } from './audit-queue.js';
+import { batchJob, jobLines, jobRecords, type AuditBatchJob } from './audit-queue.js';
 import { recordLine, toRecord } from './audit-record.js';
 
 const records = ['m1', 'm2'].map((id) =>
@@ -25,7 +25,7 @@ describe('audit batch jobs', () => {
     const lines = records.map(recordLine);
     const job = batchJob(lines);
     expect(typeof job.lines).toBe('string');
-    expect(jobLines(JSON.parse(JSON.stringify(job)))).toEqual(lines);
+    expect(jobLines(JSON.parse(JSON.stringify(job)) as AuditBatchJob)).toEqual(lines);
     expect(jobRecords(job).map((r) => r.details.message_id)).toEqual(['m1', 'm2']);
     expect(jobLines(batchJob([]))).toEqual([]);
   });

@@ -81,7 +81,7 @@ describe('recordLine', () => {
       ...event,
       actor: { type: 'agent', id: 'a "quoted", agent' },
       subject: 'line\nbreak',
-      details: { zeta: 1, alpha: { y: [1, null, 'x,y'], b: 'say "hi"\n' }, emoji: '🙂', when: new Date(0) as unknown as string },
+      details: { zeta: 1, alpha: { y: [1, null, 'x,y'], b: 'say "hi"\n' }, emoji: '🙂', when: new Date(0) },
     },
     'node-1',
     true,
