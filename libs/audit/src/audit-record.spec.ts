@@ -8,6 +8,7 @@ import {
   canonicalRecord,
   chainHash,
   chainHashOfLine,
+  eventRecordLine,
   fromRecordLine,
   heldRecordBytes,
   recordLine,
@@ -75,6 +76,16 @@ describe('toRecord', () => {
   });
 });
 
+describe('canonicalJson', () => {
+  it('sorts keys at every level, keeps a __proto__ key as data, and writes what JSON would of undefined and toJSON', () => {
+    const parsed = JSON.parse('{"b":1,"__proto__":{"y":2,"x":1},"a":[3,{"d":null,"c":"é\\u0000"}]}') as unknown;
+    expect(canonicalJson(parsed)).toBe('{"__proto__":{"x":1,"y":2},"a":[3,{"c":"é\\u0000","d":null}],"b":1}');
+    expect(canonicalJson({ z: undefined, list: [undefined, new Date(0)] })).toBe('{"list":[null,"1970-01-01T00:00:00.000Z"]}');
+    expect(canonicalJson('text')).toBe('"text"');
+    expect(canonicalJson(undefined)).toBe('null');
+  });
+});
+
 describe('recordLine', () => {
   const record = toRecord(
     {
@@ -109,6 +120,25 @@ describe('recordLine', () => {
       const reordered = { ...fromRecordLine(line), details: Object.fromEntries(Object.entries(fromRecordLine(line).details).reverse()) };
       expect(chainHash(prev, reordered, seq)).toBe(expected);
     }
+  });
+});
+
+describe('eventRecordLine', () => {
+  const withoutId = (line: string) => ({ ...fromRecordLine(line), id: '' });
+  it('is the line of toRecord: storable text and details, whether or not the event held anything to make storable', () => {
+    const at = { ...event, timestamp: '2026-01-01T00:00:00.000Z' };
+    for (const variant of [
+      at,
+      { ...at, actor: { type: 'agent' as const, id: 'a\u0000b' }, reason: 'x\ud800' },
+      { ...at, details: { nested: { text: ['ok', 'lone \udc00'] }, 'key\u0000': 1 } },
+    ]) {
+      const line = eventRecordLine(variant, 'node-1', false);
+      expect(withoutId(line)).toEqual(withoutId(recordLine(toRecord(variant, 'node-1', false))));
+      expect(line).not.toMatch(/\\u(0000|d[89a-f])/);
+    }
+    // Text that only looks like an escape is kept as it was.
+    const literal = { ...at, details: { literal: 'a backslash then u0000: \\u0000' } };
+    expect(fromRecordLine(eventRecordLine(literal, 'node-1', false)).details.literal).toBe(literal.details.literal);
   });
 });
 

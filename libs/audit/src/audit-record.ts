@@ -88,6 +88,21 @@ export function heldRecordBytes(line: string): number {
 
 /** Turns an event into a record: id, timestamp, node, and the content's hash (and content when asked). */
 export function toRecord(event: AuditEvent, nodeId: string, keepPayload: boolean): AuditRecord {
+  return storableRecord(rawRecord(event, nodeId, keepPayload));
+}
+
+/**
+ * The line of an event's record (`recordLine(toRecord(…))`), made with one serialization: JSON
+ * escapes NUL and unpaired surrogates (`\u0000`, `\ud800`…), so a line without such an escape
+ * holds nothing to make storable, and only a line with one is made again from a storable record.
+ */
+export function eventRecordLine(event: AuditEvent, nodeId: string, keepPayload: boolean): string {
+  const raw = rawRecord(event, nodeId, keepPayload);
+  const line = recordLine(raw);
+  return ESCAPED_UNSTORABLE.test(line) ? recordLine(storableRecord(raw)) : line;
+}
+
+function rawRecord(event: AuditEvent, nodeId: string, keepPayload: boolean): AuditRecord {
   const json = event.content === undefined ? undefined : JSON.stringify(event.content);
   const details =
     json === undefined
@@ -103,16 +118,30 @@ export function toRecord(event: AuditEvent, nodeId: string, keepPayload: boolean
     timestamp: event.timestamp ?? new Date().toISOString(),
     tenant_id: event.tenant_id,
     action: event.action,
-    actor: { type: event.actor.type, id: storableText(event.actor.id) },
-    subject: event.subject === null ? null : storableText(event.subject),
+    actor: { type: event.actor.type, id: event.actor.id },
+    subject: event.subject,
     outcome: event.outcome,
-    reason: event.reason === null ? null : storableText(event.reason),
+    reason: event.reason,
     session_id: event.session_id,
     remote_addr: event.remote_addr,
     node_id: nodeId,
-    details: storable(details) as Record<string, unknown>,
+    details,
   };
 }
+
+/** The record with its free-text fields and details storable (see {@link storableText}). */
+function storableRecord(record: AuditRecord): AuditRecord {
+  return {
+    ...record,
+    actor: { type: record.actor.type, id: storableText(record.actor.id) },
+    subject: record.subject === null ? null : storableText(record.subject),
+    reason: record.reason === null ? null : storableText(record.reason),
+    details: storable(record.details) as Record<string, unknown>,
+  };
+}
+
+// JSON's escapes of what Postgres cannot store (JSON.stringify writes them in lowercase hex).
+const ESCAPED_UNSTORABLE = /\\u(?:0000|d[89a-f])/;
 
 // eslint-disable-next-line no-control-regex -- NUL is exactly what this looks for
 const UNSTORABLE = /[\u0000\ud800-\udfff]/;
@@ -157,25 +186,32 @@ function storable(value: unknown): unknown {
  * Postgres (JSONB) reordered it.
  */
 export function canonicalJson(value: unknown): string {
-  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
-  // As JSON.stringify does (a Date in details is its ISO text), so the line parses to what it hashed.
-  if (typeof (value as { toJSON?: unknown }).toJSON === 'function') return canonicalJson((value as { toJSON: () => unknown }).toJSON());
+  return JSON.stringify(sortedKeys(value)) ?? 'null';
+}
+
+/**
+ * `value` rebuilt with the keys of every object inserted in sorted order (and what JSON would make
+ * of `toJSON`, `undefined` in arrays and objects), so that one native `JSON.stringify` writes it canonically.
+ */
+function sortedKeys(value: unknown): unknown {
+  if (value === null || typeof value !== 'object') return value;
+  if (typeof (value as { toJSON?: unknown }).toJSON === 'function') return sortedKeys((value as { toJSON: () => unknown }).toJSON());
   if (Array.isArray(value)) {
-    let out = '[';
-    for (let i = 0; i < value.length; i++) {
-      const inner: unknown = value[i];
-      out += `${i > 0 ? ',' : ''}${inner === undefined ? 'null' : canonicalJson(inner)}`;
-    }
-    return `${out}]`;
+    const out: unknown[] = new Array<unknown>(value.length);
+    for (let i = 0; i < value.length; i++) out[i] = value[i] === undefined ? null : sortedKeys(value[i]);
+    return out;
   }
   const object = value as Record<string, unknown>;
-  let out = '{';
+  const out: Record<string, unknown> = {};
   for (const key of Object.keys(object).sort()) {
     const inner = object[key];
     if (inner === undefined) continue;
-    out += `${out.length > 1 ? ',' : ''}${JSON.stringify(key)}:${canonicalJson(inner)}`;
+    // A `__proto__` key (JSON may carry one) is data: assigned, it would set the prototype instead.
+    if (key === '__proto__')
+      Object.defineProperty(out, key, { value: sortedKeys(inner), enumerable: true, writable: true, configurable: true });
+    else out[key] = sortedKeys(inner);
   }
-  return `${out}}`;
+  return out;
 }
 
 /** The stored fields of a record but its place in a chain, in the order of its canonical form. */

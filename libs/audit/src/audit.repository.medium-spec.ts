@@ -34,8 +34,8 @@ describe('AuditRepository.writeBatch', () => {
       {
         action: 'message.routed',
         tenant_id: tenant,
-        actor: { type: 'agent', id: 'a "quoted", agent' },
-        subject: 'line\nbreak',
+        actor: { type: 'agent', id: 'a "quoted", agent\twith a tab' },
+        subject: 'line\nbreak\r\\N \\ end',
         outcome: 'allowed',
         reason: null,
         session_id: null,
@@ -46,7 +46,7 @@ describe('AuditRepository.writeBatch', () => {
       false,
     );
 
-  it('writes a batch in chain order with every field as it was (quotes, commas, newlines, unicode, nulls)', async () => {
+  it('writes a batch in chain order with every field as it was (quotes, commas, tabs, newlines, backslashes, unicode, nulls)', async () => {
     const tenant = `repo-${Date.now()}`;
     const batch = [
       record(tenant, { text: 'say "hi", then\nleave', emoji: '🙂', nested: { a: [1, null, 'x,y'] } }),
@@ -68,7 +68,12 @@ describe('AuditRepository.writeBatch', () => {
     }>('SELECT id::text AS id, actor_id, subject, reason, details, hash FROM audit_records WHERE tenant_id = $1 ORDER BY seq', [tenant]);
     expect(rows.map((r) => r.id)).toEqual(batch.map((r) => r.id));
     expect(rows.map((r) => r.details)).toEqual(batch.map((r) => r.details));
-    expect(rows[0]).toMatchObject({ actor_id: 'a "quoted", agent', subject: 'line\nbreak', reason: null, hash: written[0]!.hash });
+    expect(rows[0]).toMatchObject({
+      actor_id: 'a "quoted", agent\twith a tab',
+      subject: 'line\nbreak\r\\N \\ end',
+      reason: null,
+      hash: written[0]!.hash,
+    });
   });
 
   it('a batch written again (its first commit went through) writes only what is new, and the chain goes on', async () => {

@@ -62,15 +62,20 @@ const COPY_CHUNK_ROWS = 250;
 const WRITE_COLUMNS =
   'id, seq, chain_key, tenant_id, "timestamp", action, actor_type, actor_id, subject, outcome, reason, session_id, remote_addr, node_id, details, prev_hash, hash';
 
-/** One CSV field of COPY: NULL unquoted and empty, anything else quoted with its quotes doubled. */
-function csvField(value: string | null): string {
-  if (value === null) return '';
-  return `"${value.includes('"') ? value.replaceAll('"', '""') : value}"`;
+// A backslash, newline, carriage return or tab: what COPY's text format escapes in a value.
+const COPY_SPECIAL = /[\\\n\r\t]/;
+const COPY_SPECIALS = /[\\\n\r\t]/g;
+const COPY_ESCAPES: Record<string, string> = { '\\': '\\\\', '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+
+/** One field of COPY … (FORMAT text): NULL as `\N`, anything else as it is but for those escapes (most values have none). */
+function copyField(value: string | null): string {
+  if (value === null) return '\\N';
+  return COPY_SPECIAL.test(value) ? value.replace(COPY_SPECIALS, (c) => COPY_ESCAPES[c]!) : value;
 }
 
-/** A record as a COPY … (FORMAT csv) row. */
-function csvRow(r: ChainedAuditRecord): string {
-  return `${csvField(r.id)},${r.seq},${csvField(chainKeyOf(r.tenant_id))},${csvField(r.tenant_id)},${csvField(r.timestamp)},${csvField(r.action)},${csvField(r.actor.type)},${csvField(r.actor.id)},${csvField(r.subject)},${csvField(r.outcome)},${csvField(r.reason)},${csvField(r.session_id)},${csvField(r.remote_addr)},${csvField(r.node_id)},${csvField(JSON.stringify(r.details))},${csvField(r.prev_hash)},${csvField(r.hash)}\n`;
+/** A record as a COPY … (FORMAT text) row: fields separated by tabs. */
+function copyRow(r: ChainedAuditRecord): string {
+  return `${copyField(r.id)}\t${r.seq}\t${copyField(chainKeyOf(r.tenant_id))}\t${copyField(r.tenant_id)}\t${copyField(r.timestamp)}\t${copyField(r.action)}\t${copyField(r.actor.type)}\t${copyField(r.actor.id)}\t${copyField(r.subject)}\t${copyField(r.outcome)}\t${copyField(r.reason)}\t${copyField(r.session_id)}\t${copyField(r.remote_addr)}\t${copyField(r.node_id)}\t${copyField(JSON.stringify(r.details))}\t${r.prev_hash}\t${r.hash}\n`;
 }
 
 /**
@@ -196,7 +201,7 @@ export class AuditRepository {
           head.set(key, { seq, hash });
           const written: ChainedAuditRecord = { ...record, seq, prev_hash: last.hash, hash };
           chained.push(written);
-          chunk += csvRow(written);
+          chunk += copyRow(written);
           if (chained.length % COPY_CHUNK_ROWS === 0) {
             yield chunk;
             chunk = '';
@@ -204,7 +209,7 @@ export class AuditRepository {
         }
         if (chunk !== '') yield chunk;
       }
-      const copy = client.query(copyFrom(`COPY audit_records (${WRITE_COLUMNS}) FROM STDIN WITH (FORMAT csv)`));
+      const copy = client.query(copyFrom(`COPY audit_records (${WRITE_COLUMNS}) FROM STDIN WITH (FORMAT text)`));
       // `query_timeout` does not cover a COPY: a connection gone silent is cut here instead.
       const timer = setTimeout(() => copy.destroy(new Error(`audit COPY took longer than ${WRITE_TIMEOUT_MS} ms`)), WRITE_TIMEOUT_MS);
       try {

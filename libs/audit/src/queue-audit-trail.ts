@@ -7,7 +7,7 @@ import { createRedis, isCluster, type RedisClient } from '#libs/redis';
 import { SPANS, tracing } from '#libs/telemetry';
 import type { AuditEvent } from './audit-event.js';
 import { AUDIT_QUEUE, batchJob, bullPrefix, type AuditBatchJob } from './audit-queue.js';
-import { heldRecordBytes, recordLine, toRecord, uuidv7 } from './audit-record.js';
+import { eventRecordLine, heldRecordBytes, uuidv7 } from './audit-record.js';
 import { STAGING_REFRESH_MS, AuditStagingRepository } from './audit-staging.repository.js';
 import { AuditTrail } from './audit-trail.js';
 
@@ -214,7 +214,7 @@ export class QueueAuditTrail extends AuditTrail implements OnModuleInit, OnAppli
       this.drop('records', durable);
       return;
     }
-    const line = recordLine(toRecord(event, this.config.nodeId, this.config.audit.payloads));
+    const line = eventRecordLine(event, this.config.nodeId, this.config.audit.payloads);
     const bytes = heldRecordBytes(line);
     if (this.heldBytes + bytes > this.config.audit.bufferMaxBytes) {
       this.drop('bytes', durable);
