@@ -1,4 +1,5 @@
-import { createHash, randomFillSync } from 'node:crypto';
+import { hash, randomFillSync } from 'node:crypto';
+import { isoNow } from '#libs/protocol';
 import type { AuditActor, AuditEvent } from './audit-event.js';
 
 /** An audit event as it travels through the queue: identified, timestamped, content hashed. */
@@ -110,12 +111,12 @@ function rawRecord(event: AuditEvent, nodeId: string, keepPayload: boolean): Aud
       : {
           ...event.details,
           content_bytes: Buffer.byteLength(json),
-          content_sha256: createHash('sha256').update(json).digest('hex'),
+          content_sha256: hash('sha256', json, 'hex'),
           ...(keepPayload && { content: event.content }),
         };
   return {
     id: uuidv7(),
-    timestamp: event.timestamp ?? new Date().toISOString(),
+    timestamp: event.timestamp ?? isoNow(),
     tenant_id: event.tenant_id,
     action: event.action,
     actor: { type: event.actor.type, id: event.actor.id },
@@ -300,5 +301,5 @@ export function fromRecordLine(line: string): AuditRecord {
 
 /** {@link chainHash} of the record a line holds: the line is its canonical form but for `seq`. */
 export function chainHashOfLine(prevHash: string, line: string, seq: number): string {
-  return createHash('sha256').update(`${prevHash}\n[${seq},`).update(line.slice(1)).digest('hex');
+  return hash('sha256', `${prevHash}\n[${seq},${line.slice(1)}`, 'hex');
 }

@@ -92,6 +92,8 @@ export class QueueAuditTrail extends AuditTrail implements OnModuleInit, OnAppli
   private stopping = false;
   private dropped = 0;
   private readonly droppedBy = { records: 0, bytes: 0 };
+  /** Children of `agw_audit_events_total` by action and outcome (a fixed set: the actions are an enum). */
+  private readonly eventCounters = new Map<string, { inc(): void }>();
 
   constructor(
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
@@ -209,7 +211,7 @@ export class QueueAuditTrail extends AuditTrail implements OnModuleInit, OnAppli
   }
 
   private enqueue(event: AuditEvent, durable?: () => void): void {
-    this.metrics.auditEvents.labels(event.action, event.outcome).inc();
+    this.eventCounter(event).inc();
     if (this.held >= this.config.audit.bufferMax) {
       this.drop('records', durable);
       return;
@@ -225,6 +227,17 @@ export class QueueAuditTrail extends AuditTrail implements OnModuleInit, OnAppli
     this.buffer.push({ line, bytes, ...(durable && { durable }) });
     if (durable) this.awaited++;
     this.schedule();
+  }
+
+  /** `agw_audit_events_total` of the event's action and outcome, bound once per pair (prom-client hashes labels on every call). */
+  private eventCounter(event: AuditEvent): { inc(): void } {
+    const key = `${event.action}|${event.outcome}`;
+    let counter = this.eventCounters.get(key);
+    if (!counter) {
+      counter = this.metrics.auditEvents.labels(event.action, event.outcome);
+      this.eventCounters.set(key, counter);
+    }
+    return counter;
   }
 
   /** Counts and logs (the first of each cap, then every 10,000th) a record the buffer has no room for. */

@@ -12,3 +12,4 @@ export * from './payloads.js';
 export * from './trace-context.js';
 export * from './websocket.js';
 export * from './json-depth.js';
+export * from './clock.js';
