@@ -84,29 +84,70 @@ export const DIRECTORY_LIMIT = 10_000;
  * and puts back one a new session claimed meanwhile, so a release racing a reconnect cannot hide
  * the new session from listings.
  */
+// Members per ZADD/SADD of a batched index write (a refresh of 10,000 sessions is ten commands per key, not one huge one).
+const INDEX_CHUNK = 1_000;
+
+/** The scripts, sent by SHA (`defineCommand`: EVALSHA, the text only once per connection). */
+interface PresenceScripts {
+  agwPresenceClaim(key: string, entry: string, ttlMs: number): Promise<string | null>;
+  agwPresenceRefresh(key: string, entry: string, ttlMs: number, sessionId: string): Promise<number>;
+  agwPresenceRelease(key: string, sessionId: string): Promise<number>;
+  agwPresenceReleaseIfOnNode(key: string, nodeId: string): Promise<string | null>;
+  agwPresenceReadWithTtl(key: string): Promise<[string | null, number]>;
+}
+
 @Injectable()
 export class PresenceRepository {
-  constructor(private readonly redis: RedisService) {}
+  private readonly scripts: PresenceScripts;
+
+  constructor(private readonly redis: RedisService) {
+    const c = redis.command;
+    c.defineCommand('agwPresenceClaim', { numberOfKeys: 1, lua: CLAIM });
+    c.defineCommand('agwPresenceRefresh', { numberOfKeys: 1, lua: REFRESH });
+    c.defineCommand('agwPresenceRelease', { numberOfKeys: 1, lua: RELEASE });
+    c.defineCommand('agwPresenceReleaseIfOnNode', { numberOfKeys: 1, lua: RELEASE_IF_ON_NODE });
+    c.defineCommand('agwPresenceReadWithTtl', { numberOfKeys: 1, lua: READ_WITH_TTL });
+    // `defineCommand` adds the methods at run time; ioredis's types cannot know them.
+    this.scripts = c as unknown as PresenceScripts;
+  }
 
   private agentKey(agentId: string): string {
     return this.redis.key('presence', 'agent', agentId);
   }
 
-  /** Adds the entry to the tenant, global and node indexes, and its session to the session index. */
-  private async index(entry: PresenceEntry, ttlMs: number, expiry: number): Promise<void> {
-    const tenant = this.redis.key('presence', 'tenant', entry.tenant_id);
-    const all = this.redis.key('presence', 'all');
-    const node = this.redis.key('presence', 'node', entry.node_id);
+  /**
+   * Adds the entries to the tenant, global and node indexes, and their sessions to the session
+   * index: one ZADD/SADD per index key (and chunk) and one PEXPIRE per key for the whole batch, so
+   * a sweep of N sessions costs N + a few commands here, not 7 N.
+   */
+  private async index(entries: PresenceEntry[], ttlMs: number, expiry: number): Promise<void> {
+    if (entries.length === 0) return;
     const c = this.redis.command;
-    await Promise.all([
-      c.zadd(tenant, expiry, entry.agent_id),
-      c.pexpire(tenant, ttlMs),
-      c.zadd(all, expiry, entry.agent_id),
-      c.pexpire(all, ttlMs),
-      c.sadd(node, entry.agent_id),
-      c.pexpire(node, ttlMs),
-      c.set(this.redis.key('presence', 'session', entry.session_id), entry.agent_id, 'PX', ttlMs),
-    ]);
+    const all = this.redis.key('presence', 'all');
+    const sorted = new Map<string, (string | number)[]>([[all, []]]);
+    const sets = new Map<string, string[]>();
+    for (const entry of entries) {
+      const tenant = this.redis.key('presence', 'tenant', entry.tenant_id);
+      const node = this.redis.key('presence', 'node', entry.node_id);
+      let tenantPairs = sorted.get(tenant);
+      if (!tenantPairs) sorted.set(tenant, (tenantPairs = []));
+      let nodeMembers = sets.get(node);
+      if (!nodeMembers) sets.set(node, (nodeMembers = []));
+      tenantPairs.push(expiry, entry.agent_id);
+      sorted.get(all)!.push(expiry, entry.agent_id);
+      nodeMembers.push(entry.agent_id);
+    }
+    const writes: Promise<unknown>[] = [];
+    for (const [key, pairs] of sorted) {
+      for (let i = 0; i < pairs.length; i += 2 * INDEX_CHUNK) writes.push(c.zadd(key, ...pairs.slice(i, i + 2 * INDEX_CHUNK)));
+      writes.push(c.pexpire(key, ttlMs));
+    }
+    for (const [key, members] of sets) {
+      for (let i = 0; i < members.length; i += INDEX_CHUNK) writes.push(c.sadd(key, ...members.slice(i, i + INDEX_CHUNK)));
+      writes.push(c.pexpire(key, ttlMs));
+    }
+    for (const entry of entries) writes.push(c.set(this.redis.key('presence', 'session', entry.session_id), entry.agent_id, 'PX', ttlMs));
+    await Promise.all(writes);
   }
 
   /**
@@ -120,16 +161,16 @@ export class PresenceRepository {
     await Promise.all(
       gone.flatMap((g) => [c.zrem(this.redis.key('presence', 'tenant', g.tenant_id), g.agent_id), c.zrem(all, g.agent_id)]),
     );
-    const now = await Promise.all(gone.map((g) => c.eval(READ_WITH_TTL, 1, this.agentKey(g.agent_id)) as Promise<[string | null, number]>));
+    const now = await Promise.all(gone.map((g) => this.scripts.agwPresenceReadWithTtl(this.agentKey(g.agent_id))));
     const back = now.filter((found): found is [string, number] => found[0] !== null && found[1] > 0);
-    await Promise.all(back.map(([raw, ttlMs]) => this.index(JSON.parse(raw) as PresenceEntry, ttlMs, Date.now() + ttlMs)));
+    await Promise.all(back.map(([raw, ttlMs]) => this.index([JSON.parse(raw) as PresenceEntry], ttlMs, Date.now() + ttlMs)));
   }
 
   /** Writes the entry and returns the one it replaced, if any (another session of the same agent). */
   async claim(entry: PresenceEntry, ttlMs: number): Promise<PresenceEntry | null> {
-    const raw = (await this.redis.command.eval(CLAIM, 1, this.agentKey(entry.agent_id), JSON.stringify(entry), ttlMs)) as string | null;
+    const raw = await this.scripts.agwPresenceClaim(this.agentKey(entry.agent_id), JSON.stringify(entry), ttlMs);
     const previous = raw ? (JSON.parse(raw) as PresenceEntry) : null;
-    const writes: Promise<unknown>[] = [this.index(entry, ttlMs, Date.now() + ttlMs)];
+    const writes: Promise<unknown>[] = [this.index([entry], ttlMs, Date.now() + ttlMs)];
     if (previous && previous.session_id !== entry.session_id)
       writes.push(this.redis.command.del(this.redis.key('presence', 'session', previous.session_id)));
     await Promise.all(writes);
@@ -140,13 +181,15 @@ export class PresenceRepository {
   async refresh(entries: PresenceEntry[], ttlMs: number): Promise<RefreshOutcome[]> {
     if (entries.length === 0) return [];
     const expiry = Date.now() + ttlMs;
-    const results = (await Promise.all(
-      entries.map((entry) =>
-        this.redis.command.eval(REFRESH, 1, this.agentKey(entry.agent_id), JSON.stringify(entry), ttlMs, entry.session_id),
-      ),
-    )) as number[];
+    const results = await Promise.all(
+      entries.map((entry) => this.scripts.agwPresenceRefresh(this.agentKey(entry.agent_id), JSON.stringify(entry), ttlMs, entry.session_id)),
+    );
     const outcomes = results.map((value): RefreshOutcome => (value === 1 ? 'refreshed' : value === 0 ? 'recreated' : 'taken'));
-    await Promise.all(entries.filter((_, i) => outcomes[i] !== 'taken').map((entry) => this.index(entry, ttlMs, expiry)));
+    await this.index(
+      entries.filter((_, i) => outcomes[i] !== 'taken'),
+      ttlMs,
+      expiry,
+    );
     return outcomes;
   }
 
@@ -154,7 +197,7 @@ export class PresenceRepository {
   async release(entry: { agent_id: string; tenant_id: string; node_id: string; session_id: string }): Promise<void> {
     const c = this.redis.command;
     const [released] = await Promise.all([
-      c.eval(RELEASE, 1, this.agentKey(entry.agent_id), entry.session_id) as Promise<number>,
+      this.scripts.agwPresenceRelease(this.agentKey(entry.agent_id), entry.session_id),
       c.del(this.redis.key('presence', 'session', entry.session_id)),
     ]);
     if (released !== 1) return;
@@ -166,9 +209,7 @@ export class PresenceRepository {
     const c = this.redis.command;
     const nodeKey = this.redis.key('presence', 'node', nodeId);
     const agents = await c.smembers(nodeKey);
-    const removed = (
-      (await Promise.all(agents.map((agent) => c.eval(RELEASE_IF_ON_NODE, 1, this.agentKey(agent), nodeId)))) as (string | null)[]
-    )
+    const removed = (await Promise.all(agents.map((agent) => this.scripts.agwPresenceReleaseIfOnNode(this.agentKey(agent), nodeId))))
       .filter((raw): raw is string => raw !== null)
       .map((raw) => JSON.parse(raw) as PresenceEntry);
     await Promise.all([...removed.map((e) => c.del(this.redis.key('presence', 'session', e.session_id))), this.unindex(removed)]);
