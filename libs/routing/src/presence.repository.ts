@@ -182,7 +182,9 @@ export class PresenceRepository {
     if (entries.length === 0) return [];
     const expiry = Date.now() + ttlMs;
     const results = await Promise.all(
-      entries.map((entry) => this.scripts.agwPresenceRefresh(this.agentKey(entry.agent_id), JSON.stringify(entry), ttlMs, entry.session_id)),
+      entries.map((entry) =>
+        this.scripts.agwPresenceRefresh(this.agentKey(entry.agent_id), JSON.stringify(entry), ttlMs, entry.session_id),
+      ),
     );
     const outcomes = results.map((value): RefreshOutcome => (value === 1 ? 'refreshed' : value === 0 ? 'recreated' : 'taken'));
     await this.index(
