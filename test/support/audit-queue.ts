@@ -28,8 +28,8 @@ export async function stagedEntries(redis: Redis, prefix: string): Promise<numbe
 
 /**
  * The positive barrier for "nothing more will be written": waits until no record of `prefix` is
- * staged and the audit queue holds no batch (waiting, delayed after a failed write, or in a
- * writer's transaction). A node stages its records and sends them to the queue in the order it
+ * staged and then the audit queue holds no batch (waiting, delayed after a failed write, or in a
+ * writer's transaction), in that order. A node stages its records and sends them to the queue in the order it
  * made them, so once a record made after some others is in Postgres and nothing is staged or
  * queued, those others are written too, if they exist.
  */
@@ -38,8 +38,12 @@ export async function auditQueueDrained(prefix: string, timeoutMs = 60_000): Pro
   try {
     await waitFor(
       async () => {
+        // Staging first: records move from a stream into jobs (added before the stream is
+        // trimmed), so staging empty and then no job means none is left; jobs first could miss
+        // records queued between the two reads.
+        if ((await stagedEntries(redis, prefix)) > 0) return false;
         const counts = await withAuditQueue(prefix, (queue) => queue.getJobCounts('wait', 'active', 'delayed', 'prioritized'));
-        return Object.values(counts).every((n) => n === 0) && (await stagedEntries(redis, prefix)) === 0;
+        return Object.values(counts).every((n) => n === 0);
       },
       timeoutMs,
       'the audit queue to drain',

@@ -143,13 +143,13 @@ describe('eventRecordLine', () => {
 });
 
 describe('heldRecordBytes', () => {
-  it("is the line's length and a fixed overhead, so content kept with AUDIT_PAYLOADS counts in full", () => {
+  it('is two bytes per character of the line and a fixed overhead, so content kept with AUDIT_PAYLOADS counts in full', () => {
     const big = { ...event, content: [{ type: 'text', text: 'x'.repeat(100_000) }] };
     const kept = recordLine(toRecord(big, 'n', true));
     const hashedOnly = recordLine(toRecord(big, 'n', false));
-    expect(heldRecordBytes(kept)).toBe(RECORD_OVERHEAD_BYTES + kept.length);
-    expect(heldRecordBytes(kept)).toBeGreaterThan(100_000);
-    expect(heldRecordBytes(hashedOnly)).toBeLessThan(1_024);
+    expect(heldRecordBytes(kept)).toBe(RECORD_OVERHEAD_BYTES + 2 * kept.length);
+    expect(heldRecordBytes(kept)).toBeGreaterThan(200_000);
+    expect(heldRecordBytes(hashedOnly)).toBeLessThan(1_400);
   });
 });
 

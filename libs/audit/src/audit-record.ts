@@ -79,12 +79,13 @@ export function uuidv7(now = Date.now()): string {
 export const RECORD_OVERHEAD_BYTES = 64;
 
 /**
- * What a record held in memory weighs, for the byte cap of the in-memory buffer: its line's length
- * (one byte per character for the ASCII most records are; content kept with `AUDIT_PAYLOADS=true`
- * is in it) and {@link RECORD_OVERHEAD_BYTES}.
+ * The most a record held in memory can weigh, for the byte cap of the in-memory buffer: two bytes
+ * per character of its line (V8 keeps a string in one byte per character, or two when it holds
+ * any character beyond Latin-1; content kept with `AUDIT_PAYLOADS=true` is in the line) and
+ * {@link RECORD_OVERHEAD_BYTES}. An upper bound, so the cap holds whatever the text.
  */
 export function heldRecordBytes(line: string): number {
-  return RECORD_OVERHEAD_BYTES + line.length;
+  return RECORD_OVERHEAD_BYTES + 2 * line.length;
 }
 
 /** Turns an event into a record: id, timestamp, node, and the content's hash (and content when asked). */

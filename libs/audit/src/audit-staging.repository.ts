@@ -46,10 +46,14 @@ export class AuditStagingRepository {
 
   // ---- the producer's side
 
-  /** Registers the producer and renews its lease (at start, then every {@link STAGING_REFRESH_MS}). */
+  /**
+   * Renews the producer's lease and registers it (at start, then every {@link STAGING_REFRESH_MS}).
+   * The lease first: a writer's sweep between the two would otherwise find a registered producer
+   * without a lease, take it for dead and unregister it.
+   */
   async renew(instance: string): Promise<void> {
-    await this.redis.sadd(this.registry, instance);
     await this.redis.set(`${this.stream(instance)}:alive`, '1', 'PX', STAGING_LEASE_MS);
+    await this.redis.sadd(this.registry, instance);
   }
 
   /** Appends one flush's record lines (joined with `\n`), as entry `0-<seq>` (`seq` grows with every call of this producer). */

@@ -85,12 +85,13 @@ describe('QueueAuditTrail: the in-memory buffer while Redis is down', () => {
     const text = 'x'.repeat(256 * 1024);
     for (let i = 0; i < 40; i++) trail.record(routed(i, text));
 
-    // Each weighs 256 KiB + its JSON wrapping + 1 KiB: 15 fit in 4 MiB.
-    expect(await dropped(metrics)).toEqual({ records: 0, bytes: 25 });
+    // Each counts two bytes per character of its line (256 Ki characters of content and the
+    // record around it) + 64: 7 fit in 4 MiB.
+    expect(await dropped(metrics)).toEqual({ records: 0, bytes: 33 });
 
     await redis.start();
-    const ids = await queuedMessageIds(prefix, 16);
-    expect(ids).toEqual(['mwarm-up', ...Array.from({ length: 15 }, (_, i) => `m${i}`)]);
+    const ids = await queuedMessageIds(prefix, 8);
+    expect(ids).toEqual(['mwarm-up', ...Array.from({ length: 7 }, (_, i) => `m${i}`)]);
   });
 
   it('still holds at most AUDIT_BUFFER_MAX small records, dropping the rest as "records"', async () => {

@@ -458,7 +458,7 @@ export const CONFIG_KEYS = {
     int(1000, 10_000_000),
   ),
   AUDIT_BUFFER_MAX_BYTES: key(
-    'Most bytes of records held in memory while Redis is unreachable (content JSON when `AUDIT_PAYLOADS=true`, plus 1 KiB a record); past it, new records are dropped and counted.',
+    'Most bytes of records held in memory while Redis is unreachable (two bytes per character of each serialized record, content included when `AUDIT_PAYLOADS=true`, plus 64 bytes a record); past it, new records are dropped and counted.',
     '134217728',
     int(1024 * 1024, 64 * 1024 * 1024 * 1024),
   ),
@@ -783,7 +783,7 @@ export interface GatewayConfig {
     jobMs: number;
     writeLingerMs: number;
     bufferMax: number;
-    /** Estimated bytes (see `estimatedRecordBytes`) of the records held in memory, at most. */
+    /** Bytes (see `heldRecordBytes`) of the records held in memory, at most. */
     bufferMaxBytes: number;
     durableWaitMs: number;
     /** Start in production on a Redis that may lose the queue (`AUDIT_ALLOW_VOLATILE_REDIS`). */
