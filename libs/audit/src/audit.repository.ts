@@ -55,8 +55,8 @@ interface Row {
 // A statement of the writer's transaction that takes longer than this fails it (and its jobs are retried).
 const WRITE_TIMEOUT_MS = 60_000;
 
-// Rows per chunk written to COPY.
-const COPY_CHUNK_ROWS = 250;
+// Bytes per chunk written to COPY (about 250 rows of a `message.routed`).
+const COPY_CHUNK_BYTES = 192 * 1024;
 
 /** The columns the writer fills, in the order of its COPY rows. */
 const WRITE_COLUMNS =
@@ -190,24 +190,30 @@ export class AuditRepository {
       );
       const head = new Map(heads.rows.map((h) => [h.chain_key, { seq: Number(h.seq), hash: h.hash }]));
       const chained: ChainedAuditRecord[] = [];
-      // Rows go to COPY in chunks as they are chained and hashed: Postgres takes one chunk while the next is made.
-      function* rows(): Generator<string> {
-        let chunk = '';
+      // Rows go to COPY in chunks as they are chained and hashed: Postgres takes one chunk while
+      // the next is made. Each row is written into the chunk's buffer as it is made.
+      function* rows(): Generator<Buffer> {
+        let chunk = Buffer.allocUnsafe(COPY_CHUNK_BYTES);
+        let used = 0;
         for (const { line, record } of fresh) {
           const key = chainKeyOf(record.tenant_id);
           const last = head.get(key) ?? { seq: 0, hash: GENESIS_HASH };
           const seq = last.seq + 1;
           const hash = chainHashOfLine(last.hash, line, seq);
           head.set(key, { seq, hash });
-          const written: ChainedAuditRecord = { ...record, seq, prev_hash: last.hash, hash };
+          // The parsed record is this write's own: it becomes the chained record in place.
+          const written: ChainedAuditRecord = Object.assign(record, { seq, prev_hash: last.hash, hash });
           chained.push(written);
-          chunk += copyRow(written);
-          if (chained.length % COPY_CHUNK_ROWS === 0) {
-            yield chunk;
-            chunk = '';
+          const row = copyRow(written);
+          // At most 3 bytes of UTF-8 per UTF-16 unit: a row that might not fit starts a new chunk.
+          if (used + 3 * row.length > chunk.length) {
+            if (used > 0) yield chunk.subarray(0, used);
+            chunk = Buffer.allocUnsafe(Math.max(COPY_CHUNK_BYTES, 3 * row.length));
+            used = 0;
           }
+          used += chunk.write(row, used);
         }
-        if (chunk !== '') yield chunk;
+        if (used > 0) yield chunk.subarray(0, used);
       }
       const copy = client.query(copyFrom(`COPY audit_records (${WRITE_COLUMNS}) FROM STDIN WITH (FORMAT text)`));
       // `query_timeout` does not cover a COPY: a connection gone silent is cut here instead.
