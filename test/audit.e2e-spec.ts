@@ -469,10 +469,12 @@ describe('audit trail (contract §8)', () => {
     sender.socket.close();
     receiver.socket.close();
     await first.stop();
-    // Everything up to the third routed message (admin records, connects, three messages) becomes 40 days old.
+    // Everything up to the third routed message (admin records, connects, three messages) becomes
+    // 40 days old. The agent and admin planes queue their records apart, so an admin record can be
+    // chained between two messages: the cut is at the third message's own seq.
     await db.query(
       `UPDATE audit_records SET "timestamp" = "timestamp" - interval '40 days'
-        WHERE chain_key = $1 AND seq <= (SELECT min(seq) + 2 FROM audit_records WHERE chain_key = $1 AND action = 'message.routed')`,
+        WHERE chain_key = $1 AND seq <= (SELECT seq FROM audit_records WHERE chain_key = $1 AND action = 'message.routed' ORDER BY seq OFFSET 2 LIMIT 1)`,
       [tenant],
     );
     const old = await db.query<{ seq: string; hash: string }>(
