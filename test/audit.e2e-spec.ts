@@ -555,9 +555,9 @@ describe('audit trail (contract §8)', () => {
       expect(queued.length).toBeLessThan(100);
       // Its producers (agent plane and admin plane): their leases would run out 15 s after their
       // last renewal; this ends them now.
-      const dead = await redis.smembers(`${prefix}audit:staging`);
+      const dead = await redis.smembers(`${prefix}audit:lines`);
       expect(dead.length).toBeGreaterThan(0);
-      for (const instance of dead) await redis.del(`${prefix}audit:staging:{${instance}}:alive`);
+      for (const instance of dead) await redis.del(`${prefix}audit:lines:{${instance}}:alive`);
       // The next gateway's writer takes the stream over (its first sweep runs at start).
       worker = await startGateway({ REDIS_KEY_PREFIX: prefix });
       await drained(prefix, 30_000);
@@ -569,8 +569,8 @@ describe('audit trail (contract §8)', () => {
       expect(rows).toHaveLength(100);
       expect(worker.output.join('\n')).toMatch(/took over \d+ audit record\(s\) staged by/);
       for (const instance of dead) {
-        expect(await redis.sismember(`${prefix}audit:staging`, instance)).toBe(0);
-        expect(await redis.exists(`${prefix}audit:staging:{${instance}}`, `${prefix}audit:staging:{${instance}}:swept`)).toBe(0);
+        expect(await redis.sismember(`${prefix}audit:lines`, instance)).toBe(0);
+        expect(await redis.exists(`${prefix}audit:lines:{${instance}}`, `${prefix}audit:lines:{${instance}}:swept`)).toBe(0);
       }
       expect((await adminClient(worker).call('GET', `/admin/v1/audit/verify?tenant_id=${tenant}`)).body).toMatchObject({ ok: true });
       sender.socket.close();

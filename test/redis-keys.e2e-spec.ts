@@ -13,7 +13,7 @@ const text = (t: string) => [{ type: 'text', text: t }];
  * audit staging streams (each trimmed by its producer once its records are in queue jobs, deleted
  * when it stops, or written and deleted by a writer when it died) with their registry.
  */
-const OWNED = [/^bull:audit:/, /^audit:staging(:\{[^}]+\}(:swept)?)?$/];
+const OWNED = [/^bull:audit:/, /^audit:lines(:\{[^}]+\}(:swept)?)?$/];
 
 // Redis memory bounded: what a message leaves behind in Redis, and a TTL on every key.
 describe('what the gateway keeps in Redis', () => {

@@ -20,9 +20,11 @@ export async function withAuditQueue<T>(prefix: string, read: (queue: Queue<Audi
  */
 export async function stagedEntries(redis: Redis, prefix: string): Promise<number> {
   let entries = 0;
-  for (const instance of await redis.smembers(`${prefix}audit:staging`))
-    for (const key of [`${prefix}audit:staging:{${instance}}`, `${prefix}audit:staging:{${instance}}:swept`])
-      entries += await redis.xlen(key);
+  // The lines' namespace, and the previous release's (a writer still sweeps it).
+  for (const namespace of ['audit:lines', 'audit:staging'])
+    for (const instance of await redis.smembers(`${prefix}${namespace}`))
+      for (const key of [`${prefix}${namespace}:{${instance}}`, `${prefix}${namespace}:{${instance}}:swept`])
+        entries += await redis.xlen(key);
   return entries;
 }
 

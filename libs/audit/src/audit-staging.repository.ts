@@ -7,6 +7,15 @@ export interface StagedEntry {
   lines: string[];
 }
 
+/** Where producers stage record lines (`<prefix>audit:lines…`). */
+export const STAGING_NAMESPACE = 'audit:lines';
+/**
+ * Where producers of the previous release staged record objects (`<prefix>audit:staging…`, field
+ * `r`). Writers still sweep it, so nothing a dead producer of that release left is lost; a writer
+ * of that release never sees the lines' namespace, so it cannot mistake a line entry for an empty one.
+ */
+export const LEGACY_STAGING_NAMESPACE = 'audit:staging';
+
 // A producer's lease: refreshed every 5 s, gone 15 s after its producer stopped refreshing it.
 export const STAGING_LEASE_MS = 15_000;
 export const STAGING_REFRESH_MS = 5_000;
@@ -21,12 +30,14 @@ const SCAN_COUNT = 100;
  * in larger jobs. Each producer (one per gateway or admin process start) has its own stream, a
  * lease, and an entry in the registry of producers:
  *
- * - `<prefix>audit:staging` — SET of producer instance ids;
- * - `<prefix>audit:staging:{<instance>}` — the stream; entry ids `0-<seq>`, one field `l` (the record
- *   lines of the flush, joined with `\n`; entries staged before lines existed have `r`, the JSON records);
- * - `<prefix>audit:staging:{<instance>}:alive` — the lease (PX {@link STAGING_LEASE_MS});
- * - `<prefix>audit:staging:{<instance>}:swept` — the stream of a dead producer, being written by a writer;
- * - `<prefix>audit:staging:{<instance>}:sweeping` — the writer doing it (PX 60 s).
+ * - `<prefix>audit:lines` — SET of producer instance ids;
+ * - `<prefix>audit:lines:{<instance>}` — the stream; entry ids `0-<seq>`, one field `l` (the record
+ *   lines of the flush, joined with `\n`);
+ * - `<prefix>audit:lines:{<instance>}:alive` — the lease (PX {@link STAGING_LEASE_MS});
+ * - `<prefix>audit:lines:{<instance>}:swept` — the stream of a dead producer, being written by a writer;
+ * - `<prefix>audit:lines:{<instance>}:sweeping` — the writer doing it (PX 60 s).
+ *
+ * The same layout under {@link LEGACY_STAGING_NAMESPACE} (entries with field `r`) is only swept.
  *
  * The keys of one producer share a hash tag (one Cluster slot): `RENAMENX` moves its stream.
  */
@@ -34,14 +45,15 @@ export class AuditStagingRepository {
   constructor(
     private readonly redis: RedisClient,
     private readonly keyPrefix: string,
+    private readonly namespace: string = STAGING_NAMESPACE,
   ) {}
 
   private get registry(): string {
-    return `${this.keyPrefix}audit:staging`;
+    return `${this.keyPrefix}${this.namespace}`;
   }
 
   private stream(instance: string): string {
-    return `${this.keyPrefix}audit:staging:{${instance}}`;
+    return `${this.keyPrefix}${this.namespace}:{${instance}}`;
   }
 
   // ---- the producer's side

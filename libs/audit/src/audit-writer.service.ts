@@ -7,7 +7,7 @@ import { SPANS, tracing, type Link } from '#libs/telemetry';
 import { wantedPartitions } from './audit-partitions.js';
 import { AUDIT_QUEUE, bullPrefix, jobLines, type AuditBatchJob } from './audit-queue.js';
 import { parseRecordLine, type ChainedAuditRecord } from './audit-record.js';
-import { AuditStagingRepository } from './audit-staging.repository.js';
+import { AuditStagingRepository, LEGACY_STAGING_NAMESPACE } from './audit-staging.repository.js';
 import { AuditRepository } from './audit.repository.js';
 import { GroupCommit } from './group-commit.js';
 
@@ -56,7 +56,8 @@ export class AuditWriterService implements OnModuleInit, OnApplicationShutdown {
   private stopped = false;
   private failing = false;
   private readonly group: GroupCommit;
-  private readonly staging: AuditStagingRepository;
+  /** The staging streams of producers: record lines, and those of the previous release's producers. */
+  private readonly stagings: AuditStagingRepository[];
   private sweepTimer: NodeJS.Timeout | null = null;
   private sweeping = false;
 
@@ -72,7 +73,10 @@ export class AuditWriterService implements OnModuleInit, OnApplicationShutdown {
       commandTimeout: undefined,
     });
     this.connection.on('error', () => undefined);
-    this.staging = new AuditStagingRepository(this.connection, config.redis.keyPrefix);
+    this.stagings = [
+      new AuditStagingRepository(this.connection, config.redis.keyPrefix),
+      new AuditStagingRepository(this.connection, config.redis.keyPrefix, LEGACY_STAGING_NAMESPACE),
+    ];
     this.group = new GroupCommit(audit, GROUP_MAX_RECORDS, (records) => this.written(records), config.audit.writeLingerMs);
   }
 
@@ -149,19 +153,21 @@ export class AuditWriterService implements OnModuleInit, OnApplicationShutdown {
     if (this.sweeping || this.stopped) return;
     this.sweeping = true;
     try {
-      for (const instance of await this.staging.orphans()) {
-        if (this.stopped) break;
-        if (!(await this.staging.claim(instance, `${this.config.nodeId}:audit-writer`))) continue;
-        let taken = 0;
-        for (let entries = await this.staging.sweptEntries(instance, SWEEP_ENTRIES); entries.length > 0;) {
-          const records = entries.flatMap((entry) => entry.lines);
-          if (records.length > 0) await this.write(records);
-          await this.staging.dropSwept(instance, entries[entries.length - 1]!.id);
-          taken += records.length;
-          entries = await this.staging.sweptEntries(instance, SWEEP_ENTRIES);
+      for (const staging of this.stagings) {
+        for (const instance of await staging.orphans()) {
+          if (this.stopped) break;
+          if (!(await staging.claim(instance, `${this.config.nodeId}:audit-writer`))) continue;
+          let taken = 0;
+          for (let entries = await staging.sweptEntries(instance, SWEEP_ENTRIES); entries.length > 0;) {
+            const records = entries.flatMap((entry) => entry.lines);
+            if (records.length > 0) await this.write(records);
+            await staging.dropSwept(instance, entries[entries.length - 1]!.id);
+            taken += records.length;
+            entries = await staging.sweptEntries(instance, SWEEP_ENTRIES);
+          }
+          await staging.finishSweep(instance);
+          if (taken > 0) this.logger.warn(`took over ${taken} audit record(s) staged by ${instance}, which stopped before queueing them`);
         }
-        await this.staging.finishSweep(instance);
-        if (taken > 0) this.logger.warn(`took over ${taken} audit record(s) staged by ${instance}, which stopped before queueing them`);
       }
     } catch (error) {
       this.logger.warn(`audit staging sweep failed, will retry: ${(error as Error).message}`);

@@ -126,10 +126,10 @@ describe('QueueAuditTrail: the in-memory buffer while Redis is down', () => {
     await trail.onModuleInit();
     const client = new Redis(redis.url);
     try {
-      await waitForValue(() => client.scard(`${prefix}audit:staging`), 1);
-      const [instance] = await client.smembers(`${prefix}audit:staging`);
+      await waitForValue(() => client.scard(`${prefix}audit:lines`), 1);
+      const [instance] = await client.smembers(`${prefix}audit:lines`);
       expect(instance).toMatch(/^medium-node\.[0-9a-f]{8}$/);
-      const stream = `${prefix}audit:staging:{${instance}}`;
+      const stream = `${prefix}audit:lines:{${instance}}`;
       expect(await client.pttl(`${stream}:alive`)).toBeGreaterThan(10_000);
 
       await trail.recordDurably(routed('s1', 'staged'));
@@ -146,7 +146,7 @@ describe('QueueAuditTrail: the in-memory buffer while Redis is down', () => {
 
       await trail.onApplicationShutdown();
       expect(await client.exists(stream, `${stream}:alive`)).toBe(0);
-      expect(await client.sismember(`${prefix}audit:staging`, instance!)).toBe(0);
+      expect(await client.sismember(`${prefix}audit:lines`, instance!)).toBe(0);
     } finally {
       client.disconnect();
     }
