@@ -443,8 +443,8 @@ export const CONFIG_KEYS = {
   ),
   AUDIT_BATCH_MAX: key('Most records in one queue job (one database transaction at most holds several).', '500', int(1, 10_000)),
   AUDIT_JOB_MS: key(
-    "Longest time a record waits in its producer's staging stream before it joins a queue job (one job per producer per interval, sooner when `AUDIT_BATCH_MAX` are waiting). Adds at most this to the audit lag; does not delay `delivered`.",
-    '20',
+    "Longest time a record waits in its producer's staging stream before it joins a queue job (one job per producer per interval, sooner when `AUDIT_BATCH_MAX` are waiting). Adds at most this to the audit lag; does not delay `delivered`. Below saturation each job costs the queue and its writer about a dozen Redis commands and a transaction whatever its size, so a longer interval makes fewer, fuller jobs.",
+    '100',
     int(1, 1000),
   ),
   AUDIT_WRITE_LINGER_MS: key(
