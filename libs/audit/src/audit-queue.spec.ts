@@ -1,24 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { batchJob, jobLines, jobRecords, type AuditBatchJob } from './audit-queue.js';
+import { routedEvent } from '../../../test/support/audit-events.js';
 import { recordLine, toRecord } from './audit-record.js';
 
-const records = ['m1', 'm2'].map((id) =>
-  toRecord(
-    {
-      action: 'message.routed',
-      tenant_id: 'acme',
-      actor: { type: 'agent', id: 'a1' },
-      subject: 'a2',
-      outcome: 'allowed',
-      reason: null,
-      session_id: null,
-      remote_addr: null,
-      details: { message_id: id, note: 'two\nlines' },
-    },
-    'node-1',
-    false,
-  ),
-);
+const records = ['m1', 'm2'].map((id) => toRecord(routedEvent({ details: { message_id: id, note: 'two\nlines' } }), 'node-1', false));
 
 describe('audit batch jobs', () => {
   it('carry record lines as one string, and give them back in order', () => {

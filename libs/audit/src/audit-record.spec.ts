@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { routedEvent } from '../../../test/support/audit-events.js';
 import type { AuditEvent } from './audit-event.js';
 import {
   GENESIS_HASH,
   RECORD_OVERHEAD_BYTES,
   canonicalJson,
-  canonicalRecord,
   chainHash,
   chainHashOfLine,
   eventRecordLine,
@@ -15,20 +15,14 @@ import {
   storableText,
   toRecord,
   uuidv7,
+  type AuditRecord,
 } from './audit-record.js';
 
-const event: AuditEvent = {
-  action: 'message.routed',
-  tenant_id: 'acme',
-  actor: { type: 'agent', id: 'a1' },
-  subject: 'a2',
-  outcome: 'allowed',
-  reason: null,
+const event: AuditEvent = routedEvent({
   session_id: 's1',
   remote_addr: '10.0.0.1',
-  details: { message_id: 'm1' },
   content: [{ type: 'text', text: 'secret plans' }],
-};
+});
 
 describe('uuidv7', () => {
   it('is a version 7, variant 1 UUID carrying the millisecond', () => {
@@ -86,6 +80,26 @@ describe('canonicalJson', () => {
   });
 });
 
+/** The hashed form of docs/audit.md, written out here as the reference the line is checked against. */
+function canonicalForm(r: AuditRecord, seq: number): string {
+  return canonicalJson([
+    seq,
+    r.id,
+    r.timestamp,
+    r.tenant_id,
+    r.action,
+    r.actor.type,
+    r.actor.id,
+    r.subject,
+    r.outcome,
+    r.reason,
+    r.session_id,
+    r.remote_addr,
+    r.node_id,
+    r.details,
+  ]);
+}
+
 describe('recordLine', () => {
   const record = toRecord(
     {
@@ -106,14 +120,14 @@ describe('recordLine', () => {
     expect(line).toContain('"when":"1970-01-01T00:00:00.000Z"');
   });
 
-  it('hashed as a line, gives the chain hash of its record: SHA-256 over the previous hash and canonicalRecord', () => {
+  it('hashed as a line, gives the chain hash of its record: SHA-256 over the previous hash and its canonical form', () => {
     const line = recordLine(record);
     for (const [prev, seq] of [
       [GENESIS_HASH, 1],
       ['f'.repeat(64), 123_456_789],
     ] as const) {
       const expected = createHash('sha256')
-        .update(`${prev}\n${canonicalRecord(fromRecordLine(line), seq)}`)
+        .update(`${prev}\n${canonicalForm(fromRecordLine(line), seq)}`)
         .digest('hex');
       expect(chainHashOfLine(prev, line, seq)).toBe(expected);
       // What verification recomputes from a stored row (JSONB reorders keys) matches too.

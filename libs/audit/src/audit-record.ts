@@ -235,22 +235,19 @@ function fields(record: AuditRecord): unknown[] {
   ];
 }
 
-/** The canonical form of a record at a position of its chain: every stored field but the hashes. */
-export function canonicalRecord(record: AuditRecord, seq: number): string {
-  return canonicalJson([seq, ...fields(record)]);
-}
-
-/** A link of the chain: SHA-256 over the previous hash and the record's canonical form. */
+/**
+ * A link of the chain: SHA-256 over the previous hash, `\n` and the record's canonical form, the
+ * canonical JSON of `[seq, …the fields of its line]` (docs/audit.md, "Tamper evidence").
+ */
 export function chainHash(prevHash: string, record: AuditRecord, seq: number): string {
   return chainHashOfLine(prevHash, recordLine(record), seq);
 }
 
 /**
- * A record as it travels from its producer to the writer: the canonical JSON array of its fields
- * (those of {@link canonicalRecord} without `seq`), made once when the event is recorded. Staging
- * streams and queue jobs carry lines as they are; the writer parses each once for its row and
- * hashes it without serializing it again: `canonicalRecord(record, seq)` is the line with `seq`
- * put in front. A line holds no raw newline (JSON escapes them), so lines join with `\n`.
+ * A record as it travels from its producer to the writer: the canonical JSON array of its stored
+ * fields but `seq` and the hashes, made once when the event is recorded. Staging streams and queue
+ * jobs carry lines as they are; the writer parses each once for its row and hashes it without
+ * serializing it again: the record's canonical form is the line with `seq` put in front. A line holds no raw newline (JSON escapes them), so lines join with `\n`.
  */
 export function recordLine(record: AuditRecord): string {
   return canonicalJson(fields(record));

@@ -1,25 +1,11 @@
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
+import { routedEvent } from '../../../test/support/audit-events.js';
 import { TEST_REDIS_URL, uniquePrefix } from '../../../test/support/env.js';
 import { recordLine, toRecord } from './audit-record.js';
 import { AuditStagingRepository, LEGACY_STAGING_NAMESPACE } from './audit-staging.repository.js';
 
-const record = (id: string) =>
-  toRecord(
-    {
-      action: 'message.routed',
-      tenant_id: 'acme',
-      actor: { type: 'agent', id: 'a1' },
-      subject: 'a2',
-      outcome: 'allowed',
-      reason: null,
-      session_id: null,
-      remote_addr: null,
-      details: { message_id: id },
-    },
-    'node-1',
-    false,
-  );
+const record = (id: string) => toRecord(routedEvent({ details: { message_id: id } }), 'node-1', false);
 
 describe('AuditStagingRepository', () => {
   const redis = new Redis(TEST_REDIS_URL);

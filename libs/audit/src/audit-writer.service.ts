@@ -153,27 +153,28 @@ export class AuditWriterService implements OnModuleInit, OnApplicationShutdown {
     if (this.sweeping || this.stopped) return;
     this.sweeping = true;
     try {
-      for (const staging of this.stagings) {
-        for (const instance of await staging.orphans()) {
-          if (this.stopped) break;
-          if (!(await staging.claim(instance, `${this.config.nodeId}:audit-writer`))) continue;
-          let taken = 0;
-          for (let entries = await staging.sweptEntries(instance, SWEEP_ENTRIES); entries.length > 0;) {
-            const records = entries.flatMap((entry) => entry.lines);
-            if (records.length > 0) await this.write(records);
-            await staging.dropSwept(instance, entries[entries.length - 1]!.id);
-            taken += records.length;
-            entries = await staging.sweptEntries(instance, SWEEP_ENTRIES);
-          }
-          await staging.finishSweep(instance);
-          if (taken > 0) this.logger.warn(`took over ${taken} audit record(s) staged by ${instance}, which stopped before queueing them`);
-        }
-      }
+      for (const staging of this.stagings)
+        for (const instance of await staging.orphans()) if (!this.stopped) await this.takeOver(staging, instance);
     } catch (error) {
       this.logger.warn(`audit staging sweep failed, will retry: ${(error as Error).message}`);
     } finally {
       this.sweeping = false;
     }
+  }
+
+  /** Writes the stream of one dead producer, if this writer gets the claim, and forgets it. */
+  private async takeOver(staging: AuditStagingRepository, instance: string): Promise<void> {
+    if (!(await staging.claim(instance, `${this.config.nodeId}:audit-writer`))) return;
+    let taken = 0;
+    for (let entries = await staging.sweptEntries(instance, SWEEP_ENTRIES); entries.length > 0;) {
+      const records = entries.flatMap((entry) => entry.lines);
+      if (records.length > 0) await this.write(records);
+      await staging.dropSwept(instance, entries[entries.length - 1]!.id);
+      taken += records.length;
+      entries = await staging.sweptEntries(instance, SWEEP_ENTRIES);
+    }
+    await staging.finishSweep(instance);
+    if (taken > 0) this.logger.warn(`took over ${taken} audit record(s) staged by ${instance}, which stopped before queueing them`);
   }
 
   private written(records: ChainedAuditRecord[]): void {
