@@ -11,6 +11,7 @@ import {
   type ManifestResponse,
   type StatusResponse,
 } from '#libs/protocol';
+import { directoryRead } from './directory-read.js';
 import { MessageCounterRepository } from './message-counter.repository.js';
 import { ClusterMembership } from './cluster-membership.js';
 import { PresenceRepository, type PresenceEntry } from './presence.repository.js';
@@ -39,7 +40,7 @@ export class DirectoryService {
 
   /** The tenant's connected agents, then its remote A2A agents that are not connected. */
   async list(tenantId: string): Promise<DirectoryResponse> {
-    const [entries, remotes] = await this.unavailableIfDown(async () =>
+    const [entries, remotes] = await directoryRead(async () =>
       Promise.all([this.membership.filterLive(await this.presence.listTenant(tenantId)), this.remotes?.list(tenantId) ?? []]),
     );
     const online = new Set(entries.map((e) => e.agent_id));
@@ -51,13 +52,13 @@ export class DirectoryService {
    * (at most `DIRECTORY_LIMIT`): what MCP lists as tools, before the policy's say.
    */
   async tenantCards(tenantId: string): Promise<AgentCard[]> {
-    const entries = await this.unavailableIfDown(async () => this.membership.filterLive(await this.presence.listTenant(tenantId)));
+    const entries = await directoryRead(async () => this.membership.filterLive(await this.presence.listTenant(tenantId)));
     return entries.map((entry) => entry.card);
   }
 
   /** The card of one agent connected in `tenantId`, or null (not connected, or of another tenant). */
   async tenantCard(tenantId: string, agentId: string): Promise<AgentCard | null> {
-    return this.unavailableIfDown(async () => {
+    return directoryRead(async () => {
       const entry = await this.presence.get(agentId);
       return entry && entry.tenant_id === tenantId && (await this.membership.isLive(entry.node_id)) ? entry.card : null;
     });
@@ -68,7 +69,7 @@ export class DirectoryService {
    * (contract §7.1). Anything else reads exactly like an agent that is not connected.
    */
   async get(caller: Caller, agentId: string): Promise<AgentDetailResponse> {
-    const entry = await this.unavailableIfDown(async () => {
+    const entry = await directoryRead(async () => {
       const found = await this.presence.get(agentId);
       return found && (await this.membership.isLive(found.node_id)) ? found : null;
     });
@@ -92,7 +93,7 @@ export class DirectoryService {
 
   /** A remote A2A agent, visible under the same rules as a connected one. */
   private async getRemote(caller: Caller, agentId: string): Promise<AgentDetailResponse> {
-    const remote = await this.unavailableIfDown(async () => (await this.remotes?.find(agentId)) ?? null);
+    const remote = await directoryRead(async () => (await this.remotes?.find(agentId)) ?? null);
     const visible =
       remote !== null &&
       (remote.tenantId === caller.tenantId ||
@@ -102,9 +103,7 @@ export class DirectoryService {
   }
 
   async status(tenantId: string): Promise<StatusResponse> {
-    const [connected, total] = await this.unavailableIfDown(() =>
-      Promise.all([this.presence.countTenant(tenantId), this.counters.total(tenantId)]),
-    );
+    const [connected, total] = await directoryRead(() => Promise.all([this.presence.countTenant(tenantId), this.counters.total(tenantId)]));
     return {
       status: 'running',
       version: this.config.version,
@@ -115,7 +114,7 @@ export class DirectoryService {
   }
 
   async manifest(features: string[], transports: ManifestResponse['transports']): Promise<ManifestResponse> {
-    const [current, nodes] = await this.unavailableIfDown(() => Promise.all([this.presence.countAll(), this.membership.liveNodes()]));
+    const [current, nodes] = await directoryRead(() => Promise.all([this.presence.countAll(), this.membership.liveNodes()]));
     const capacity = nodes.reduce((sum, node) => sum + node.max_connections, 0) || this.config.agentPlane.maxConnections;
     return {
       name: this.config.manifest.name,
@@ -137,14 +136,6 @@ export class DirectoryService {
         heartbeat_timeout_s: this.config.heartbeat.timeoutS,
       },
     };
-  }
-
-  private async unavailableIfDown<T>(read: () => Promise<T>): Promise<T> {
-    try {
-      return await read();
-    } catch (error) {
-      throw new GatewayError('UNAVAILABLE', 'agent directory unavailable', { cause: error });
-    }
   }
 }
 

@@ -1,0 +1,47 @@
+import { describe, expect, it } from 'vitest';
+import { GatewayError } from '#libs/protocol';
+import { directoryRead } from './directory-read.js';
+
+/** A read that fails its first `failures` calls with a Redis-like error, then answers `value`. */
+function flaky<T>(failures: number, value: T): { read: () => Promise<T>; calls: () => number } {
+  let calls = 0;
+  return {
+    read: () => (++calls <= failures ? Promise.reject(new Error('Connection is closed.')) : Promise.resolve(value)),
+    calls: () => calls,
+  };
+}
+
+describe('directoryRead', () => {
+  it('answers at once when the read succeeds', async () => {
+    const r = flaky(0, ['a']);
+    await expect(directoryRead(r.read, 5)).resolves.toEqual(['a']);
+    expect(r.calls()).toBe(1);
+  });
+
+  it('rides out one failed read (a cluster client re-learning its slots)', async () => {
+    const r = flaky(1, ['a']);
+    const started = performance.now();
+    await expect(directoryRead(r.read, 20)).resolves.toEqual(['a']);
+    expect(r.calls()).toBe(2);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(15);
+  });
+
+  it('is UNAVAILABLE when the retry fails too, with the cause kept', async () => {
+    const r = flaky(2, ['a']);
+    const error = (await directoryRead(r.read, 5).catch((e: unknown) => e)) as GatewayError;
+    expect(error).toBeInstanceOf(GatewayError);
+    expect(error.code).toBe('UNAVAILABLE');
+    expect((error.cause as Error).message).toBe('Connection is closed.');
+    expect(r.calls()).toBe(2);
+  });
+
+  it("passes the read's own GatewayError through without a retry", async () => {
+    let calls = 0;
+    const read = (): Promise<never> => {
+      calls++;
+      return Promise.reject(new GatewayError('AGENT_NOT_FOUND', 'no such agent'));
+    };
+    await expect(directoryRead(read, 5)).rejects.toMatchObject({ code: 'AGENT_NOT_FOUND' });
+    expect(calls).toBe(1);
+  });
+});
