@@ -78,6 +78,49 @@ describe('canonicalJson', () => {
     expect(canonicalJson('text')).toBe('"text"');
     expect(canonicalJson(undefined)).toBe('null');
   });
+
+  it('copies only what is out of order, and leaves the value it was given as it was', () => {
+    const inner = { z: 1, y: [{ b: 1, a: 2 }] };
+    const value = { a: { c: new Date(0), d: inner }, b: [undefined, { y: 1, x: 2 }] };
+    const before = JSON.stringify(value);
+    expect(canonicalJson(value)).toBe('{"a":{"c":"1970-01-01T00:00:00.000Z","d":{"y":[{"a":2,"b":1}],"z":1}},"b":[null,{"x":2,"y":1}]}');
+    expect(JSON.stringify(value)).toBe(before);
+    expect(Object.keys(inner)).toEqual(['z', 'y']);
+    // Integer-like keys enumerate first in any object; the text is the same whichever path made it.
+    expect(canonicalJson({ 10: 1, 9: 2, a: 3 })).toBe('{"9":2,"10":1,"a":3}');
+    expect(canonicalJson({ a: { 10: 1, 9: 2 } })).toBe('{"a":{"9":2,"10":1}}');
+  });
+
+  it('writes what a full sorted copy would, for any mix of sorted and unsorted values', () => {
+    // The reference: every object rebuilt with its keys inserted in sorted order.
+    const reference = (value: unknown): unknown => {
+      if (value === null || typeof value !== 'object') return value;
+      if (Array.isArray(value)) return value.map((v: unknown) => (v === undefined ? null : reference(v)));
+      const out: Record<string, unknown> = {};
+      for (const key of Object.keys(value).sort()) {
+        const inner = (value as Record<string, unknown>)[key];
+        if (inner !== undefined) out[key] = reference(inner);
+      }
+      return out;
+    };
+    let seed = 7;
+    const next = (n: number): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed % n);
+    const KEYS = ['a', 'b', 'c', 'content_bytes', 'message_id', '1', '20', 'é', 'Z'];
+    const make = (depth: number): unknown => {
+      const kind = next(depth > 3 ? 3 : 6);
+      if (kind === 0) return next(100);
+      if (kind === 1) return next(2) === 0 ? null : undefined;
+      if (kind === 2) return `s${next(10)}`;
+      if (kind === 3) return Array.from({ length: next(4) }, () => make(depth + 1));
+      const keys = KEYS.filter(() => next(2) === 0);
+      if (kind === 4) keys.sort();
+      return Object.fromEntries(keys.map((k) => [k, make(depth + 1)]));
+    };
+    for (let i = 0; i < 2_000; i++) {
+      const value = make(0);
+      expect(canonicalJson(value)).toBe(JSON.stringify(reference(value)) ?? 'null');
+    }
+  });
 });
 
 /** The hashed form of docs/audit.md, written out here as the reference the line is checked against. */

@@ -106,15 +106,7 @@ export function eventRecordLine(event: AuditEvent, nodeId: string, keepPayload: 
 
 function rawRecord(event: AuditEvent, nodeId: string, keepPayload: boolean): AuditRecord {
   const json = event.content === undefined ? undefined : JSON.stringify(event.content);
-  const details =
-    json === undefined
-      ? event.details
-      : {
-          ...event.details,
-          content_bytes: Buffer.byteLength(json),
-          content_sha256: hash('sha256', json, 'hex'),
-          ...(keepPayload && { content: event.content }),
-        };
+  const details = json === undefined ? event.details : withContent(event.details, json, keepPayload ? event.content : undefined);
   return {
     id: uuidv7(),
     timestamp: event.timestamp ?? isoNow(),
@@ -129,6 +121,21 @@ function rawRecord(event: AuditEvent, nodeId: string, keepPayload: boolean): Aud
     node_id: nodeId,
     details,
   };
+}
+
+/**
+ * `details` with the content's size and hash (and the content itself when kept), which take the
+ * place of keys of the same name in `details`. They come first: `content…` sorts before the keys
+ * events carry (`conversation_id`, `message_id`, …), so details built in sorted order stay sorted
+ * and the canonical line needs no copy of them.
+ */
+function withContent(details: Record<string, unknown>, json: string, content: unknown): Record<string, unknown> {
+  const out: Record<string, unknown> =
+    content === undefined
+      ? { content_bytes: Buffer.byteLength(json), content_sha256: hash('sha256', json, 'hex') }
+      : { content, content_bytes: Buffer.byteLength(json), content_sha256: hash('sha256', json, 'hex') };
+  for (const key of Object.keys(details)) if (!Object.hasOwn(out, key)) assign(out, key, details[key]);
+  return out;
 }
 
 /** The record with its free-text fields and details storable (see {@link storableText}). */
@@ -192,28 +199,53 @@ export function canonicalJson(value: unknown): string {
 }
 
 /**
- * `value` rebuilt with the keys of every object inserted in sorted order (and what JSON would make
- * of `toJSON`, `undefined` in arrays and objects), so that one native `JSON.stringify` writes it canonically.
+ * `value` with the keys of every object in sorted order (and what JSON would make of `toJSON`),
+ * so that one native `JSON.stringify` writes it canonically. Copy on need: an object whose keys
+ * are already in order, with nothing inside to change, is returned as it is (records built in
+ * canonical order, such as `message.routed`, are not copied at all). `undefined` needs nothing:
+ * JSON writes it as `null` in arrays and leaves it out of objects, as the canonical form does.
  */
 function sortedKeys(value: unknown): unknown {
   if (value === null || typeof value !== 'object') return value;
   if (typeof (value as { toJSON?: unknown }).toJSON === 'function') return sortedKeys((value as { toJSON: () => unknown }).toJSON());
   if (Array.isArray(value)) {
-    const out: unknown[] = new Array<unknown>(value.length);
-    for (let i = 0; i < value.length; i++) out[i] = value[i] === undefined ? null : sortedKeys(value[i]);
-    return out;
+    let copy: unknown[] | null = null;
+    for (let i = 0; i < value.length; i++) {
+      const inner: unknown = value[i];
+      const canonical = sortedKeys(inner);
+      if (canonical !== inner) (copy ??= value.slice())[i] = canonical;
+    }
+    return copy ?? value;
   }
   const object = value as Record<string, unknown>;
-  const out: Record<string, unknown> = {};
-  for (const key of Object.keys(object).sort()) {
-    const inner = object[key];
-    if (inner === undefined) continue;
-    // A `__proto__` key (JSON may carry one) is data: assigned, it would set the prototype instead.
-    if (key === '__proto__')
-      Object.defineProperty(out, key, { value: sortedKeys(inner), enumerable: true, writable: true, configurable: true });
-    else out[key] = sortedKeys(inner);
+  const keys = Object.keys(object);
+  let ordered = true;
+  for (let i = 1; i < keys.length && ordered; i++) ordered = keys[i - 1]! < keys[i]!;
+  if (ordered) {
+    let copy: Record<string, unknown> | null = null;
+    for (const key of keys) {
+      const inner = object[key];
+      const canonical = sortedKeys(inner);
+      if (canonical !== inner) (copy ??= copyOf(object, keys))[key] = canonical;
+    }
+    return copy ?? object;
   }
+  const out: Record<string, unknown> = {};
+  for (const key of keys.sort()) assign(out, key, sortedKeys(object[key]));
   return out;
+}
+
+/** A copy of `object` with its own `keys`, in that order. */
+function copyOf(object: Record<string, unknown>, keys: string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const key of keys) assign(out, key, object[key]);
+  return out;
+}
+
+function assign(out: Record<string, unknown>, key: string, value: unknown): void {
+  // A `__proto__` key (JSON may carry one) is data: assigned, it would set the prototype instead.
+  if (key === '__proto__') Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true });
+  else out[key] = value;
 }
 
 /** The stored fields of a record but its place in a chain, in the order of its canonical form. */

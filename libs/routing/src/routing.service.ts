@@ -472,12 +472,13 @@ export class RoutingService implements OnModuleInit {
 /** The attributes of a delivery span: to whom, over which transport (never the content). */
 /** `details` of a sent message's `message.routed` record, built in place (no spreads: this is per message). */
 function sendDetails(sender: Caller, message: MessageEvent, target: ResolvedAgent, trace: { trace_id?: string }): Record<string, unknown> {
-  const details = protocolDetails(sender);
-  details.message_id = message.message_id;
+  // Keys in sorted order (the protocol's own details aside): the record's canonical line then needs no copy of them.
+  const details: Record<string, unknown> = target.remote ? { a2a: { remote: true } } : {};
   details.conversation_id = message.conversation_id;
-  details.to_tenant_id = target.tenantId;
   details.expect_result = message.expect_result;
-  if (target.remote) details.a2a = { remote: true };
+  details.message_id = message.message_id;
+  Object.assign(details, protocolDetails(sender));
+  details.to_tenant_id = target.tenantId;
   if (trace.trace_id !== undefined) details.trace_id = trace.trace_id;
   return details;
 }
