@@ -246,25 +246,32 @@ describe.each([
   });
 
   it('a refused trip is held for the window: the node refuses without asking again, then asks', async () => {
-    const agent = uniqueId('agent');
-    await new Load([one], agent).burst(burstSize * 2);
-    // Until a trip is refused (the burst may have ended on a lease).
-    let last: Outcome = 'admitted';
-    for (let i = 0; i < burstSize && last === 'admitted'; i++) last = await consume(one, agent);
-    expect(last).toBe('limited');
-    const before = takes(nodes[0]!);
-    // Straight after: refused from the node's memory, told to wait at most the window.
-    const held = await one.consumeMessage(TENANT, agent).then(
-      () => null,
-      (e: unknown) => e,
-    );
-    expect(held).toMatchObject({ code: 'RATE_LIMIT', retryAfterMs: expect.any(Number) });
-    expect((held as GatewayError).retryAfterMs).toBeLessThanOrEqual(LEASE_WINDOW_MS);
-    expect(takes(nodes[0]!)).toBe(before);
-    // Time is the point: past the window the node asks Redis again, and the refill is there.
-    await new Promise((r) => setTimeout(r, LEASE_WINDOW_MS * 3));
-    expect(await consume(one, agent)).toBe('admitted');
-    expect(takes(nodes[0]!)).toBe(before + 1);
+    // The hold lasts 10 ms: a run where this process stalled for longer between the refusal and the
+    // next event (GC, a busy CI machine) proves nothing either way and is tried again, on a fresh agent.
+    for (let attempt = 1; ; attempt++) {
+      const agent = uniqueId('agent');
+      await new Load([one], agent).burst(burstSize * 2);
+      // Until a trip is refused (the burst may have ended on a lease).
+      let last: Outcome = 'admitted';
+      for (let i = 0; i < burstSize && last === 'admitted'; i++) last = await consume(one, agent);
+      expect(last).toBe('limited');
+      const refusedAt = performance.now();
+      const before = takes(nodes[0]!);
+      // Straight after: refused from the node's memory, told to wait at most the window.
+      const held = await one.consumeMessage(TENANT, agent).then(
+        () => null,
+        (e: unknown) => e,
+      );
+      if (performance.now() - refusedAt >= LEASE_WINDOW_MS / 2 && attempt < 5) continue;
+      expect(held).toMatchObject({ code: 'RATE_LIMIT', retryAfterMs: expect.any(Number) });
+      expect((held as GatewayError).retryAfterMs).toBeLessThanOrEqual(LEASE_WINDOW_MS);
+      expect(takes(nodes[0]!)).toBe(before);
+      // Time is the point: past the window the node asks Redis again, and the refill is there.
+      await new Promise((r) => setTimeout(r, LEASE_WINDOW_MS * 3));
+      expect(await consume(one, agent)).toBe('admitted');
+      expect(takes(nodes[0]!)).toBe(before + 1);
+      return;
+    }
   });
 
   it('a lease serves the node until spent or LEASE_MAX_AGE_MS, then the next event goes to Redis', async () => {
