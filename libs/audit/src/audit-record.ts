@@ -130,10 +130,10 @@ function rawRecord(event: AuditEvent, nodeId: string, keepPayload: boolean): Aud
  * and the canonical line needs no copy of them.
  */
 function withContent(details: Record<string, unknown>, json: string, content: unknown): Record<string, unknown> {
-  const out: Record<string, unknown> =
-    content === undefined
-      ? { content_bytes: Buffer.byteLength(json), content_sha256: hash('sha256', json, 'hex') }
-      : { content, content_bytes: Buffer.byteLength(json), content_sha256: hash('sha256', json, 'hex') };
+  const out: Record<string, unknown> = {};
+  if (content !== undefined) out.content = content;
+  out.content_bytes = Buffer.byteLength(json);
+  out.content_sha256 = hash('sha256', json, 'hex');
   for (const key of Object.keys(details)) if (!Object.hasOwn(out, key)) assign(out, key, details[key]);
   return out;
 }
@@ -279,7 +279,8 @@ export function chainHash(prevHash: string, record: AuditRecord, seq: number): s
  * A record as it travels from its producer to the writer: the canonical JSON array of its stored
  * fields but `seq` and the hashes, made once when the event is recorded. Staging streams and queue
  * jobs carry lines as they are; the writer parses each once for its row and hashes it without
- * serializing it again: the record's canonical form is the line with `seq` put in front. A line holds no raw newline (JSON escapes them), so lines join with `\n`.
+ * serializing it again: the record's canonical form is the line with `seq` put in front. A line
+ * holds no raw newline (JSON escapes them), so lines join with `\n`.
  */
 export function recordLine(record: AuditRecord): string {
   return canonicalJson(fields(record));

@@ -469,20 +469,22 @@ export class RoutingService implements OnModuleInit {
   }
 }
 
-/** The attributes of a delivery span: to whom, over which transport (never the content). */
 /** `details` of a sent message's `message.routed` record, built in place (no spreads: this is per message). */
 function sendDetails(sender: Caller, message: MessageEvent, target: ResolvedAgent, trace: { trace_id?: string }): Record<string, unknown> {
-  // Keys in sorted order (the protocol's own details aside): the record's canonical line then needs no copy of them.
+  // Keys in sorted order, so the record's canonical line needs no copy of them (an A2A or MCP
+  // caller's own keys, `a2a.…` and `mcp.…`, fall out of order: that line is made from a sorted copy).
   const details: Record<string, unknown> = target.remote ? { a2a: { remote: true } } : {};
   details.conversation_id = message.conversation_id;
   details.expect_result = message.expect_result;
   details.message_id = message.message_id;
-  Object.assign(details, protocolDetails(sender));
+  // The protocol's details never replace the message's own fields.
+  for (const [key, value] of Object.entries(protocolDetails(sender))) details[key] ??= value;
   details.to_tenant_id = target.tenantId;
   if (trace.trace_id !== undefined) details.trace_id = trace.trace_id;
   return details;
 }
 
+/** The attributes of a delivery span: to whom, over which transport (never the content). */
 function deliveryAttributes(session: Session, kind: 'message' | 'result', messageId: string | undefined): Record<string, string> {
   return {
     'messaging.system': 'agent_gateway',
