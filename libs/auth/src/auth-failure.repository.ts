@@ -15,12 +15,14 @@ export class AuthFailureRepository {
     return count;
   }
 
-  /** The failures in the current window and the milliseconds until it ends. */
-  async current(address: string): Promise<{ count: number; resetMs: number }> {
-    const key = this.redis.key('authfail', address);
-    const results = (await this.redis.command.multi().get(key).pttl(key).exec()) ?? [];
-    const count = Number(results[0]?.[1] ?? 0);
-    const ttl = Number(results[1]?.[1] ?? -1);
-    return { count, resetMs: ttl > 0 ? ttl : 0 };
+  /** The failures in the current window (a plain GET: the common case, an address under its limit, costs one command). */
+  async count(address: string): Promise<number> {
+    return Number((await this.redis.command.get(this.redis.key('authfail', address))) ?? 0);
+  }
+
+  /** Milliseconds until the current window ends (0 when there is none). */
+  async remainingMs(address: string): Promise<number> {
+    const ttl = await this.redis.command.pttl(this.redis.key('authfail', address));
+    return ttl > 0 ? ttl : 0;
   }
 }

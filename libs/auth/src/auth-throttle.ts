@@ -21,19 +21,21 @@ export class AuthThrottle {
 
   /** Throws `RATE_LIMIT` when `address` is over its limit. */
   async check(address: string): Promise<void> {
-    let state;
+    let resetMs: number;
     try {
-      state = await this.failures.current(address);
+      if ((await this.failures.count(address)) < this.config.auth.failureLimit) {
+        this.recovered();
+        return;
+      }
+      resetMs = await this.failures.remainingMs(address);
       this.recovered();
     } catch (error) {
       this.degraded(error);
       return;
     }
-    if (state.count >= this.config.auth.failureLimit) {
-      throw new GatewayError('RATE_LIMIT', 'too many failed authentications from this address; retry later', {
-        retryAfterMs: Math.max(state.resetMs, 1),
-      });
-    }
+    throw new GatewayError('RATE_LIMIT', 'too many failed authentications from this address; retry later', {
+      retryAfterMs: Math.max(resetMs, 1),
+    });
   }
 
   /** Counts a failed authentication from `address`. */

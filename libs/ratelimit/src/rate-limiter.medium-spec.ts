@@ -8,6 +8,8 @@ import { capturedLogs, startMediumNode, type MediumNode } from '../../../test/su
 import { startTestRedis, type TestRedis } from '../../../test/support/redis-server.js';
 import { MetricsService } from '#libs/observability';
 import { RateLimitModule } from './ratelimit.module.js';
+import { RateLimitConfigService } from './rate-limit-config.service.js';
+import { resolveConnectLimit } from './rate-limit.document.js';
 import { RateLimiterService } from './rate-limiter.service.js';
 import { TokenBucketRepository } from './token-bucket.repository.js';
 
@@ -233,6 +235,28 @@ describe.each([
     expect(run.offered).toBeGreaterThan(rate * 0.7);
     // One trip per lease (what the rate allows in 10 ms) while the demand lasts.
     expect((await counter.trips(agent)) / run.admitted).toBeLessThan(2 / lease);
+  });
+
+  it('connects from one address at once: each attempt its own trip, all in flight together, exactly the limit admitted', async () => {
+    const perMinute = resolveConnectLimit(nodes[0]!.get(RateLimitConfigService).current, nodes[0]!.get(RateLimitConfigService).defaults);
+    const address = `10.${randomBytes(3).join('.')}`;
+    const before = takes(nodes[0]!);
+    const attempts = Array.from({ length: perMinute + 40 }, () =>
+      one.consumeConnect(address).then(
+        () => 'admitted' as const,
+        (error: unknown) => {
+          if (error instanceof GatewayError && error.code === 'RATE_LIMIT') return 'limited' as const;
+          throw error;
+        },
+      ),
+    );
+    // Every attempt has asked Redis before any answer came back: none waits behind another's trip.
+    expect(takes(nodes[0]!) - before).toBe(attempts.length);
+    const outcomes = await Promise.all(attempts);
+    // The bucket holds perMinute and refills one token a second: the limit, or one more had a second passed.
+    const admitted = outcomes.filter((o) => o === 'admitted').length;
+    expect(admitted).toBeGreaterThanOrEqual(perMinute);
+    expect(admitted).toBeLessThanOrEqual(perMinute + 1);
   });
 
   it('far below the rate: a lease lasts until spent or LEASE_MAX_AGE_MS, not 10 ms', async () => {

@@ -126,8 +126,12 @@ export class RateLimiterService {
 
   /**
    * One trip to Redis for `want` tokens; the caller keeps one and the rest become this node's
-   * lease. Events of the same key that arrive while a trip is under way wait for it, then take from
-   * its lease, or share its refusal, instead of each asking Redis.
+   * lease. Events of the same key that arrive while a trip for a lease is under way wait for it,
+   * then take from its lease, or share its refusal, instead of each asking Redis. A take of one
+   * token (connects, rates below 100/s) leaves no lease to share: concurrent takes of one key each
+   * make their own trip at once (the script is atomic), so a thousand agents connecting at once
+   * from one address (a NAT) cost a thousand trips in flight together, not a queue of trips each
+   * woken by all the others (quadratic in the burst).
    */
   private async take(
     key: string,
@@ -137,6 +141,7 @@ export class RateLimiterService {
     tenant?: { key: string; rate: number; burst: number },
     slot?: string,
   ): Promise<BucketAnswer | 'local'> {
+    if (want === 1) return this.exactTake(key, rate, burst, tenant, slot);
     for (let inflight = this.pending.get(key); inflight; inflight = this.pending.get(key)) {
       const shared = await inflight.catch(() => null);
       if (this.fromLease(key)) return { granted: 1, remaining: shared?.remaining ?? 0, retryAfterMs: 0, resetMs: shared?.resetMs ?? 0 };
@@ -156,6 +161,23 @@ export class RateLimiterService {
     this.pending.set(key, trip);
     try {
       const answer = await trip;
+      this.recovered();
+      return answer;
+    } catch (error) {
+      return this.onRedisFailure(error);
+    }
+  }
+
+  /** One token, one trip of its own (see {@link take}). */
+  private async exactTake(
+    key: string,
+    rate: number,
+    burst: number,
+    tenant?: { key: string; rate: number; burst: number },
+    slot?: string,
+  ): Promise<BucketAnswer | 'local'> {
+    try {
+      const answer = await this.buckets.take(key, rate, burst, 1, tenant, slot);
       this.recovered();
       return answer;
     } catch (error) {

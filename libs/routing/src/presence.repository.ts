@@ -96,9 +96,17 @@ interface PresenceScripts {
   agwPresenceReadWithTtl(key: string): Promise<[string | null, number]>;
 }
 
+/** The claims of one turn of the event loop whose index writes are made together. */
+interface ClaimBatch {
+  entries: PresenceEntry[];
+  ttlMs: number;
+  written: Promise<void>;
+}
+
 @Injectable()
 export class PresenceRepository {
   private readonly scripts: PresenceScripts;
+  private claimed: ClaimBatch | null = null;
 
   constructor(private readonly redis: RedisService) {
     const c = redis.command;
@@ -170,11 +178,31 @@ export class PresenceRepository {
   async claim(entry: PresenceEntry, ttlMs: number): Promise<PresenceEntry | null> {
     const raw = await this.scripts.agwPresenceClaim(this.agentKey(entry.agent_id), JSON.stringify(entry), ttlMs);
     const previous = raw ? (JSON.parse(raw) as PresenceEntry) : null;
-    const writes: Promise<unknown>[] = [this.index([entry], ttlMs, Date.now() + ttlMs)];
+    const writes: Promise<unknown>[] = [this.indexClaimed(entry, ttlMs)];
     if (previous && previous.session_id !== entry.session_id)
       writes.push(this.redis.command.del(this.redis.key('presence', 'session', previous.session_id)));
     await Promise.all(writes);
     return previous;
+  }
+
+  /**
+   * Indexes a claimed entry together with the other claims of this turn of the event loop (their
+   * scripts' answers arrive in one read when many agents connect at once): a reconnect storm of N
+   * agents costs N + a few index commands instead of 7 N. Resolves once the batch is written.
+   */
+  private indexClaimed(entry: PresenceEntry, ttlMs: number): Promise<void> {
+    const open = this.claimed;
+    if (open && open.ttlMs === ttlMs) {
+      open.entries.push(entry);
+      return open.written;
+    }
+    const batch: ClaimBatch = { entries: [entry], ttlMs, written: Promise.resolve() };
+    batch.written = new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
+      if (this.claimed === batch) this.claimed = null;
+      return this.index(batch.entries, ttlMs, Date.now() + ttlMs);
+    });
+    this.claimed = batch;
+    return batch.written;
   }
 
   /** Refreshes many entries in one round trip (auto-pipelined; per master on a cluster), then their indexes. */
