@@ -22,6 +22,10 @@
  * does not wait for the `message.routed` record to reach Redis), which prices that wait; then the
  * lag of every routed record (row written − event), the writer against a raw COPY, and a streamed
  * export. See bench/audit.ts.
+ *
+ * Memory: RSS before the first connection and per idle connection on fresh processes; the RSS of an
+ * agent-only gateway (ADMIN_ENABLED=false) and of a bare relay left idle through the routing rounds,
+ * soon after start and at the end (once V8 has collected the boot's garbage).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -202,6 +206,14 @@ try {
   running.push(noWait.child);
   const bare = await startServer(here('./bare-relay.js'), {}, (line) => line.event === 'ready');
   running.push(bare.child);
+  // Base RSS of an agent-only node (ADMIN_ENABLED=false: no admin plane, OpenAPI or console loaded)
+  // and of a second bare relay, both left idle: read soon after start and again after the routing
+  // rounds, once V8 has collected the garbage of the boot (its memory reducer runs only after the
+  // process has been idle for a while, tens of seconds).
+  const agentOnly = await startGateway({ ADMIN_ENABLED: 'false', RATE_LIMIT_DEFAULTS: GENEROUS_LIMITS });
+  running.push(agentOnly.child);
+  const idleBare = await startServer(here('./bare-relay.js'), {}, (line) => line.event === 'ready');
+  running.push(idleBare.child);
   const gatewayUrl = `http://127.0.0.1:${gateway.port}`;
   const bareUrl = `http://127.0.0.1:${bare.ready.port as number}`;
 
@@ -209,6 +221,9 @@ try {
   // swamp the difference that 1,000 connections make. RSS before the first connection first of all.
   const gatewayBaseKb = await baseRss(gateway.child.pid!);
   const bareBaseKb = await baseRss(bare.child.pid!);
+  const agentOnlyBaseKb = rssKb(agentOnly.child.pid!);
+  const idleBareBaseKb = rssKb(idleBare.child.pid!);
+  const idleSince = Date.now();
   const gatewayRss = await idleRss(gatewayUrl, gateway.child.pid!);
   const bareRss = await idleRss(bareUrl, bare.child.pid!);
   // Plain WebSocket connections, on the other (so far idle) gateway process.
@@ -265,6 +280,11 @@ try {
   }
   bare.child.kill('SIGTERM');
   await redis.quit();
+  const idleSeconds = Math.round((Date.now() - idleSince) / 1000);
+  const agentOnlySettledKb = rssKb(agentOnly.child.pid!);
+  const idleBareSettledKb = rssKb(idleBare.child.pid!);
+  agentOnly.child.kill('SIGTERM');
+  idleBare.child.kill('SIGTERM');
 
   // A2A SendMessage against socket.io request/result, same agent, same gateway.
   const a2a = await benchA2A({ gatewayUrl, adminUrl: `http://127.0.0.1:${gateway.adminPort}`, seconds, concurrency: inflight });
@@ -360,6 +380,11 @@ try {
       rss_bytes_per_idle_connection: Math.round(bareRss),
       rss_mb_before_first_connection: +(bareBaseKb / 1024).toFixed(1),
     },
+    rss_mb_idle_processes: {
+      idle_seconds: idleSeconds,
+      agent_only_gateway: { early: +(agentOnlyBaseKb / 1024).toFixed(1), settled: +(agentOnlySettledKb / 1024).toFixed(1) },
+      bare_relay: { early: +(idleBareBaseKb / 1024).toFixed(1), settled: +(idleBareSettledKb / 1024).toFixed(1) },
+    },
     one_pair: onePair,
     ratio_one_pair_gateway_over_bare: onePairRatio,
     open_loop_half_saturation: openLoop,
@@ -418,6 +443,10 @@ try {
   );
   console.log(
     `RSS before the first connection: gateway ${(gatewayBaseKb / 1024).toFixed(1)} MB, bare relay ${(bareBaseKb / 1024).toFixed(1)} MB`,
+  );
+  const idleRssOf = (f: { early: number; settled: number }): string => `${f.early} MB, after ${idleSeconds} s idle ${f.settled} MB`;
+  console.log(
+    `RSS of idle processes: agent-only gateway (ADMIN_ENABLED=false) ${idleRssOf(summary.rss_mb_idle_processes.agent_only_gateway)}; bare relay ${idleRssOf(summary.rss_mb_idle_processes.bare_relay)}`,
   );
   console.log(
     `Redis bytes kept per routed message 3 s after the load: ${redisRetained.bytes_per_message} (keys under the gateway's prefix: ${redisRetained.keys_after}); bare relay 0`,
