@@ -77,6 +77,16 @@ describe('socket.io agent plane: routing', () => {
     });
   });
 
+  it('answers AGENT_NOT_FOUND, not TIMEOUT, when the recipient disconnects without acknowledging the message', async () => {
+    let leaver: TestAgent | undefined;
+    leaver = await connect(gateway.url, { agentId: uniqueId('leaver'), onMessage: () => leaver?.socket.disconnect() });
+    const sender = await connect(gateway.url, { agentId: uniqueId('sender') });
+    const ack = await sender.call('send', { to_agent_id: leaver.session.agent.agent_id, content: [{ type: 'text', text: 'bye?' }] });
+    expect(ack).toEqual({
+      error: { code: 'AGENT_NOT_FOUND', message: expect.stringContaining('disconnected'), request_id: expect.any(String) },
+    });
+  });
+
   it('routes a `result` back to the agent that sent the last message of the conversation', async () => {
     const worker = await connect(gateway.url, { agentId: uniqueId('worker') });
     const boss = await connect(gateway.url, { agentId: uniqueId('boss') });

@@ -10,6 +10,8 @@ import { SocketIoConnection } from './socket-io.connection.js';
 
 interface SocketData {
   admitted?: AdmittedSession;
+  /** Gives back what admission reserved if the client leaves before the connection opens; removed once it opens. */
+  abandonGuard?: () => void;
   session?: Session;
 }
 
@@ -74,9 +76,10 @@ export class AgentGateway implements OnGatewayInit<Namespace> {
     const data = socket.data as SocketData;
     data.admitted = admitted;
     // The client may leave between admission and the connection opening.
-    socket.conn.once('close', () => {
+    data.abandonGuard = () => {
       if (!data.session) this.admission.abandon(admitted);
-    });
+    };
+    socket.conn.once('close', data.abandonGuard);
     return admitted;
   }
 
@@ -87,10 +90,17 @@ export class AgentGateway implements OnGatewayInit<Namespace> {
       return;
     }
     const meter = new FrameMeter(socket);
-    const session = this.sessions.activate(data.admitted, new SocketIoConnection(socket));
+    const connection = new SocketIoConnection(socket);
+    const session = this.sessions.activate(data.admitted, connection);
     data.session = session;
+    if (data.abandonGuard) socket.conn.off('close', data.abandonGuard);
+    data.abandonGuard = undefined;
     socket.onAny((event: string, ...args: unknown[]) => this.onEvent(session, meter, event, args));
-    socket.once('disconnect', () => this.sessions.detach(session));
+    // One listener per connection: the deliveries waiting for this client's ack fail, then the session goes.
+    socket.once('disconnect', () => {
+      connection.disconnected();
+      this.sessions.detach(session);
+    });
   }
 
   private onEvent(session: Session, meter: FrameMeter, event: string, args: unknown[]): void {

@@ -27,12 +27,14 @@ export class SocketIoConnection implements AgentConnection {
   private sampledLength = 0;
   private sampledBytes = 0;
 
-  constructor(private readonly socket: Socket) {
-    socket.once('disconnect', () => {
-      const gone = new GatewayError('AGENT_NOT_FOUND', 'the recipient disconnected before acknowledging the message');
-      for (const reject of this.pendingAcks) reject(gone);
-      this.pendingAcks.clear();
-    });
+  constructor(private readonly socket: Socket) {}
+
+  /** The socket is gone (the transport calls this on `disconnect`): deliveries waiting for its ack fail. */
+  disconnected(): void {
+    if (this.pendingAcks.size === 0) return;
+    const gone = new GatewayError('AGENT_NOT_FOUND', 'the recipient disconnected before acknowledging the message');
+    for (const reject of this.pendingAcks) reject(gone);
+    this.pendingAcks.clear();
   }
 
   sendSession(event: SessionEvent): void {
