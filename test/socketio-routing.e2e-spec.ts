@@ -78,8 +78,8 @@ describe('socket.io agent plane: routing', () => {
   });
 
   it('answers AGENT_NOT_FOUND, not TIMEOUT, when the recipient disconnects without acknowledging the message', async () => {
-    let leaver: TestAgent | undefined;
-    leaver = await connect(gateway.url, { agentId: uniqueId('leaver'), onMessage: () => leaver?.socket.disconnect() });
+    // The message arrives after `connect` resolved: `leaver` is set by then.
+    const leaver: TestAgent = await connect(gateway.url, { agentId: uniqueId('leaver'), onMessage: () => leaver.socket.disconnect() });
     const sender = await connect(gateway.url, { agentId: uniqueId('sender') });
     const ack = await sender.call('send', { to_agent_id: leaver.session.agent.agent_id, content: [{ type: 'text', text: 'bye?' }] });
     expect(ack).toEqual({
