@@ -141,7 +141,7 @@ export class RateLimiterService {
     tenant?: { key: string; rate: number; burst: number },
     slot?: string,
   ): Promise<BucketAnswer | 'local'> {
-    if (want === 1) return this.exactTake(key, rate, burst, tenant, slot);
+    if (want === 1) return this.settle(this.buckets.take(key, rate, burst, 1, tenant, slot));
     for (let inflight = this.pending.get(key); inflight; inflight = this.pending.get(key)) {
       const shared = await inflight.catch(() => null);
       if (this.fromLease(key)) return { granted: 1, remaining: shared?.remaining ?? 0, retryAfterMs: 0, resetMs: shared?.resetMs ?? 0 };
@@ -159,25 +159,13 @@ export class RateLimiterService {
       })
       .finally(() => this.pending.delete(key));
     this.pending.set(key, trip);
-    try {
-      const answer = await trip;
-      this.recovered();
-      return answer;
-    } catch (error) {
-      return this.onRedisFailure(error);
-    }
+    return this.settle(trip);
   }
 
-  /** One token, one trip of its own (see {@link take}). */
-  private async exactTake(
-    key: string,
-    rate: number,
-    burst: number,
-    tenant?: { key: string; rate: number; burst: number },
-    slot?: string,
-  ): Promise<BucketAnswer | 'local'> {
+  /** The answer of a trip, or what `RATE_LIMIT_FAILURE_MODE` makes of a failed one. */
+  private async settle(trip: Promise<BucketAnswer>): Promise<BucketAnswer | 'local'> {
     try {
-      const answer = await this.buckets.take(key, rate, burst, 1, tenant, slot);
+      const answer = await trip;
       this.recovered();
       return answer;
     } catch (error) {
