@@ -582,6 +582,69 @@ describe('audit trail (contract §8)', () => {
     }
   }, 90_000);
 
+  it("takes over a SIGKILLed gateway's stream without the record of a delivery that failed, with that of one still in delivery", async () => {
+    const prefix = uniquePrefix();
+    const gateway = await startGateway({ REDIS_KEY_PREFIX: prefix, AUDIT_WORKER: 'false', DELIVERY_TIMEOUT_MS: '20000' });
+    const redis = new Redis(TEST_REDIS_URL);
+    let worker: GatewayProcess | null = null;
+    try {
+      const admin = adminClient(gateway);
+      const { tenant, sender, receiver } = await pair(gateway, admin);
+      /** An agent that never acknowledges a message; the message ids it was given. */
+      const silent = async (): Promise<{ agentId: string; agent: TestAgent; got: string[] }> => {
+        const agentId = await admin.agent(tenant);
+        const got: string[] = [];
+        const agent = await connectAgent(gateway.url, {
+          agentId,
+          token: (await admin.token(agentId)).token,
+          onMessage: (message) => void got.push(message.message_id),
+        });
+        return { agentId, agent, got };
+      };
+      const [pending, failing] = [await silent(), await silent()];
+      // Still in delivery when the gateway dies: its record, staged when the delivery began, holds
+      // the stream's later entries in Redis (they are not trimmed before it is settled).
+      void sender.call('send', { to_agent_id: pending.agentId, content: [{ type: 'text', text: 'wait' }] }, 30_000).catch(() => undefined);
+      await waitFor(() => pending.got.length === 1, 5_000, 'the pending delivery');
+      // Fails: its recipient goes away without acknowledging it, so its record is withdrawn.
+      const failed = sender.call('send', { to_agent_id: failing.agentId, content: [{ type: 'text', text: 'gone' }] });
+      await waitFor(() => failing.got.length === 1, 5_000, 'the failing delivery');
+      await new Promise((r) => setTimeout(r, 100));
+      failing.agent.socket.close();
+      expect(await failed).toMatchObject({ error: { code: 'AGENT_NOT_FOUND' } });
+      const delivered = await burst(sender, receiver.session.agent.agent_id, 3, 1);
+      expect(delivered).toHaveLength(3);
+      // The `message.denied` record of the failure reaches the stream within AUDIT_BATCH_MS.
+      await new Promise((r) => setTimeout(r, 200));
+      gateway.child.kill('SIGKILL');
+      await gateway.exited;
+      const dead = await redis.smembers(`${prefix}audit:lines`);
+      const entries = (await Promise.all(dead.map((instance) => redis.xrange(`${prefix}audit:lines:{${instance}}`, '-', '+')))).flat();
+      expect(entries.filter(([, fields]) => fields[0] === 'w')).toHaveLength(1);
+      for (const instance of dead) await redis.del(`${prefix}audit:lines:{${instance}}:alive`);
+
+      worker = await startGateway({ REDIS_KEY_PREFIX: prefix });
+      await drained(prefix, 30_000);
+      await waitFor(() => worker!.output.some((line) => /took over \d+ audit record\(s\) staged by/.test(line)), 10_000, 'the takeover');
+      const { rows } = await db.query<{ action: string; subject: string; reason: string | null; id: string | null }>(
+        "SELECT action, subject, reason, details->>'message_id' AS id FROM audit_records WHERE tenant_id = $1 AND action IN ('message.routed', 'message.denied')",
+        [tenant],
+      );
+      const routed = rows.filter((r) => r.action === 'message.routed').map((r) => r.id);
+      expect(routed.sort()).toEqual([...delivered, pending.got[0]].sort());
+      expect(routed).not.toContain(failing.got[0]);
+      expect(rows.filter((r) => r.action === 'message.denied')).toEqual([
+        { action: 'message.denied', subject: failing.agentId, reason: 'AGENT_NOT_FOUND', id: null },
+      ]);
+      expect((await adminClient(worker).call('GET', `/admin/v1/audit/verify?tenant_id=${tenant}`)).body).toMatchObject({ ok: true });
+      for (const agent of [sender, receiver, pending.agent]) agent.socket.close();
+    } finally {
+      if (gateway.child.exitCode === null && gateway.child.signalCode === null) gateway.child.kill('SIGKILL');
+      redis.disconnect();
+      await worker?.stop();
+    }
+  }, 90_000);
+
   it('loses nothing and doubles nothing when Postgres is cut off mid-burst', async () => {
     const proxy = await startTcpProxy(5432);
     const gateway = await startGateway({ DATABASE_URL: TEST_DATABASE_URL.replace('localhost:5432', `127.0.0.1:${proxy.port}`) });

@@ -97,18 +97,19 @@ export function toRecord(event: AuditEvent, nodeId: string, keepPayload: boolean
  * The line of an event's record (`recordLine(toRecord(…))`), made with one serialization: JSON
  * escapes NUL and unpaired surrogates (`\u0000`, `\ud800`…), so a line without such an escape
  * holds nothing to make storable, and only a line with one is made again from a storable record.
+ * `id` is the record's (a new UUIDv7 unless the caller must know it beforehand).
  */
-export function eventRecordLine(event: AuditEvent, nodeId: string, keepPayload: boolean): string {
-  const raw = rawRecord(event, nodeId, keepPayload);
+export function eventRecordLine(event: AuditEvent, nodeId: string, keepPayload: boolean, id = uuidv7()): string {
+  const raw = rawRecord(event, nodeId, keepPayload, id);
   const line = recordLine(raw);
   return ESCAPED_UNSTORABLE.test(line) ? recordLine(storableRecord(raw)) : line;
 }
 
-function rawRecord(event: AuditEvent, nodeId: string, keepPayload: boolean): AuditRecord {
+function rawRecord(event: AuditEvent, nodeId: string, keepPayload: boolean, id = uuidv7()): AuditRecord {
   const json = event.content === undefined ? undefined : JSON.stringify(event.content);
   const details = json === undefined ? event.details : withContent(event.details, json, keepPayload ? event.content : undefined);
   return {
-    id: uuidv7(),
+    id,
     timestamp: event.timestamp ?? isoNow(),
     tenant_id: event.tenant_id,
     action: event.action,

@@ -31,8 +31,9 @@ const SCAN_COUNT = 100;
  * lease, and an entry in the registry of producers:
  *
  * - `<prefix>audit:lines` — SET of producer instance ids;
- * - `<prefix>audit:lines:{<instance>}` — the stream; entry ids `0-<seq>`, one field `l` (the record
- *   lines of the flush, joined with `\n`);
+ * - `<prefix>audit:lines:{<instance>}` — the stream; entry ids `0-<seq>`, one field: `l`, the record
+ *   lines of the flush, joined with `\n`; or `w`, the ids (comma-separated) of provisional records of
+ *   earlier entries that were withdrawn (a writer taking the stream over skips them);
  * - `<prefix>audit:lines:{<instance>}:alive` — the lease (PX {@link STAGING_LEASE_MS});
  * - `<prefix>audit:lines:{<instance>}:swept` — the stream of a dead producer, being written by a writer;
  * - `<prefix>audit:lines:{<instance>}:sweeping` — the writer doing it (PX 60 s).
@@ -73,9 +74,18 @@ export class AuditStagingRepository {
     await this.redis.xadd(this.stream(instance), `0-${seq}`, 'l', lines);
   }
 
-  /** Drops the entries up to `seq`, now in queue jobs. */
-  async trim(instance: string, seq: number): Promise<void> {
-    await this.redis.xtrim(this.stream(instance), 'MINID', `0-${seq + 1}`);
+  /** Appends the ids of withdrawn provisional records, as entry `0-<seq>`. */
+  async withdraw(instance: string, seq: number, ids: string[]): Promise<void> {
+    await this.redis.xadd(this.stream(instance), `0-${seq}`, 'w', ids.join(','));
+  }
+
+  /** Drops the entries below `minSeq` and the entries `seqs` (all now in queue jobs). */
+  async trim(instance: string, minSeq: number, seqs: number[] = []): Promise<void> {
+    const stream = this.stream(instance);
+    await Promise.all([
+      this.redis.xtrim(stream, 'MINID', `0-${minSeq}`),
+      ...(seqs.length > 0 ? [this.redis.xdel(stream, ...seqs.map((seq) => `0-${seq}`))] : []),
+    ]);
   }
 
   /** A producer that stops with everything in queue jobs: its stream, lease and registration go. */
@@ -117,6 +127,17 @@ export class AuditStagingRepository {
     return entries.map(([id, fields]) => ({ id, lines: entryLines(fields) }));
   }
 
+  /** The ids of withdrawn records in a claimed stream (its `w` entries, read through `count` entries at a time). */
+  async sweptWithdrawals(instance: string, count: number): Promise<Set<string>> {
+    const withdrawn = new Set<string>();
+    for (let start = '-'; ;) {
+      const entries = await this.redis.xrange(`${this.stream(instance)}:swept`, start, '+', 'COUNT', count);
+      for (const [, fields] of entries) for (const id of entryWithdrawals(fields)) withdrawn.add(id);
+      if (entries.length < count) return withdrawn;
+      start = `(${entries[entries.length - 1]![0]}`;
+    }
+  }
+
   /** Drops the entries of a claimed stream up to `id` (written). */
   async dropSwept(instance: string, id: string): Promise<void> {
     const seq = Number(id.slice(id.indexOf('-') + 1));
@@ -142,5 +163,11 @@ function entryLines(fields: string[]): string[] {
     if (fields[i] === 'l') return value === '' ? [] : value.split('\n');
     if (fields[i] === 'r') return (JSON.parse(value) as AuditRecord[]).map(recordLine);
   }
+  return [];
+}
+
+/** The ids an entry withdraws: its `w` field's. */
+function entryWithdrawals(fields: string[]): string[] {
+  for (let i = 0; i + 1 < fields.length; i += 2) if (fields[i] === 'w') return fields[i + 1]!.split(',');
   return [];
 }

@@ -6,7 +6,7 @@ import { createRedis, isCluster, type RedisClient } from '#libs/redis';
 import { SPANS, tracing, type Link } from '#libs/telemetry';
 import { wantedPartitions } from './audit-partitions.js';
 import { AUDIT_QUEUE, bullPrefix, jobLines, type AuditBatchJob } from './audit-queue.js';
-import { parseRecordLine, type ChainedAuditRecord } from './audit-record.js';
+import { fromRecordLine, parseRecordLine, type ChainedAuditRecord } from './audit-record.js';
 import { AuditStagingRepository, LEGACY_STAGING_NAMESPACE } from './audit-staging.repository.js';
 import { AuditRepository } from './audit.repository.js';
 import { GroupCommit } from './group-commit.js';
@@ -166,8 +166,11 @@ export class AuditWriterService implements OnModuleInit, OnApplicationShutdown {
   private async takeOver(staging: AuditStagingRepository, instance: string): Promise<void> {
     if (!(await staging.claim(instance, `${this.config.nodeId}:audit-writer`))) return;
     let taken = 0;
+    // Provisional records withdrawn after they were staged (a delivery that failed) are not written.
+    const withdrawn = await staging.sweptWithdrawals(instance, SWEEP_ENTRIES);
     for (let entries = await staging.sweptEntries(instance, SWEEP_ENTRIES); entries.length > 0;) {
-      const records = entries.flatMap((entry) => entry.lines);
+      let records = entries.flatMap((entry) => entry.lines);
+      if (withdrawn.size > 0) records = records.filter((line) => !withdrawn.has(fromRecordLine(line).id));
       if (records.length > 0) await this.write(records);
       await staging.dropSwept(instance, entries[entries.length - 1]!.id);
       taken += records.length;

@@ -4,6 +4,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '#libs/config';
 import { MetricsService } from '#libs/observability';
+import { TEST_REDIS_URL, uniquePrefix } from '../../../test/support/env.js';
 import { AOF_EVERYSEC_REDIS, startTestRedis, type TestRedis } from '../../../test/support/redis-server.js';
 import type { AuditEvent } from './audit-event.js';
 import { AUDIT_QUEUE, bullPrefix, jobRecords, type AuditBatchJob } from './audit-queue.js';
@@ -157,5 +158,130 @@ describe('QueueAuditTrail: the in-memory buffer while Redis is down', () => {
     const deadline = Date.now() + 10_000;
     while ((await read()) !== value && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     expect(await read()).toBe(value);
+  }
+});
+
+// Real: QueueAuditTrail with its BullMQ queue, against the test Redis. Faked: nothing.
+describe('QueueAuditTrail: provisional records (staged while their event happens)', () => {
+  const client = new Redis(TEST_REDIS_URL);
+  const trails: QueueAuditTrail[] = [];
+
+  afterAll(async () => {
+    await Promise.all(trails.map((trail) => trail.onApplicationShutdown()));
+    client.disconnect();
+  });
+
+  const routed = (id: string): AuditEvent => ({
+    action: 'message.routed',
+    tenant_id: 'acme',
+    actor: { type: 'agent', id: 'sender' },
+    subject: 'receiver',
+    outcome: 'allowed',
+    reason: null,
+    session_id: null,
+    remote_addr: null,
+    details: { message_id: id },
+    content: [{ type: 'text', text: id }],
+  });
+
+  /** A started trail (queue jobs every 50 ms) and its staging stream. */
+  async function startTrail(): Promise<{ trail: QueueAuditTrail; prefix: string; stream: string }> {
+    const prefix = uniquePrefix();
+    const config = loadConfig({ REDIS_URL: TEST_REDIS_URL, REDIS_KEY_PREFIX: prefix, NODE_ID: 'medium-node', AUDIT_JOB_MS: '50' }, '0');
+    const trail = new QueueAuditTrail(config, new MetricsService());
+    trails.push(trail);
+    await trail.onModuleInit();
+    await waitUntil(async () => (await client.scard(`${prefix}audit:lines`)) === 1);
+    const [instance] = await client.smembers(`${prefix}audit:lines`);
+    return { trail, prefix, stream: `${prefix}audit:lines:{${instance}}` };
+  }
+
+  /** The message ids in the queue's waiting jobs, oldest job first. */
+  async function queued(prefix: string): Promise<string[]> {
+    const queue = new Queue<AuditBatchJob>(AUDIT_QUEUE, { connection: { url: TEST_REDIS_URL }, prefix: bullPrefix(prefix) });
+    try {
+      const jobs = await queue.getJobs(['wait'], 0, -1, true);
+      return jobs
+        .sort((a, b) => (a.id ?? '').localeCompare(b.id ?? ''))
+        .flatMap((job) => jobRecords(job.data).map((record) => String(record.details.message_id)));
+    } finally {
+      await queue.close();
+    }
+  }
+
+  /** Each entry of a stream as its field and the message ids (or withdrawn record ids) it holds. */
+  async function entries(stream: string): Promise<[string, string[]][]> {
+    return (await client.xrange(stream, '-', '+')).map(([, [field, value]]) => [
+      field!,
+      field === 'l' ? value!.split('\n').map((line) => String(fromRecordLine(line).details.message_id)) : value!.split(','),
+    ]);
+  }
+
+  it('is in Redis when `durable` resolves, waits out of any job until kept, then is queued and its entry trimmed', async () => {
+    const { trail, prefix, stream } = await startTrail();
+    const record = trail.recordProvisionally(routed('p1'));
+    await record.durable;
+    expect(await entries(stream)).toEqual([['l', ['p1']]]);
+    // Several job intervals: an open record joins no job.
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await queued(prefix)).toEqual([]);
+
+    record.keep();
+    await waitUntil(async () => (await queued(prefix)).length === 1);
+    expect(await queued(prefix)).toEqual(['p1']);
+    await waitUntil(async () => (await client.xlen(stream)) === 0);
+  });
+
+  it('withdrawn once staged: never queued, named by a withdrawal entry until a trim passes both', async () => {
+    const { trail, prefix, stream } = await startTrail();
+    const [a, b] = [trail.recordProvisionally(routed('a')), trail.recordProvisionally(routed('b'))];
+    await Promise.all([a.durable, b.durable]);
+    a.withdraw();
+    await waitUntil(async () => (await client.xlen(stream)) === 2);
+    const [staged, withdrawal] = await entries(stream);
+    expect(staged).toEqual(['l', ['a', 'b']]);
+    const lines = (await client.xrange(stream, '-', '+'))[0]![1][1]!.split('\n');
+    expect(withdrawal).toEqual(['w', [fromRecordLine(lines[0]!).id]]);
+
+    b.keep();
+    await waitUntil(async () => (await queued(prefix)).length === 1);
+    expect(await queued(prefix)).toEqual(['b']);
+    await waitUntil(async () => (await client.xlen(stream)) === 0);
+  });
+
+  it('withdrawn before its XADD: resolves `durable`, stages nothing', async () => {
+    const { trail, prefix, stream } = await startTrail();
+    const record = trail.recordProvisionally(routed('never'));
+    record.withdraw();
+    await record.durable;
+    await trail.recordDurably(routed('after'));
+    expect(await entries(stream)).toEqual([['l', ['after']]]);
+    await waitUntil(async () => (await queued(prefix)).length === 1);
+    expect(await queued(prefix)).toEqual(['after']);
+  });
+
+  it('an open record keeps its own entry in Redis while later entries, queued, are deleted around it', async () => {
+    const { trail, prefix, stream } = await startTrail();
+    const open = trail.recordProvisionally(routed('open'));
+    await open.durable;
+    await trail.recordDurably(routed('later-1'));
+    await trail.recordDurably(routed('later-2'));
+    await waitUntil(async () => (await queued(prefix)).length === 2);
+    await waitUntil(async () => (await client.xlen(stream)) === 1);
+    expect(await entries(stream)).toEqual([['l', ['open']]]);
+
+    open.keep();
+    await waitUntil(async () => (await queued(prefix)).length === 3);
+    expect(await queued(prefix)).toEqual(['later-1', 'later-2', 'open']);
+    await waitUntil(async () => (await client.xlen(stream)) === 0);
+  });
+
+  /** Polls `check` until it holds (10 s at most). */
+  async function waitUntil(check: () => Promise<boolean>): Promise<void> {
+    const deadline = Date.now() + 10_000;
+    while (!(await check())) {
+      if (Date.now() > deadline) throw new Error('timed out');
+      await new Promise((r) => setTimeout(r, 25));
+    }
   }
 });

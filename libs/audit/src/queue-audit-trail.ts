@@ -9,7 +9,7 @@ import type { AuditEvent } from './audit-event.js';
 import { AUDIT_QUEUE, batchJob, bullPrefix, type AuditBatchJob } from './audit-queue.js';
 import { eventRecordLine, heldRecordBytes, uuidv7 } from './audit-record.js';
 import { STAGING_REFRESH_MS, AuditStagingRepository } from './audit-staging.repository.js';
-import { AuditTrail } from './audit-trail.js';
+import { AuditTrail, type ProvisionalRecord } from './audit-trail.js';
 
 interface Pending {
   /** The record, serialized once (`recordLine`): staged and queued as it is. */
@@ -17,6 +17,18 @@ interface Pending {
   /** Its {@link heldRecordBytes}, counted against `AUDIT_BUFFER_MAX_BYTES` until it is in a queue job. */
   bytes: number;
   durable?: () => void;
+  /** Of a provisional record (`recordProvisionally`) only. */
+  provisional?: Provisional;
+}
+
+/** What a provisional record adds: its id (a withdrawal names it), its state, and where it is staged. */
+interface Provisional {
+  id: string;
+  state: 'open' | 'kept' | 'withdrawn';
+  /** The staging entry holding it, once its `XADD` is confirmed. */
+  seq: number;
+  /** `agw_audit_events_total` of its action and outcome: counted when it is kept. */
+  counter: { inc(): void };
 }
 
 /** One confirmed entry of the staging stream: its sequence number and its records. */
@@ -45,7 +57,9 @@ const EVENTS_MAX_LEN = 100;
  *    at most `AUDIT_BATCH_MS`; a record someone waits for (`recordDurably`: the sender's
  *    `delivered`) goes at the next turn of the event loop instead, with whatever came in that turn.
  *    Either way one `XADD` appends them to this producer's staging stream in Redis (up to four in
- *    flight): that is the durable point, one cheap Redis command per flush.
+ *    flight): that is the durable point, one cheap Redis command per flush. A provisional record
+ *    (`recordProvisionally`: a message being delivered) is staged the same way but joins no job
+ *    until its caller keeps it; withdrawn, it leaves memory and a withdrawal entry names it.
  * 2. Queueing. At most every `AUDIT_JOB_MS` (sooner when `AUDIT_BATCH_MAX` records are staged) the
  *    staged records become BullMQ jobs of up to `AUDIT_BATCH_MAX` records, in one `addBulk`, and the
  *    stream is trimmed. A job costs the queue and its writer a dozen Redis commands whatever its
@@ -72,6 +86,11 @@ export class QueueAuditTrail extends AuditTrail implements OnModuleInit, OnAppli
   private buffer: Pending[] = [];
   /** Records in the staging stream, not yet in a queue job, oldest first. */
   private staged: Staged[] = [];
+  /**
+   * Provisional records in the staging stream that their caller has not settled yet: they go to a
+   * queue job once kept, and hold back the trim of their stream entry until then.
+   */
+  private readonly parked = new Set<Pending>();
   private stagedRecords = 0;
   private seq = 0;
   /** Records accepted and not yet in a queue job (buffered, staged or in flight), and their bytes (`heldRecordBytes`). */
@@ -83,6 +102,8 @@ export class QueueAuditTrail extends AuditTrail implements OnModuleInit, OnAppli
   private jobTimer: NodeJS.Timeout | null = null;
   private leaseTimer: NodeJS.Timeout | null = null;
   private readonly stagingFlights = new Set<Promise<void>>();
+  /** The entries of the `XADD`s in flight. */
+  private readonly stagingSeqs = new Set<number>();
   private jobFlight: Promise<void> | null = null;
   /** Records in the buffer that someone waits for. */
   private awaited = 0;
@@ -161,6 +182,71 @@ export class QueueAuditTrail extends AuditTrail implements OnModuleInit, OnAppli
     );
   }
 
+  recordProvisionally(event: AuditEvent): ProvisionalRecord {
+    if (!tracing.enabled) return this.enqueueProvisionally(event);
+    return tracing.run(SPANS.auditEnqueue, { attributes: { 'agw.audit.action': event.action, 'agw.audit.durable': true } }, () =>
+      this.enqueueProvisionally(traced(event)),
+    );
+  }
+
+  private enqueueProvisionally(event: AuditEvent): ProvisionalRecord {
+    const provisional: Provisional = { id: uuidv7(), state: 'open', seq: 0, counter: this.eventCounter(event) };
+    let pending: Pending | null = null;
+    let durable = Promise.resolve();
+    // While Redis is unreachable the record waits in memory; the caller is not held up for it.
+    if (!this.healthy || this.config.audit.durableWaitMs === 0) pending = this.hold(event, undefined, provisional);
+    else
+      durable = new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, this.config.audit.durableWaitMs);
+        const staged = (): void => {
+          clearTimeout(timer);
+          resolve();
+        };
+        pending = this.hold(event, staged, provisional);
+      });
+    const settle = (state: 'kept' | 'withdrawn'): void => {
+      if (provisional.state !== 'open') return;
+      provisional.state = state;
+      if (state === 'kept') provisional.counter.inc();
+      // A record the buffer had no room for was never held: there is nothing to settle.
+      if (pending) this.settled(pending);
+    };
+    return { durable, keep: () => settle('kept'), withdraw: () => settle('withdrawn') };
+  }
+
+  /**
+   * A provisional record was just settled. In the buffer or in an `XADD` in flight, `stage` sees
+   * its state; staged, it leaves the parked set: into the next queue job when kept, or out of
+   * memory, with a withdrawal in its stream, when withdrawn.
+   */
+  private settled(pending: Pending): void {
+    if (!this.parked.delete(pending)) {
+      // Not staged yet: a withdrawn record still waited for releases its waiter now.
+      if (pending.provisional!.state === 'withdrawn') pending.durable?.();
+      return;
+    }
+    if (pending.provisional!.state === 'kept') {
+      this.staged.push({ seq: pending.provisional!.seq, pending: [pending] });
+      this.stagedRecords++;
+      this.schedule();
+    } else {
+      this.release(pending);
+      this.withdrawStaged([pending.provisional!.id]);
+    }
+  }
+
+  /** Marks records withdrawn in the staging stream, so that a writer taking it over skips them (best effort). */
+  private withdrawStaged(ids: string[]): void {
+    if (!this.queue) return;
+    this.staging.withdraw(this.instance, ++this.seq, ids).catch(() => undefined);
+  }
+
+  /** A record leaves memory without reaching a queue job (withdrawn). */
+  private release(pending: Pending): void {
+    this.held--;
+    this.heldBytes -= pending.bytes;
+  }
+
   private enqueueDurably(event: AuditEvent): Promise<void> {
     // While Redis is unreachable the record waits in memory; the caller is not held up for it.
     if (!this.healthy || this.config.audit.durableWaitMs === 0) {
@@ -187,15 +273,19 @@ export class QueueAuditTrail extends AuditTrail implements OnModuleInit, OnAppli
     this.leaseTimer = null;
     const deadline = Date.now() + 3_000;
     await Promise.all([...this.stagingFlights, this.jobFlight]);
-    while ((this.buffer.length > 0 || this.staged.length > 0) && Date.now() < deadline) {
+    // Parked records are settled as their deliveries end (the drain waited for those).
+    const unqueued = (): boolean => this.buffer.length > 0 || this.staged.length > 0 || this.parked.size > 0;
+    while (unqueued() && Date.now() < deadline) {
       if (this.buffer.length > 0) await this.stage();
       if (this.staged.length > 0) await this.queueStaged();
-      if (this.buffer.length > 0 || this.staged.length > 0) await new Promise((r) => setTimeout(r, 100));
+      if (unqueued()) await new Promise((r) => setTimeout(r, 100));
     }
     if (this.buffer.length > 0)
       this.logger.error(`${this.buffer.length} audit record(s) could not reach Redis before shutdown and are lost`);
-    if (this.staged.length > 0)
-      this.logger.warn(`${this.stagedRecords} audit record(s) left in Redis (staging stream ${this.instance}) for a writer to take over`);
+    if (this.staged.length > 0 || this.parked.size > 0)
+      this.logger.warn(
+        `${this.stagedRecords + this.parked.size} audit record(s) left in Redis (staging stream ${this.instance}) for a writer to take over`,
+      );
     else await this.staging.release(this.instance).catch(() => undefined);
     await this.queue?.close().catch(() => undefined);
     this.connection.disconnect();
@@ -212,21 +302,30 @@ export class QueueAuditTrail extends AuditTrail implements OnModuleInit, OnAppli
 
   private enqueue(event: AuditEvent, durable?: () => void): void {
     this.eventCounter(event).inc();
+    this.hold(event, durable);
+  }
+
+  /** Serializes the event's record and buffers it; null when a cap leaves no room for it (dropped). */
+  private hold(event: AuditEvent, durable?: () => void, provisional?: Provisional): Pending | null {
     if (this.held >= this.config.audit.bufferMax) {
       this.drop('records', durable);
-      return;
+      return null;
     }
-    const line = eventRecordLine(event, this.config.nodeId, this.config.audit.payloads);
+    const line = eventRecordLine(event, this.config.nodeId, this.config.audit.payloads, provisional?.id);
     const bytes = heldRecordBytes(line);
     if (this.heldBytes + bytes > this.config.audit.bufferMaxBytes) {
       this.drop('bytes', durable);
-      return;
+      return null;
     }
     this.held++;
     this.heldBytes += bytes;
-    this.buffer.push({ line, bytes, ...(durable && { durable }) });
+    const pending: Pending = { line, bytes };
+    if (durable) pending.durable = durable;
+    if (provisional) pending.provisional = provisional;
+    this.buffer.push(pending);
     if (durable) this.awaited++;
     this.schedule();
+    return pending;
   }
 
   /** `agw_audit_events_total` of the event's action and outcome, bound once per pair (prom-client hashes labels on every call). */
@@ -303,11 +402,12 @@ export class QueueAuditTrail extends AuditTrail implements OnModuleInit, OnAppli
 
   /** Appends what waits in memory to the staging stream, in one `XADD`. */
   private stage(): Promise<void> {
-    if (this.buffer.length === 0) return Promise.resolve();
-    const taken = this.buffer;
+    const taken = this.withoutWithdrawn(this.buffer);
     this.buffer = [];
     this.awaited = 0;
+    if (taken.length === 0) return Promise.resolve();
     const seq = ++this.seq;
+    this.stagingSeqs.add(seq);
     const added = this.queue
       ? this.staging.stage(this.instance, seq, taken.map((p) => p.line).join('\n'))
       : Promise.reject(new Error('not connected to Redis yet'));
@@ -315,24 +415,77 @@ export class QueueAuditTrail extends AuditTrail implements OnModuleInit, OnAppli
       .then(
         () => {
           this.reachable();
-          this.staged.push({ seq, pending: taken });
-          this.stagedRecords += taken.length;
+          this.staged.push({ seq, pending: this.confirmStaged(taken, seq) });
           for (const pending of taken) pending.durable?.();
         },
         (error: Error) => {
           this.unreachable(error);
           // Back in front; staged again later under a new sequence number. If the first `XADD`
           // did land after all, the writer skips the ids already written.
-          this.buffer = [...taken, ...this.buffer];
+          this.buffer = [...this.withoutWithdrawn(taken), ...this.buffer];
           this.awaited = this.buffer.reduce((n, pending) => n + (pending.durable ? 1 : 0), 0);
         },
       )
       .finally(() => {
+        this.stagingSeqs.delete(seq);
         this.stagingFlights.delete(flight);
         this.schedule();
       });
     this.stagingFlights.add(flight);
     return flight;
+  }
+
+  /** `records` without the withdrawn ones, which leave memory. */
+  private withoutWithdrawn(records: Pending[]): Pending[] {
+    if (!records.some((p) => p.provisional?.state === 'withdrawn')) return records;
+    return records.filter((p) => {
+      if (p.provisional?.state !== 'withdrawn') return true;
+      this.release(p);
+      return false;
+    });
+  }
+
+  /**
+   * The records of a confirmed staging entry that go on to a queue job. An open provisional one is
+   * parked until settled; one withdrawn while its `XADD` was in flight leaves memory, and its
+   * withdrawal is staged after it.
+   */
+  private confirmStaged(taken: Pending[], seq: number): Pending[] {
+    let kept = taken;
+    const withdrawn: string[] = [];
+    if (taken.some((p) => p.provisional !== undefined && p.provisional.state !== 'kept')) {
+      kept = [];
+      for (const pending of taken) {
+        const provisional = pending.provisional;
+        if (provisional === undefined || provisional.state === 'kept') kept.push(pending);
+        else if (provisional.state === 'open') {
+          provisional.seq = seq;
+          this.parked.add(pending);
+        } else {
+          this.release(pending);
+          withdrawn.push(provisional.id);
+        }
+      }
+    }
+    this.stagedRecords += kept.length;
+    if (withdrawn.length > 0) this.withdrawStaged(withdrawn);
+    return kept;
+  }
+
+  /**
+   * The stream entries a queue job of `taken` lets go: all below the oldest entry still holding a
+   * record not in a job (parked, staged for the next job, or in an `XADD` in flight), withdrawals
+   * included, and the entries of `taken` above it that hold nothing else.
+   */
+  private trimAfter(taken: Staged[]): { below: number; entries: number[] } {
+    const holding = new Set<number>(this.stagingSeqs);
+    for (const pending of this.parked) holding.add(pending.provisional!.seq);
+    for (const entry of this.staged) holding.add(entry.seq);
+    let below = this.seq + 1;
+    for (const seq of holding) below = Math.min(below, seq);
+    const entries = new Set<number>();
+    for (const entry of taken) if (entry.seq > below && !holding.has(entry.seq)) entries.add(entry.seq);
+    return { below, entries: [...entries] };
   }
 
   /** Hands the staged records to the queue: jobs of up to `AUDIT_BATCH_MAX` in one `addBulk`, then trims the stream. */
@@ -350,7 +503,6 @@ export class QueueAuditTrail extends AuditTrail implements OnModuleInit, OnAppli
         opts: { ...JOB_OPTIONS, jobId: uuidv7() },
       });
     }
-    const lastSeq = taken[taken.length - 1]!.seq;
     const added = this.queue ? this.queue.addBulk(jobs) : Promise.reject(new Error('not connected to Redis yet'));
     const flight: Promise<void> = added
       .then(
@@ -359,7 +511,8 @@ export class QueueAuditTrail extends AuditTrail implements OnModuleInit, OnAppli
           this.held -= records.length;
           for (const pending of records) this.heldBytes -= pending.bytes;
           // Left in the stream if this fails: the next trim takes it, or a writer skips it as written.
-          this.staging.trim(this.instance, lastSeq).catch(() => undefined);
+          const { below, entries } = this.trimAfter(taken);
+          this.staging.trim(this.instance, below, entries).catch(() => undefined);
         },
         (error: Error) => {
           this.unreachable(error);

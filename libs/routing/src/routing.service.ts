@@ -190,6 +190,20 @@ export class RoutingService implements OnModuleInit {
     }
     // In flight until the ack can go out: a draining node waits for the audit record too.
     this.inflight++;
+    // The record goes to Redis while the message is delivered (the sender hears `delivered` only
+    // once it is there), and is withdrawn if the delivery fails.
+    const record = this.audit.recordProvisionally({
+      action: 'message.routed',
+      tenant_id: sender.tenantId,
+      actor: { type: 'agent', id: sender.agentId },
+      subject: payload.to_agent_id,
+      outcome: 'allowed',
+      reason: null,
+      session_id: sender.session?.id ?? null,
+      remote_addr: sender.remoteAddress,
+      details: sendDetails(sender, message, target, traceDetails(clientTrace(payload) ?? sender.trace)),
+      content: payload.content,
+    });
     try {
       try {
         if (target.remote && this.remotes) await this.remotes.deliver(message, target.remote, (result) => this.remoteReply(sender, result));
@@ -207,25 +221,16 @@ export class RoutingService implements OnModuleInit {
             this.config.routing.deliveryTimeoutMs + CLUSTER_MARGIN_MS,
           );
       } catch (error) {
+        record.withdraw();
         if (expectResult && !awaited) this.cancelExpectation(sender.agentId, conversationId);
         throw error;
       }
+      record.keep();
       this.counters.increment(sender.tenantId);
       this.routedMessages.inc();
       this.metrics.deliverySeconds.observe((performance.now() - started) / 1000);
       // The record is in Redis (the durable queue) before the sender hears `delivered`.
-      await this.audit.recordDurably({
-        action: 'message.routed',
-        tenant_id: sender.tenantId,
-        actor: { type: 'agent', id: sender.agentId },
-        subject: payload.to_agent_id,
-        outcome: 'allowed',
-        reason: null,
-        session_id: sender.session?.id ?? null,
-        remote_addr: sender.remoteAddress,
-        details: sendDetails(sender, message, target, traceDetails(clientTrace(payload) ?? sender.trace)),
-        content: payload.content,
-      });
+      await record.durable;
     } finally {
       this.inflight--;
     }
