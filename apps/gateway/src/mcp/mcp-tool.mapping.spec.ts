@@ -6,13 +6,13 @@ import {
   TOOLS_PAGE_SIZE,
   assignToolNames,
   contentOfArguments,
-  mcpErrorOf,
   pageOfTools,
   toolNameOf,
   toolOf,
   toolRefusalOf,
   toolResultOf,
 } from './mcp-tool.mapping.js';
+import { mcpErrorOf } from './mcp.server.js';
 
 const card = (agentId: string, extra: Partial<AgentCard> = {}): AgentCard => ({
   agent_id: agentId,

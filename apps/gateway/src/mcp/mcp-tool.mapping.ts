@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { ErrorCode as JsonRpcCode, McpError, type CallToolResult, type Tool } from '@modelcontextprotocol/sdk/types.js';
+import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
 import * as z from 'zod';
 import {
   CURSOR_KEYS,
@@ -13,7 +13,8 @@ import {
 
 /*
  * The pure half of contract §10: agents as MCP tools and results as tool results. No I/O here, so
- * every rule of the mapping has a unit test (mcp-tool.mapping.spec.ts).
+ * every rule of the mapping has a unit test (mcp-tool.mapping.spec.ts). Types only from the SDK:
+ * its runtime is loaded with the first MCP request (see mcp.controller.ts).
  */
 
 /** The `_meta` key of a tool that names the real `agent_id` behind it. */
@@ -123,15 +124,6 @@ export function toolResultOf(result: ResultEvent): CallToolResult {
 export function toolRefusalOf(error: GatewayError): CallToolResult {
   const body = error.toBody();
   return { isError: true, content: [{ type: 'text', text: `${body.code}: ${body.message}` }], structuredContent: { error: body } };
-}
-
-/**
- * The JSON-RPC error of a refused `tools/list` (a bad cursor, the directory down), with the
- * gateway's `{ code, message, request_id }` as `data`.
- */
-export function mcpErrorOf(error: GatewayError): McpError {
-  const code = error.code === 'INVALID_MESSAGE' ? JsonRpcCode.InvalidParams : JsonRpcCode.InternalError;
-  return new McpError(code, `${error.code}: ${error.message}`, error.toBody());
 }
 
 function describeFailure(error: unknown): string {

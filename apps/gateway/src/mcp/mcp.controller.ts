@@ -1,5 +1,5 @@
 import { Controller, Delete, Get, Inject, Post, Req, Res, UseGuards } from '@nestjs/common';
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import type { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import type { OAuthProtectedResourceMetadata } from '@modelcontextprotocol/sdk/shared/auth.js';
 import type { Request, Response } from 'express';
 import { GATEWAY_CONFIG, type GatewayConfig } from '#libs/config';
@@ -9,9 +9,27 @@ import { CurrentCaller } from '../http/agent-auth.guard.js';
 import { CallAgentTool } from './call-agent-tool.js';
 import { rebindingRefusal } from './dns-rebinding.js';
 import { McpAuthGuard, McpHostGuard } from './mcp.guards.js';
-import { mcpServerFor } from './mcp.server.js';
+import type { mcpServerFor } from './mcp.server.js';
 import { McpToolDirectory } from './mcp-tool.directory.js';
 import { PROTECTED_RESOURCE_METADATA_PATH, mcpResourceUrl, protectedResourceMetadata } from './protected-resource.js';
+
+/**
+ * The MCP SDK's server side (its server, its Streamable HTTP transport and the protocol's schemas),
+ * loaded with the first MCP request: a node that never serves one does not hold it (about 8 MB of
+ * RSS, docs/performance.md). A failed load is tried again by the next request.
+ */
+let runtime: Promise<{ mcpServerFor: typeof mcpServerFor; Transport: typeof StreamableHTTPServerTransport }> | null = null;
+
+function mcpRuntime(): NonNullable<typeof runtime> {
+  runtime ??= Promise.all([import('./mcp.server.js'), import('@modelcontextprotocol/sdk/server/streamableHttp.js')]).then(
+    ([server, http]) => ({ mcpServerFor: server.mcpServerFor, Transport: http.StreamableHTTPServerTransport }),
+    (error: unknown) => {
+      runtime = null;
+      throw error;
+    },
+  );
+  return runtime;
+}
 
 /**
  * `/mcp` (contract §10): the MCP Streamable HTTP transport of the SDK, stateless and answering
@@ -30,13 +48,14 @@ export class McpController {
   @Post('mcp')
   @UseGuards(McpHostGuard, McpAuthGuard)
   async post(@CurrentCaller() caller: Caller, @Req() request: Request, @Res() response: Response): Promise<void> {
+    const { mcpServerFor, Transport } = await mcpRuntime();
     const server = mcpServerFor(caller, {
       tools: this.tools,
       call: this.call,
       version: this.config.version,
       name: this.config.manifest.name,
     });
-    const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
+    const transport = new Transport({ sessionIdGenerator: undefined, enableJsonResponse: true });
     // Also when the client goes away first: closing aborts the handlers' signals (a tool call gives up its wait).
     response.once('close', () => void server.close());
     await server.connect(transport);

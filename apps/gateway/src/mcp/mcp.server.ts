@@ -4,7 +4,6 @@ import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv
 import { GatewayError } from '#libs/protocol';
 import type { Caller } from '#libs/routing';
 import type { CallAgentTool } from './call-agent-tool.js';
-import { mcpErrorOf } from './mcp-tool.mapping.js';
 import type { McpToolDirectory } from './mcp-tool.directory.js';
 
 /** What one MCP server instance answers with. */
@@ -22,6 +21,15 @@ export interface McpHandlers {
  * servers never request.
  */
 const SCHEMA_VALIDATOR = new AjvJsonSchemaValidator();
+
+/**
+ * The JSON-RPC error of a refused `tools/list` (a bad cursor, the directory down), with the
+ * gateway's `{ code, message, request_id }` as `data`.
+ */
+export function mcpErrorOf(error: GatewayError): McpError {
+  const code = error.code === 'INVALID_MESSAGE' ? ErrorCode.InvalidParams : ErrorCode.InternalError;
+  return new McpError(code, `${error.code}: ${error.message}`, error.toBody());
+}
 
 /**
  * The MCP server of one request, for one authenticated caller: `tools/list` and `tools/call`
