@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { ClientFactory, DefaultAgentCardResolver, JsonRpcTransportFactory, type Client } from '@a2a-js/sdk/client';
+import type { Client } from '@a2a-js/sdk/client';
 import { GATEWAY_CONFIG, type GatewayConfig } from '#libs/config';
 import type { RemoteAgentRow } from '#libs/identity';
 import { GatewayError } from '#libs/protocol';
@@ -25,6 +25,8 @@ const CLIENT_MAX = 1_000;
  * URL and credential: created from the agent card (`createFromUrl`), every request through
  * {@link egressFetch} with the agent's credential opened from its sealed form. `polling: true`
  * makes `SendMessage` ask the remote to return at once (`returnImmediately`), see docs/a2a.md.
+ * The SDK's client side is loaded with the first remote agent's client: a node that never sends
+ * to one does not hold it.
  */
 @Injectable()
 export class A2AClientPool {
@@ -52,6 +54,7 @@ export class A2AClientPool {
     const credential = this.openCredential(row);
     const headers: [string, string][] = credential ? [credentialHeader(credential)] : [];
     const fetchImpl = egressFetch(this.egress, this.config.a2aOutbound, headers);
+    const { ClientFactory, DefaultAgentCardResolver, JsonRpcTransportFactory } = await import('@a2a-js/sdk/client');
     const factory = new ClientFactory({
       transports: [new JsonRpcTransportFactory({ fetchImpl })],
       cardResolver: new DefaultAgentCardResolver({ fetchImpl }),
