@@ -33,7 +33,9 @@ const IMPORTED = `    const { wasm } = await import("@prisma/client/runtime/quer
     return await decodeBase64AsWasm(wasm)`;
 const READ = `    // Patched by scripts/prisma-generate.mjs: read as text, not imported (the string is not kept).
     const { readFile } = await import('node:fs/promises')
-    const source = await readFile(new URL(import.meta.resolve("@prisma/client/runtime/query_compiler_small_bg.postgresql.wasm-base64.mjs")), 'utf8')
+    const { createRequire } = await import('node:module')
+    const file = createRequire(import.meta.url).resolve("@prisma/client/runtime/query_compiler_small_bg.postgresql.wasm-base64.mjs")
+    const source = await readFile(file, 'utf8')
     return await decodeBase64AsWasm(source.slice(source.indexOf('"') + 1, source.lastIndexOf('"')))`;
 const generated = readFileSync(CLASS_FILE, 'utf8');
 if (!generated.includes(IMPORTED)) {
