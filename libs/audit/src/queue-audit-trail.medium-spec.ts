@@ -4,6 +4,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '#libs/config';
 import { MetricsService } from '#libs/observability';
+import { routedEvent } from '../../../test/support/audit-events.js';
 import { TEST_REDIS_URL, uniquePrefix } from '../../../test/support/env.js';
 import { AOF_EVERYSEC_REDIS, startTestRedis, type TestRedis } from '../../../test/support/redis-server.js';
 import type { AuditEvent } from './audit-event.js';
@@ -171,18 +172,7 @@ describe('QueueAuditTrail: provisional records (staged while their event happens
     client.disconnect();
   });
 
-  const routed = (id: string): AuditEvent => ({
-    action: 'message.routed',
-    tenant_id: 'acme',
-    actor: { type: 'agent', id: 'sender' },
-    subject: 'receiver',
-    outcome: 'allowed',
-    reason: null,
-    session_id: null,
-    remote_addr: null,
-    details: { message_id: id },
-    content: [{ type: 'text', text: id }],
-  });
+  const routed = (id: string): AuditEvent => routedEvent({ details: { message_id: id }, content: [{ type: 'text', text: id }] });
 
   /** A started trail (queue jobs every 50 ms) and its staging stream. */
   async function startTrail(): Promise<{ trail: QueueAuditTrail; prefix: string; stream: string }> {
