@@ -56,6 +56,13 @@ export class Session {
   lastSeenAt: number;
   /** Last `heartbeat` event. */
   lastHeartbeatAt: Date;
+  /**
+   * When this session's directory entry was last written (ms since epoch: its claim, then the
+   * sweep's refreshes) and the heartbeat it then held: the sweep rewrites an entry only when the
+   * heartbeat changed or its TTL needs it (PresenceSweep).
+   */
+  presenceWrittenAt: number;
+  presenceHeartbeatAt: Date;
   expiresAt: Date | null;
   closed = false;
   /** Messages delivered to this session that its client has not acknowledged yet. */
@@ -76,6 +83,9 @@ export class Session {
     this.card = admitted.card;
     this.lastSeenAt = admitted.connectedAt.getTime();
     this.lastHeartbeatAt = admitted.connectedAt;
+    // Claimed during the admission, which started at `connectedAt`: no later than that.
+    this.presenceWrittenAt = admitted.connectedAt.getTime();
+    this.presenceHeartbeatAt = admitted.connectedAt;
     this.expiresAt = admitted.principal.expiresAt;
     this.caller = {
       principal: admitted.principal,
