@@ -191,19 +191,7 @@ export class QueueAuditTrail extends AuditTrail implements OnModuleInit, OnAppli
 
   private enqueueProvisionally(event: AuditEvent): ProvisionalRecord {
     const provisional: Provisional = { id: uuidv7(), state: 'open', seq: 0, counter: this.eventCounter(event) };
-    let pending: Pending | null = null;
-    let durable = Promise.resolve();
-    // While Redis is unreachable the record waits in memory; the caller is not held up for it.
-    if (!this.healthy || this.config.audit.durableWaitMs === 0) pending = this.hold(event, undefined, provisional);
-    else
-      durable = new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, this.config.audit.durableWaitMs);
-        const staged = (): void => {
-          clearTimeout(timer);
-          resolve();
-        };
-        pending = this.hold(event, staged, provisional);
-      });
+    const { pending, durable } = this.holdDurably(event, provisional);
     const settle = (state: 'kept' | 'withdrawn'): void => {
       if (provisional.state !== 'open') return;
       provisional.state = state;
@@ -248,18 +236,32 @@ export class QueueAuditTrail extends AuditTrail implements OnModuleInit, OnAppli
   }
 
   private enqueueDurably(event: AuditEvent): Promise<void> {
-    // While Redis is unreachable the record waits in memory; the caller is not held up for it.
-    if (!this.healthy || this.config.audit.durableWaitMs === 0) {
-      this.enqueue(event);
-      return Promise.resolve();
-    }
-    return new Promise((resolve) => {
+    this.eventCounter(event).inc();
+    return this.holdDurably(event).durable;
+  }
+
+  /**
+   * Holds the event's record with a waiter: `durable` resolves once the record is staged, or after
+   * `AUDIT_DURABLE_WAIT_MS` at the latest; at once when the wait is off or while Redis is
+   * unreachable (the record waits in memory; the caller is not held up for it). `pending` is null
+   * when the buffer had no room for the record.
+   */
+  private holdDurably(event: AuditEvent, provisional?: Provisional): { pending: Pending | null; durable: Promise<void> } {
+    if (!this.healthy || this.config.audit.durableWaitMs === 0)
+      return { pending: this.hold(event, undefined, provisional), durable: Promise.resolve() };
+    let pending: Pending | null = null;
+    const durable = new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, this.config.audit.durableWaitMs);
-      this.enqueue(event, () => {
-        clearTimeout(timer);
-        resolve();
-      });
+      pending = this.hold(
+        event,
+        () => {
+          clearTimeout(timer);
+          resolve();
+        },
+        provisional,
+      );
     });
+    return { pending, durable };
   }
 
   /**
@@ -300,9 +302,9 @@ export class QueueAuditTrail extends AuditTrail implements OnModuleInit, OnAppli
     this.jobTimer = null;
   }
 
-  private enqueue(event: AuditEvent, durable?: () => void): void {
+  private enqueue(event: AuditEvent): void {
     this.eventCounter(event).inc();
-    this.hold(event, durable);
+    this.hold(event);
   }
 
   /** Serializes the event's record and buffers it; null when a cap leaves no room for it (dropped). */
