@@ -210,6 +210,8 @@ export function haScenario(name: string, setup: (prefix: string) => Promise<HaTo
     const token = senders[0]!.token;
     for (const gateway of gateways) {
       const { body } = await http('GET', `${gateway.url}/gateway/agents`, { headers: { authorization: `Bearer ${token}` } });
+      // An error body (a rare failure right after a cluster failover) fails here, showing it.
+      expect(body, `the directory from ${gateway.nodeId}`).toHaveProperty('agents');
       const ids = (body.agents as { agent_id: string }[]).map((x) => x.agent_id).sort();
       expect(ids).toEqual(connected.filter((id) => tenantOf.get(id) === tenant).sort());
     }
