@@ -79,7 +79,7 @@ export class WebSocketTransport implements OnApplicationBootstrap, OnApplication
   private async connect(request: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     let admitted: AdmittedSession | undefined;
     let refusal: GatewayError | undefined;
-    socket.on('error', () => undefined); // a peer reset before the upgrade is not the process's problem
+    socket.on('error', ignoreError); // a peer reset before the upgrade is not the process's problem
     await traceConnect('websocket', request.headers, async (span) => {
       try {
         const query = new URL(request.url ?? '/', 'http://gateway').searchParams;
@@ -105,13 +105,15 @@ export class WebSocketTransport implements OnApplicationBootstrap, OnApplication
       return;
     }
     // `ws` refuses a malformed handshake (bad key or version) by closing the socket without calling
-    // back: the presence reserved for it is released then.
-    let upgraded = false;
-    socket.once('close', () => {
-      if (!upgraded && admitted) this.admission.abandon(admitted);
-    });
+    // back: the presence reserved for it is released then. The listener goes once the upgrade is
+    // done: left on the socket, a closure of this function would keep its context (the request and
+    // its headers) alive as long as the connection.
+    const abandon = (): void => {
+      if (admitted) this.admission.abandon(admitted);
+    };
+    socket.once('close', abandon);
     this.server.handleUpgrade(request, socket, head, (ws) => {
-      upgraded = true;
+      socket.removeListener('close', abandon);
       const connection = new WebSocketConnection(ws);
       if (!admitted) {
         const error = refusal ?? new GatewayError('UNAVAILABLE', 'connection could not be admitted');
@@ -162,6 +164,9 @@ export class WebSocketTransport implements OnApplicationBootstrap, OnApplication
     }
   }
 }
+
+/** An error listener that keeps nothing alive (an arrow made in `connect` would keep its whole context). */
+function ignoreError(): void {}
 
 /** `agent_name` and `capabilities` (a JSON array, as in the seed) of the connect URL; the session service validates them. */
 function connectCard(query: URLSearchParams): Record<string, unknown> {
