@@ -1,5 +1,6 @@
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, beforeAll, describe, expect, it, vi, type MockInstance } from 'vitest';
 import { RedisService } from '#libs/redis';
 import { uniqueId } from '../../../test/support/env.js';
 import { startMediumNode, type MediumNode } from '../../../test/support/medium.js';
@@ -10,13 +11,14 @@ import { RoutingModule } from './routing.module.js';
 // the machine's Redis under a key prefix of its own, the medium Postgres database), read back with a
 // plain ioredis client. Faked: nothing; the repository is called as admission calls it. The index
 // commands are counted by spying on the node's command connection.
-describe('presence claims of one turn of the event loop', () => {
+describe('presence claims made together', () => {
   const prefix = `medium-presence-${process.pid}:`;
   const tenant = 'medium-presence';
   let node: MediumNode;
   let presence: PresenceRepository;
   let reader: Redis;
-  let zadd: { mock: { calls: unknown[][] } };
+  let zadd: MockInstance<(...args: unknown[]) => Promise<unknown>>;
+  let realZadd: (...args: unknown[]) => Promise<unknown>;
   // ZADDs to the presence indexes (the node's membership also ZADDs, to `nodes`, on its own timer).
   const presenceZadds = (): number => zadd.mock.calls.filter((call) => String(call[0]).includes(':presence:')).length;
 
@@ -41,7 +43,9 @@ describe('presence claims of one turn of the event loop', () => {
       NONE_TENANT_ID: tenant,
     });
     presence = node.get(PresenceRepository);
-    zadd = vi.spyOn(node.get(RedisService).command, 'zadd');
+    const command = node.get(RedisService).command as unknown as { zadd: (...args: unknown[]) => Promise<unknown> };
+    realZadd = command.zadd.bind(command);
+    zadd = vi.spyOn(command, 'zadd');
     reader = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
   });
 
@@ -82,5 +86,57 @@ describe('presence claims of one turn of the event loop', () => {
     expect(presenceZadds() - before).toBe(2);
     expect(await reader.get(`${prefix}presence:session:${first.session_id}`)).toBeNull();
     expect(await reader.get(`${prefix}presence:session:${second.session_id}`)).toBe(agentId);
+  });
+
+  /** Makes the next ZADD to a presence index go through `instead` (the others go to Redis). */
+  const interceptNextPresenceZadd = (instead: (zaddArgs: unknown[]) => Promise<unknown>): void => {
+    let used = false;
+    zadd.mockImplementation((...args: unknown[]) => {
+      if (used || !String(args[0]).includes(':presence:')) return realZadd(...args);
+      used = true;
+      return instead(args);
+    });
+  };
+
+  it('claims made while a batch is being written join one next batch, whatever turn they come in', async () => {
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    interceptNextPresenceZadd(async (args) => {
+      await held;
+      return realZadd(...args);
+    });
+    const before = presenceZadds();
+    const first = presence.claim(entry(uniqueId('held')), 30_000);
+    await vi.waitFor(() => expect(presenceZadds() - before).toBe(2));
+    // Five claims, each in a turn of its own, while the first batch's writes wait.
+    const later = Array.from({ length: 5 }, () => entry(uniqueId('during')));
+    const claims: Promise<unknown>[] = [];
+    for (const e of later) {
+      claims.push(presence.claim(e, 30_000));
+      await sleep(20);
+    }
+    release();
+    await Promise.all([first, ...claims]);
+    // Two ZADDs (global and tenant index) for the first batch, two for the five later claims.
+    expect(presenceZadds() - before).toBe(4);
+    const all = await reader.zrange(`${prefix}presence:all`, 0, -1);
+    for (const e of later) expect(all).toContain(e.agent_id);
+  });
+
+  it('a batch whose writes failed does not hold up the next one', async () => {
+    interceptNextPresenceZadd(async () => {
+      await sleep(50);
+      throw new Error('injected ZADD failure');
+    });
+    const before = presenceZadds();
+    const failing = presence.claim(entry(uniqueId('failing')), 30_000);
+    failing.catch(() => undefined);
+    await vi.waitFor(() => expect(presenceZadds() - before).toBe(2));
+    // Made while the failing batch is in flight: its batch waits for that one, then is written.
+    const next = entry(uniqueId('next'));
+    const claimed = presence.claim(next, 30_000);
+    await expect(failing).rejects.toThrow('injected ZADD failure');
+    await claimed;
+    expect(await reader.zscore(`${prefix}presence:all`, next.agent_id)).not.toBeNull();
   });
 });

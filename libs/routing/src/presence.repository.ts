@@ -96,7 +96,7 @@ interface PresenceScripts {
   agwPresenceReadWithTtl(key: string): Promise<[string | null, number]>;
 }
 
-/** The claims of one turn of the event loop whose index writes are made together. */
+/** Claims whose index writes are made together (see `indexClaimed`). */
 interface ClaimBatch {
   entries: PresenceEntry[];
   ttlMs: number;
@@ -106,7 +106,10 @@ interface ClaimBatch {
 @Injectable()
 export class PresenceRepository {
   private readonly scripts: PresenceScripts;
+  /** The batch of claims not yet written, which the next claims join. */
   private claimed: ClaimBatch | null = null;
+  /** The index writes in flight, if any: the next batch starts when they are done. */
+  private indexing: Promise<void> | null = null;
 
   constructor(private readonly redis: RedisService) {
     const c = redis.command;
@@ -186,9 +189,10 @@ export class PresenceRepository {
   }
 
   /**
-   * Indexes a claimed entry together with the other claims of this turn of the event loop (their
-   * scripts' answers arrive in one read when many agents connect at once): a reconnect storm of N
-   * agents costs N + a few index commands instead of 7 N. Resolves once the batch is written.
+   * Indexes a claimed entry together with the other claims that came while the previous batch's
+   * writes were in flight (or, when none was, in this turn of the event loop): a reconnect storm
+   * of N agents costs N + a few index commands instead of 7 N, and a lone claim is written at
+   * once. Resolves once the entry's batch is written.
    */
   private indexClaimed(entry: PresenceEntry, ttlMs: number): Promise<void> {
     const open = this.claimed;
@@ -196,12 +200,22 @@ export class PresenceRepository {
       open.entries.push(entry);
       return open.written;
     }
+    // One batch's writes in flight at a time: the next one starts when they are done, failed or not.
+    const previous = this.indexing ?? new Promise<void>((resolve) => setImmediate(resolve));
     const batch: ClaimBatch = { entries: [entry], ttlMs, written: Promise.resolve() };
-    batch.written = new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
+    batch.written = previous.then(() => {
       if (this.claimed === batch) this.claimed = null;
       return this.index(batch.entries, ttlMs, Date.now() + ttlMs);
     });
     this.claimed = batch;
+    const done = batch.written.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.indexing = done;
+    void done.then(() => {
+      if (this.indexing === done) this.indexing = null;
+    });
     return batch.written;
   }
 
