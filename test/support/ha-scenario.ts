@@ -210,8 +210,10 @@ export function haScenario(name: string, setup: (prefix: string) => Promise<HaTo
     const token = senders[0]!.token;
     for (const gateway of gateways) {
       const { body } = await http('GET', `${gateway.url}/gateway/agents`, { headers: { authorization: `Bearer ${token}` } });
-      // An error body (a rare failure right after a cluster failover) fails here, showing it.
-      expect(body, `the directory from ${gateway.nodeId}`).toHaveProperty('agents');
+      // An error body (a rare failure right after a cluster failover) fails here, showing it and
+      // what the node logged last.
+      if (!('agents' in body))
+        expect.fail(`the directory from ${gateway.nodeId}: ${JSON.stringify(body)}\n${gateway.output.slice(-15).join('\n')}`);
       const ids = (body.agents as { agent_id: string }[]).map((x) => x.agent_id).sort();
       expect(ids).toEqual(connected.filter((id) => tenantOf.get(id) === tenant).sort());
     }

@@ -1,5 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { Logger } from '@nestjs/common';
 import { GatewayError } from '#libs/protocol';
+
+const logger = new Logger('Directory');
 
 /**
  * How long a failed directory read waits before its one retry. A Redis Cluster client that has not
@@ -14,16 +17,25 @@ export const DIRECTORY_RETRY_MS = 300;
  * GatewayError is the read's own answer and is not retried.
  */
 export async function directoryRead<T>(read: () => Promise<T>, retryMs = DIRECTORY_RETRY_MS): Promise<T> {
+  let first: unknown;
   try {
     return await read();
   } catch (error) {
     if (error instanceof GatewayError) throw error;
+    first = error;
   }
   await sleep(retryMs);
   try {
     return await read();
   } catch (error) {
     if (error instanceof GatewayError) throw error;
+    logger.warn(
+      `agent directory read failed, answering UNAVAILABLE: ${messageOf(first)}; retried after ${retryMs} ms: ${messageOf(error)}`,
+    );
     throw new GatewayError('UNAVAILABLE', 'agent directory unavailable', { cause: error });
   }
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
