@@ -9,6 +9,9 @@ export function reconnectDelayMs(attempt: number): number {
   return Math.min(100 * 2 ** Math.min(attempt, 4), 1_000);
 }
 
+/** How often a cluster client re-reads the slot map (CLUSTER SLOTS) whatever happens; see the cluster options below. */
+export const SLOTS_REFRESH_INTERVAL_MS = 1_000;
+
 // A master demoted by a failover answers writes with READONLY: reconnect (through the sentinels, to
 // the new master) and resend the command, instead of failing every write until the next restart.
 const reconnectOnReadonly = (error: Error): 2 | false => (error.message.startsWith('READONLY') ? 2 : false);
@@ -21,8 +24,8 @@ const reconnectOnReadonly = (error: Error): 2 | false => (error.message.startsWi
  * - sentinel: asks the sentinels for the master, and follows `+switch-master` (ioredis's failover
  *   detector) so a promotion is picked up at once rather than at the next reconnect attempt.
  * - cluster: `new Cluster(seeds)`; commands follow MOVED/ASK and retry through a failover
- *   (`retryDelayOnFailover`, `retryDelayOnClusterDown`, at most `maxRedirections` times); the
- *   connection-level options go to every node's connection. `shardedSubscribers` makes one
+ *   (`retryDelayOnFailover`, `retryDelayOnClusterDown`, at most `maxRedirections` times), and the
+ *   slot map is re-read every second; the connection-level options go to every node's connection. `shardedSubscribers` makes one
  *   subscriber connection per master, for `SSUBSCRIBE`.
  *
  * `options` are ioredis's; `retryStrategy: () => null` means no reconnect at all (the preflight).
@@ -74,6 +77,10 @@ export function createRedis(topology: RedisTopology, options: RedisOptions & { s
         retryDelayOnTryAgain: 100,
         maxRedirections: 16,
         slotsRefreshTimeout: 2_000,
+        // Auto-pipelined commands of several slots that all get MOVED (a failover) fail without
+        // ioredis re-learning the slots (redis/ioredis#2075): the map is refreshed every second,
+        // not every 5 s, so such commands fail for about a second at most.
+        slotsRefreshInterval: SLOTS_REFRESH_INTERVAL_MS,
         shardedSubscribers: shardedSubscribers ?? false,
         redisOptions: {
           ...nodeOptions,

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { GatewayError } from '#libs/protocol';
-import { directoryRead } from './directory-read.js';
+import { SLOTS_REFRESH_INTERVAL_MS } from '#libs/redis';
+import { DIRECTORY_RETRY_MS, directoryRead } from './directory-read.js';
 
 /** A read that fails its first `failures` calls with a Redis-like error, then answers `value`. */
 function flaky<T>(failures: number, value: T): { read: () => Promise<T>; calls: () => number } {
@@ -14,25 +15,37 @@ function flaky<T>(failures: number, value: T): { read: () => Promise<T>; calls: 
 describe('directoryRead', () => {
   it('answers at once when the read succeeds', async () => {
     const r = flaky(0, ['a']);
-    await expect(directoryRead(r.read, 5)).resolves.toEqual(['a']);
+    await expect(directoryRead(r.read, [5, 5])).resolves.toEqual(['a']);
     expect(r.calls()).toBe(1);
   });
 
   it('rides out one failed read (a cluster client re-learning its slots)', async () => {
     const r = flaky(1, ['a']);
     const started = performance.now();
-    await expect(directoryRead(r.read, 20)).resolves.toEqual(['a']);
+    await expect(directoryRead(r.read, [20, 200])).resolves.toEqual(['a']);
     expect(r.calls()).toBe(2);
     expect(performance.now() - started).toBeGreaterThanOrEqual(15);
   });
 
-  it('is UNAVAILABLE when the retry fails too, with the cause kept', async () => {
+  it('rides out a second failed read after the longer wait (auto-pipelined reads until the slot map refresh)', async () => {
     const r = flaky(2, ['a']);
-    const error = (await directoryRead(r.read, 5).catch((e: unknown) => e)) as GatewayError;
+    const started = performance.now();
+    await expect(directoryRead(r.read, [5, 40])).resolves.toEqual(['a']);
+    expect(r.calls()).toBe(3);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(40);
+  });
+
+  it('is UNAVAILABLE when every retry fails too, with the cause kept', async () => {
+    const r = flaky(3, ['a']);
+    const error = (await directoryRead(r.read, [5, 5]).catch((e: unknown) => e)) as GatewayError;
     expect(error).toBeInstanceOf(GatewayError);
     expect(error.code).toBe('UNAVAILABLE');
     expect((error.cause as Error).message).toBe('Connection is closed.');
-    expect(r.calls()).toBe(2);
+    expect(r.calls()).toBe(3);
+  });
+
+  it('waits the default retries of a Redis Cluster failover: a short one, then one slot map refresh', () => {
+    expect(DIRECTORY_RETRY_MS).toEqual([300, SLOTS_REFRESH_INTERVAL_MS]);
   });
 
   it("passes the read's own GatewayError through without a retry", async () => {
@@ -41,7 +54,7 @@ describe('directoryRead', () => {
       calls++;
       return Promise.reject(new GatewayError('AGENT_NOT_FOUND', 'no such agent'));
     };
-    await expect(directoryRead(read, 5)).rejects.toMatchObject({ code: 'AGENT_NOT_FOUND' });
+    await expect(directoryRead(read, [5, 5])).rejects.toMatchObject({ code: 'AGENT_NOT_FOUND' });
     expect(calls).toBe(1);
   });
 });
