@@ -1,11 +1,11 @@
 /**
  * `npm run bench:audit`: only the audit writer against a raw COPY (bench/audit.ts), with ROWS
- * rows (default 50000), on a database of its own: quicker than the whole bench
- * when working on the writer.
+ * rows (default 50000) per round, BENCH_ROUNDS alternating rounds (default 3), on a database of
+ * its own: quicker than the whole bench when working on the writer.
  */
 import { spawn } from 'node:child_process';
 import pg from 'pg';
-import { writerAgainstCopy } from './audit.js';
+import { writerAgainstCopyRounds } from './audit.js';
 const DB = 'postgresql://postgres@localhost:5432/agw_auditbench';
 const admin = new pg.Client({ connectionString: 'postgresql://postgres@localhost:5432/postgres' });
 await admin.connect();
@@ -34,5 +34,6 @@ const start = (keyPrefix: string): Promise<() => void> =>
 await new Promise((r) => setTimeout(r, 1000));
 const db = new pg.Pool({ connectionString: DB, max: 2 });
 const rows = Number(process.env.ROWS ?? 50000);
-console.log(JSON.stringify(await writerAgainstCopy({ db, redisUrl: 'redis://localhost:6379', rows, startWorker: start })));
+const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
+console.log(JSON.stringify(await writerAgainstCopyRounds({ db, redisUrl: 'redis://localhost:6379', rows, startWorker: start }, rounds)));
 await db.end();

@@ -12,6 +12,7 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import type pg from 'pg';
 import { AUDIT_QUEUE, batchJob, bullPrefix, recordLine, toRecord, uuidv7, type AuditBatchJob, type AuditRecord } from '#libs/audit';
+import { median } from './processes.js';
 
 export interface LagFigures {
   node_id: string;
@@ -59,19 +60,41 @@ export interface WriteFigures {
 }
 
 /**
+ * `writerAgainstCopy` for `rounds` rounds (writer, COPY, writer, COPY, …): the median of each
+ * figure, the ratio as the median of the rounds' ratios, and each round's figures.
+ */
+export async function writerAgainstCopyRounds(
+  options: Omit<Parameters<typeof writerAgainstCopy>[0], 'round'>,
+  rounds: number,
+): Promise<WriteFigures & { ratio_per_round: number[]; per_round: WriteFigures[] }> {
+  const runs: WriteFigures[] = [];
+  for (let round = 0; round < rounds; round++) runs.push(await writerAgainstCopy({ ...options, round }));
+  return {
+    rows: runs.reduce((sum, r) => sum + r.rows, 0),
+    writer_rows_per_s: median(runs.map((r) => r.writer_rows_per_s)),
+    copy_rows_per_s: median(runs.map((r) => r.copy_rows_per_s)),
+    ratio_writer_over_copy: median(runs.map((r) => r.ratio_writer_over_copy)),
+    ratio_per_round: runs.map((r) => r.ratio_writer_over_copy),
+    per_round: runs,
+  };
+}
+
+/**
  * Fills the queue with `rows` records (micro-batches of 500 over 10 tenants, as gateways produce
  * them), then starts an audit worker and measures from its first row to its last
- * (`written_at`); then `COPY`s as many rows of the same shape into the same table.
+ * (`written_at`); then `COPY`s as many rows of the same shape into the same table. `round` keeps
+ * the tenants and queue of each call apart (the bench alternates the two for several rounds).
  */
 export async function writerAgainstCopy(options: {
   db: pg.Pool;
   redisUrl: string;
   startWorker: (keyPrefix: string) => Promise<() => void>;
   rows: number;
+  round?: number;
 }): Promise<WriteFigures> {
-  const { db, rows } = options;
-  const keyPrefix = `agwbench-audit-${process.pid}:`;
-  const run = `w${process.pid}`;
+  const { db, rows, round = 0 } = options;
+  const keyPrefix = `agwbench-audit-${process.pid}-${round}:`;
+  const run = `w${process.pid}r${round}`;
   const connection = new Redis(options.redisUrl, { maxRetriesPerRequest: null });
   const queue = new Queue<AuditBatchJob>(AUDIT_QUEUE, { connection, prefix: bullPrefix(keyPrefix) });
   const jobs: { name: string; data: AuditBatchJob; opts: { jobId: string; removeOnComplete: boolean } }[] = [];
@@ -99,7 +122,7 @@ export async function writerAgainstCopy(options: {
   await queue.close();
   connection.disconnect();
 
-  const copySeconds = await copyRows(db, `c${process.pid}`, rows, 10);
+  const copySeconds = await copyRows(db, `c${process.pid}r${round}`, rows, 10);
   const copyRate = rows / copySeconds;
   return {
     rows: written,

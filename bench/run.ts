@@ -23,9 +23,11 @@
  * lag of every routed record (row written − event), the writer against a raw COPY, and a streamed
  * export. See bench/audit.ts.
  *
- * Memory: RSS before the first connection and per idle connection on fresh processes; the RSS of an
- * agent-only gateway (ADMIN_ENABLED=false) and of a bare relay left idle through the routing rounds,
- * soon after start and at the end (once V8 has collected the boot's garbage).
+ * Memory: RSS before the first connection and per idle connection, on fresh processes in
+ * BENCH_ROUNDS rounds (the median is reported); the RSS of an agent-only gateway
+ * (ADMIN_ENABLED=false) and of a bare relay left idle through the routing rounds, soon after start
+ * and at the end (once V8 has collected the boot's garbage). The writer against COPY alternates
+ * for BENCH_ROUNDS rounds too.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -36,7 +38,7 @@ import { Redis } from 'ioredis';
 import pg from 'pg';
 import { benchA2A } from './a2a.js';
 import { BENCH_ADMIN_TOKEN, adminCall } from './admin.js';
-import { exportMillion, routingLag, writerAgainstCopy } from './audit.js';
+import { exportMillion, routingLag, writerAgainstCopyRounds } from './audit.js';
 import { benchConnects, type ConnectFigures } from './connects.js';
 import { perMessage, sampleCpu, type CpuSample } from './cpu.js';
 import { command, dropDatabase, median, pinned, runLoad, startServer, type LoadFigures } from './processes.js';
@@ -186,16 +188,81 @@ async function idleRss(url: string, pid: number, mode: 'idle' | 'idle-ws' = 'idl
 }
 
 const running: ChildProcess[] = [];
+
+/** What one memory round measured on fresh processes: KB before the first connection, bytes per idle connection. */
+interface MemoryRound {
+  gateway_base_kb: number;
+  bare_base_kb: number;
+  gateway_bytes_per_connection: number;
+  gateway_ws_bytes_per_connection: number;
+  bare_bytes_per_connection: number;
+}
+
+/**
+ * One memory round, on processes started for it and stopped after it: the RSS of a gateway and a
+ * bare relay before their first connection, then per idle connection (socket.io on that gateway and
+ * the relay, plain WebSocket on a second gateway that has seen no connection). Fresh processes
+ * each round: after load, the heap shrinking under GC would swamp what 1,000 connections add.
+ */
+async function memoryRound(env: Record<string, string>): Promise<MemoryRound> {
+  const started: ChildProcess[] = [];
+  try {
+    const gateway = await startGateway(env);
+    started.push(gateway.child);
+    const websocket = await startGateway(env);
+    started.push(websocket.child);
+    const bare = await startServer(here('./bare-relay.js'), {}, (line) => line.event === 'ready');
+    started.push(bare.child);
+    const gatewayBaseKb = await baseRss(gateway.child.pid!);
+    const bareBaseKb = await baseRss(bare.child.pid!);
+    return {
+      gateway_base_kb: gatewayBaseKb,
+      bare_base_kb: bareBaseKb,
+      gateway_bytes_per_connection: await idleRss(`http://127.0.0.1:${gateway.port}`, gateway.child.pid!),
+      bare_bytes_per_connection: await idleRss(`http://127.0.0.1:${bare.ready.port as number}`, bare.child.pid!),
+      gateway_ws_bytes_per_connection: await idleRss(`http://127.0.0.1:${websocket.port}`, websocket.child.pid!, 'idle-ws'),
+    };
+  } finally {
+    for (const child of started) child.kill('SIGTERM');
+    await Promise.all(
+      started.filter((child) => child.exitCode === null).map((child) => new Promise((resolve) => child.once('exit', resolve))),
+    );
+  }
+}
+
 try {
   await dropDatabase(BENCH_DATABASE_URL);
-  // `none` too, for the idle connections of the memory measure (they need no provisioning).
-  const gateway = await startGateway({
+  const gatewayEnv = {
+    // `none` too, for the idle connections of the memory measure (they need no provisioning).
     AUTH_METHODS: routingAuth === 'none' ? 'none' : 'token,none',
     MAX_CONNECTIONS: String(idleCount * 4),
     RATE_LIMIT_DEFAULTS: GENEROUS_LIMITS,
     ADMIN_TOKEN: BENCH_ADMIN_TOKEN,
-  });
+  };
+  const gateway = await startGateway(gatewayEnv);
   running.push(gateway.child);
+  // Base RSS of an agent-only node (ADMIN_ENABLED=false: no admin plane, OpenAPI or console loaded)
+  // and of a second bare relay, both left idle: read soon after start and again after the routing
+  // rounds, once V8 has collected the garbage of the boot (its memory reducer runs only after the
+  // process has been idle for a while, tens of seconds).
+  const agentOnly = await startGateway({ ADMIN_ENABLED: 'false', RATE_LIMIT_DEFAULTS: GENEROUS_LIMITS });
+  running.push(agentOnly.child);
+  const idleBare = await startServer(here('./bare-relay.js'), {}, (line) => line.event === 'ready');
+  running.push(idleBare.child);
+  const agentOnlyBaseKb = await baseRss(agentOnly.child.pid!);
+  const idleBareBaseKb = rssKb(idleBare.child.pid!);
+  const idleSince = Date.now();
+
+  // Idle memory first, before any load, in rounds of fresh processes (the median is reported).
+  const memoryRounds: MemoryRound[] = [];
+  for (let round = 0; round < rounds; round++) memoryRounds.push(await memoryRound(gatewayEnv));
+  const memory = (key: keyof MemoryRound): number => median(memoryRounds.map((r) => r[key]));
+  const gatewayBaseKb = memory('gateway_base_kb');
+  const bareBaseKb = memory('bare_base_kb');
+  const gatewayRss = memory('gateway_bytes_per_connection');
+  const bareRss = memory('bare_bytes_per_connection');
+  const gatewayWsRss = memory('gateway_ws_bytes_per_connection');
+
   // The same gateway but `delivered` does not wait for the audit record to reach Redis.
   const noWait = await startGateway({
     AUTH_METHODS: routingAuth === 'none' ? 'none' : 'token,none',
@@ -206,28 +273,8 @@ try {
   running.push(noWait.child);
   const bare = await startServer(here('./bare-relay.js'), {}, (line) => line.event === 'ready');
   running.push(bare.child);
-  // Base RSS of an agent-only node (ADMIN_ENABLED=false: no admin plane, OpenAPI or console loaded)
-  // and of a second bare relay, both left idle: read soon after start and again after the routing
-  // rounds, once V8 has collected the garbage of the boot (its memory reducer runs only after the
-  // process has been idle for a while, tens of seconds).
-  const agentOnly = await startGateway({ ADMIN_ENABLED: 'false', RATE_LIMIT_DEFAULTS: GENEROUS_LIMITS });
-  running.push(agentOnly.child);
-  const idleBare = await startServer(here('./bare-relay.js'), {}, (line) => line.event === 'ready');
-  running.push(idleBare.child);
   const gatewayUrl = `http://127.0.0.1:${gateway.port}`;
   const bareUrl = `http://127.0.0.1:${bare.ready.port as number}`;
-
-  // Idle memory first, on fresh processes: after a load run, the heap shrinking under GC would
-  // swamp the difference that 1,000 connections make. RSS before the first connection first of all.
-  const gatewayBaseKb = await baseRss(gateway.child.pid!);
-  const bareBaseKb = await baseRss(bare.child.pid!);
-  const agentOnlyBaseKb = rssKb(agentOnly.child.pid!);
-  const idleBareBaseKb = rssKb(idleBare.child.pid!);
-  const idleSince = Date.now();
-  const gatewayRss = await idleRss(gatewayUrl, gateway.child.pid!);
-  const bareRss = await idleRss(bareUrl, bare.child.pid!);
-  // Plain WebSocket connections, on the other (so far idle) gateway process.
-  const gatewayWsRss = await idleRss(`http://127.0.0.1:${noWait.port}`, noWait.child.pid!, 'idle-ws');
 
   const credentialsFile = routingAuth === 'token' ? await provisionRoutingAgents(`http://127.0.0.1:${gateway.adminPort}`) : undefined;
   const loadArgs = [String(pairs), String(inflight), String(seconds), String(payload)];
@@ -297,20 +344,23 @@ try {
     [noWait.nodeId, 'gateway, no durable wait'],
   ]);
   noWait.child.kill('SIGTERM');
-  const writes = await writerAgainstCopy({
-    db,
-    redisUrl: process.env.REDIS_URL ?? 'redis://localhost:6379',
-    rows: auditRows,
-    startWorker: async (keyPrefix) => {
-      const worker = await startServer(
-        here('../apps/audit-worker/src/main.js'),
-        { DATABASE_URL: BENCH_DATABASE_URL, REDIS_KEY_PREFIX: keyPrefix, LOG_FORMAT: 'json' },
-        (line) => (line.message as { event?: string } | undefined)?.event === 'ready',
-      );
-      running.push(worker.child);
-      return () => worker.child.kill('SIGTERM');
+  const writes = await writerAgainstCopyRounds(
+    {
+      db,
+      redisUrl: process.env.REDIS_URL ?? 'redis://localhost:6379',
+      rows: auditRows,
+      startWorker: async (keyPrefix) => {
+        const worker = await startServer(
+          here('../apps/audit-worker/src/main.js'),
+          { DATABASE_URL: BENCH_DATABASE_URL, REDIS_KEY_PREFIX: keyPrefix, LOG_FORMAT: 'json' },
+          (line) => (line.message as { event?: string } | undefined)?.event === 'ready',
+        );
+        running.push(worker.child);
+        return () => worker.child.kill('SIGTERM');
+      },
     },
-  });
+    rounds,
+  );
   const exported = await exportMillion({
     db,
     adminUrl: `http://127.0.0.1:${gateway.adminPort}`,
@@ -380,6 +430,7 @@ try {
       rss_bytes_per_idle_connection: Math.round(bareRss),
       rss_mb_before_first_connection: +(bareBaseKb / 1024).toFixed(1),
     },
+    memory_rounds: memoryRounds,
     rss_mb_idle_processes: {
       idle_seconds: idleSeconds,
       agent_only_gateway: { early: +(agentOnlyBaseKb / 1024).toFixed(1), settled: +(agentOnlySettledKb / 1024).toFixed(1) },
@@ -442,7 +493,10 @@ try {
     `open loop at ${openLoop.gateway.rate} msgs/s (half the gateway's saturation), p50 / p99 / p99.9 ms: gateway ${openLoop.gateway.p50_ms} / ${openLoop.gateway.p99_ms} / ${openLoop.gateway.p999_ms} (errors ${openLoop.gateway.errors}); bare ${openLoop.bare_relay.p50_ms} / ${openLoop.bare_relay.p99_ms} / ${openLoop.bare_relay.p999_ms} (errors ${openLoop.bare_relay.errors})`,
   );
   console.log(
-    `RSS before the first connection: gateway ${(gatewayBaseKb / 1024).toFixed(1)} MB, bare relay ${(bareBaseKb / 1024).toFixed(1)} MB`,
+    `RSS before the first connection: gateway ${(gatewayBaseKb / 1024).toFixed(1)} MB, bare relay ${(bareBaseKb / 1024).toFixed(1)} MB (median of ${rounds} fresh processes each)`,
+  );
+  console.log(
+    `RSS per idle connection, per round (socket.io / plain WebSocket / bare relay): ${memoryRounds.map((r) => `${kb(r.gateway_bytes_per_connection)} / ${kb(r.gateway_ws_bytes_per_connection)} / ${kb(r.bare_bytes_per_connection)}`).join('; ')}`,
   );
   const idleRssOf = (f: { early: number; settled: number }): string => `${f.early} MB, after ${idleSeconds} s idle ${f.settled} MB`;
   console.log(
@@ -474,7 +528,7 @@ try {
     console.log(`${l.gateway.padEnd(55)}${figures.join(' ')}`);
   }
   console.log(
-    `audit writer ${writes.writer_rows_per_s} rows/s vs raw COPY ${writes.copy_rows_per_s} rows/s into audit_records (${writes.rows} rows): ratio ${writes.ratio_writer_over_copy}`,
+    `audit writer ${writes.writer_rows_per_s} rows/s vs raw COPY ${writes.copy_rows_per_s} rows/s into audit_records (${writes.rows} rows in ${rounds} rounds): ratio ${writes.ratio_writer_over_copy} (rounds: ${writes.per_round.map((r) => `${r.writer_rows_per_s} ÷ ${r.copy_rows_per_s} = ${r.ratio_writer_over_copy}`).join(', ')})`,
   );
   console.log(
     `export of ${exported.rows} rows (${exported.mb} MB NDJSON): ${exported.rows_per_s} rows/s; gateway RSS ${exported.rss_before_mb} → peak ${exported.rss_peak_mb} MB, heap used ${exported.heap_used_before_mb} → peak ${exported.heap_used_peak_mb} MB`,
