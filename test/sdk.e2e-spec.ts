@@ -72,9 +72,17 @@ describe('TypeScript SDK (libs/client)', () => {
     const reconnects: number[] = [];
     agent.on('disconnected', (reason, details) => disconnects.push([reason, details.reconnect]));
     agent.on('reconnecting', (attempt) => reconnects.push(attempt));
+    const connectionErrors: string[] = [];
+    agent.on('connection_error', (error) => connectionErrors.push(error.message));
     const firstSession = await agent.connect();
     await first.stop();
-    await waitFor(() => disconnects.length === 1, 5_000, 'the disconnect');
+    // A rare failure here timed out with nothing to show; it now says what the client saw.
+    await waitFor(() => disconnects.length === 1, 5_000, 'the disconnect').catch((error: Error) => {
+      throw new Error(
+        `${error.message}: state ${agent.state}, disconnects ${JSON.stringify(disconnects)}, reconnects ${JSON.stringify(reconnects)}, ` +
+          `connection errors ${JSON.stringify(connectionErrors)}; the gateway's last lines:\n${first.output.slice(-10).join('\n')}`,
+      );
+    });
     expect(disconnects[0]).toEqual(['server_shutdown', true]);
     await waitFor(() => reconnects.length >= 2, 5_000, 'reconnect attempts while the gateway is down');
     const second = await gatewayFor(env);
