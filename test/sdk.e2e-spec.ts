@@ -1,4 +1,6 @@
+import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
+import { Server } from 'socket.io';
 import { afterEach, describe, expect, it } from 'vitest';
 import { GatewayClient, GatewayError } from '#libs/client';
 import { waitFor } from './support/agents.js';
@@ -90,6 +92,31 @@ describe('TypeScript SDK (libs/client)', () => {
     expect(agent.session!.session_id).not.toBe(firstSession.session_id);
     expect(await agent.ping()).toEqual({ status: 'pong' });
     expect(second.url).toBe(first.url);
+  });
+
+  it('counts a connection that closes before the gateway admits it as a failed attempt, not a disconnect', async () => {
+    // A bare socket.io server whose admission never answers, stopped while the client waits: what a
+    // gateway node stopping in the middle of a reconnect's admission looks like to the client.
+    const http = createHttpServer();
+    const server = new Server(http);
+    let admitting!: () => void;
+    const admissionStarted = new Promise<void>((resolve) => (admitting = resolve));
+    server.of('/gateway').use(() => admitting());
+    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+    cleanup.push(() => server.close());
+    const { port } = http.address() as { port: number };
+    const agent = client(`http://127.0.0.1:${port}`, uniqueId('early'), { reconnect: { initialDelayMs: 1_000 } });
+    const seen: string[] = [];
+    agent.on('disconnected', (reason) => seen.push(`disconnected ${reason}`));
+    agent.on('connection_error', (error) => seen.push(`connection_error ${error.message}`));
+    agent.on('reconnecting', (attempt) => seen.push(`reconnecting ${attempt}`));
+    agent.connect().catch(() => undefined);
+    await admissionStarted;
+    void server.close();
+    http.closeAllConnections();
+    await waitFor(() => seen.length >= 2, 3_000, 'the failed attempt');
+    expect(seen).toEqual(['connection_error the connection closed before the gateway admitted it (transport close)', 'reconnecting 1']);
+    expect(agent.state).toBe('connecting');
   });
 
   it('does not reconnect after a terminal reason (replaced)', async () => {

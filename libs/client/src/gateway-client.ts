@@ -402,6 +402,14 @@ export class GatewayClient extends EventEmitter<GatewayClientEvents> {
       if (this.refreshTimer) clearTimeout(this.refreshTimer);
       this.sessionValue = null;
       if (this.stateValue === 'closed') return;
+      if (this.stateValue === 'connecting') {
+        // The transport closed before the gateway admitted this attempt (socket.io reports it as a
+        // disconnect; a node stopping while it admits does that): a failed attempt, not an ended connection.
+        const error = new Error(`the connection closed before the gateway admitted it (${reason})`);
+        this.emit('connection_error', error);
+        this.afterLoss(false, error.message, undefined, error);
+        return;
+      }
       const byGateway = this.closedByGateway;
       const name = byGateway?.reason ?? reason;
       const terminal = byGateway ? this.isTerminal(byGateway.reason) : false;
