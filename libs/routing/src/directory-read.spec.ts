@@ -19,20 +19,20 @@ describe('directoryRead', () => {
     expect(r.calls()).toBe(1);
   });
 
-  it('rides out one failed read (a cluster client re-learning its slots)', async () => {
-    const r = flaky(1, ['a']);
+  it.each([
+    { case: 'one failed read (a cluster client re-learning its slots)', failures: 1, retryMs: [20, 200], waited: 15 },
+    {
+      case: 'a second failed read after the longer wait (auto-pipelined reads until the slot map refresh)',
+      failures: 2,
+      retryMs: [5, 40],
+      waited: 40,
+    },
+  ])('rides out $case', async ({ failures, retryMs, waited }) => {
+    const r = flaky(failures, ['a']);
     const started = performance.now();
-    await expect(directoryRead(r.read, [20, 200])).resolves.toEqual(['a']);
-    expect(r.calls()).toBe(2);
-    expect(performance.now() - started).toBeGreaterThanOrEqual(15);
-  });
-
-  it('rides out a second failed read after the longer wait (auto-pipelined reads until the slot map refresh)', async () => {
-    const r = flaky(2, ['a']);
-    const started = performance.now();
-    await expect(directoryRead(r.read, [5, 40])).resolves.toEqual(['a']);
-    expect(r.calls()).toBe(3);
-    expect(performance.now() - started).toBeGreaterThanOrEqual(40);
+    await expect(directoryRead(r.read, retryMs)).resolves.toEqual(['a']);
+    expect(r.calls()).toBe(failures + 1);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(waited);
   });
 
   it('is UNAVAILABLE when every retry fails too, with the cause kept', async () => {
